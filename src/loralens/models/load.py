@@ -1,0 +1,85 @@
+"""Load registered or Hugging Face models for sequence classification or causal LM, offline-safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from loralens.errors import ModelError
+from loralens.models.registry import resolve_model
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The model's tokenizer, with a pad token set and right padding (last-token pooling)."""
+    path, _ = resolve_model(name)
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=isinstance(path, Path))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "right"
+    return tok
+
+
+def is_decoder(config) -> bool:
+    """True for causal (decoder-only) architectures."""
+    return not getattr(config, "is_encoder_decoder", False) and config.model_type not in (
+        "bert",
+        "roberta",
+        "distilbert",
+        "deberta",
+        "deberta-v2",
+        "electra",
+        "xlm-roberta",
+        "albert",
+    )
+
+
+def load_classifier(
+    name: str, num_labels: int, dtype: torch.dtype = torch.float32
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A sequence-classification model (decoders pool the last real token) and its tokenizer."""
+    path, _ = resolve_model(name)
+    tok = load_tokenizer(name)
+    local = isinstance(path, Path)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=num_labels, dtype=dtype, local_files_only=local
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load {name} for sequence classification: {exc}") from None
+    model.config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def load_causal_lm(
+    name: str, dtype: torch.dtype = torch.float32
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A causal LM (for zero-shot scoring and generation) and its tokenizer."""
+    path, _ = resolve_model(name)
+    tok = load_tokenizer(name)
+    model = AutoModelForCausalLM.from_pretrained(
+        path, dtype=dtype, local_files_only=isinstance(path, Path)
+    )
+    model.config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def describe(name: str) -> dict:
+    """Architecture summary read from the config alone (no weights loaded)."""
+    path, _ = resolve_model(name)
+    cfg = AutoConfig.from_pretrained(path, local_files_only=isinstance(path, Path))
+    return {
+        "model_type": cfg.model_type,
+        "decoder": is_decoder(cfg),
+        "layers": cfg.num_hidden_layers,
+        "hidden": cfg.hidden_size,
+        "vocab": cfg.vocab_size,
+    }

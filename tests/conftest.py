@@ -1,0 +1,70 @@
+"""Shared fixtures: the GLUE files beside the repository, a tiny random Llama, CLI runners."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GLUE_DIR = REPO.parent / "shared" / "data" / "glue"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def glue_dir() -> Path:
+    """The real GLUE TSV files (present in development and CI, never needed by the product)."""
+    if not (GLUE_DIR / "MRPC" / "dev.tsv").is_file():
+        pytest.skip(f"GLUE test data not found at {GLUE_DIR}")
+    return GLUE_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama (2 layers, hidden 64) with SmolLM2's tokenizer, saved as an HF folder."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from loralens.models.load import load_tokenizer
+
+    tok = load_tokenizer("smollm2-135m")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        num_hidden_layers=2,
+        hidden_size=64,
+        intermediate_size=128,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tok),
+        max_position_embeddings=256,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real `loralens` command in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "loralens", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        timeout=1800,
+    )
+
+
+def run_cli_json(*args: str) -> dict:
+    """Run the CLI with --json and parse its stdout, failing with its stderr if it errs."""
+    proc = run_cli(*args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)

@@ -1,0 +1,99 @@
+"""Config: validation errors name the key, the value and what is allowed; overrides; configs."""
+
+from pathlib import Path
+
+import pytest
+
+from loralens.config import (
+    RunConfig,
+    config_to_yaml,
+    load_config,
+    parse_overrides,
+    variant_config,
+)
+from loralens.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("training.lr=1", ["unknown config key 'training.lr'", "training.learning_rate"]),
+        ("tsk.name=x", ["unknown config key 'tsk'", "did you mean 'task'"]),
+        ("training.learning_rate=-1", ["'training.learning_rate'", "got -1", "greater than 0"]),
+        ("training.batch_size=abc", ["'training.batch_size'", "'abc'", "valid integer"]),
+        ("lora.rank=0", ["'lora.rank'", "got 0", "greater than or equal to 1"]),
+        ("lora.dropout=1.5", ["'lora.dropout'", "1.5", "less than 1"]),
+        ("method=lorra", ["'method'", "did you mean 'lora'"]),
+        ("lora.targets=qq", ["'lora.targets'", "qv, qkvo, all-linear"]),
+        ("training.scheduler=step", ["'training.scheduler'", "'linear'"]),
+        ("training.max_steps=0", ["'training.max_steps'", "positive number"]),
+        ("adalora.target_r=20", ["target_r (20) must not exceed init_r (12)"]),
+        ("study.methods=[full,nope]", ["unknown method 'nope'"]),
+        ("probing.max_examples=5000", ["'probing.max_examples'", "1000"]),
+    ],
+)
+def test_bad_values_name_key_value_and_allowed(override: str, fragments: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [override])
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_overrides_are_typed_and_nested() -> None:
+    cfg = load_config(None, ["training.learning_rate=1e-4", "lora.targets=[q_proj,v_proj]"])
+    assert cfg.training.learning_rate == pytest.approx(1e-4)
+    assert cfg.lora.targets == ["q_proj", "v_proj"]
+    assert parse_overrides(["a.b.c=3", "a.d=x"]) == {"a": {"b": {"c": 3}, "d": "x"}}
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=3", "a..b=1"])
+def test_malformed_override(bad: str) -> None:
+    with pytest.raises(ConfigError, match=r"key\.sub=value"):
+        parse_overrides([bad])
+
+
+@pytest.mark.parametrize("name", ["quickstart", "paper", "glue-cpu"])
+def test_shipped_configs_validate(name: str) -> None:
+    cfg = load_config(CONFIGS / f"{name}.yaml")
+    for variant in cfg.study.methods:
+        assert variant_config(cfg, variant).method in ("full", "lora", "adalora", "qlora")
+
+
+def test_paper_config_is_the_published_design() -> None:
+    cfg = load_config(CONFIGS / "paper.yaml")
+    assert cfg.model.name.startswith("TinyLlama/TinyLlama-1.1B")
+    assert cfg.study.tasks == ["mrpc", "sst2", "rte"]
+    assert cfg.study.seeds == [42, 1337, 2024]
+    assert cfg.device == "cuda"
+
+
+def test_variant_overrides_apply_and_bad_variant_is_rejected(tmp_path: Path) -> None:
+    cfg = load_config(CONFIGS / "quickstart.yaml")
+    full = variant_config(cfg, "full-ft")
+    assert full.method == "full" and full.training.learning_rate == pytest.approx(2e-5)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("study:\n  methods: [x]\n  variants:\n    x: {method: lora, lora: {rank: -2}}\n")
+    with pytest.raises(ConfigError, match=r"lora\.rank"):
+        load_config(bad)
+
+
+def test_yaml_round_trip(tmp_path: Path) -> None:
+    cfg = load_config(CONFIGS / "quickstart.yaml", ["task.data_dir=/x"])
+    path = tmp_path / "resolved.yaml"
+    path.write_text(config_to_yaml(cfg))
+    assert load_config(path) == cfg
+
+
+def test_missing_and_non_mapping_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(listy)
+
+
+def test_defaults_are_valid() -> None:
+    assert RunConfig().method == "lora"
