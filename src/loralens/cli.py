@@ -107,6 +107,27 @@ def cmd_config(args: argparse.Namespace) -> None:
     sys.stdout.write(config_to_yaml(config))
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    """One training run; prints its test metrics."""
+    from loralens.config import load_config
+    from loralens.console import print_json, print_table
+    from loralens.training.run import train_run
+
+    name, overrides = split_config_args(args.items)
+    config = load_config(config_path(name, "quickstart"), overrides)
+    metrics = train_run(config, Path(args.out))
+    if args.json:
+        print_json(metrics)
+        return
+    rows = [[k, f"{v:.4f}"] for k, v in metrics["test"].items()]
+    rows += [["trainable share", f"{metrics['trainable_share']:.4%}"]]
+    rows += [
+        ["selected step", metrics["selected_step"]],
+        ["wall time (s)", f"{metrics['wall_time_s']:.1f}"],
+    ]
+    print_table(f"{metrics['method']} on {metrics['task']} (test, once)", ["metric", "value"], rows)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loralens", description=__doc__)
@@ -132,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="environment fingerprint")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("train", help="one training run (full or LoRA) on one task")
+    p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")
+    p.add_argument("--out", required=True, help="run directory (resumed if it holds a run)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("config", help="validate a config and print it resolved")
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")

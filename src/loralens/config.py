@@ -101,7 +101,6 @@ class TrainingConfig(Section):
     gradient_checkpointing: bool = False
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     logging_steps: int = Field(5, ge=1)
-    save_steps: int | None = Field(None, ge=1)
 
     @field_validator("max_steps")
     @classmethod

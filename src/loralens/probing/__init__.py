@@ -1,0 +1,1 @@
+"""Fixed probe sets and per-layer pooled representation capture."""

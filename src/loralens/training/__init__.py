@@ -1,0 +1,1 @@
+"""Full fine-tuning and LoRA variants on the HF Trainer and PEFT."""

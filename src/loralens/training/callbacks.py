@@ -1,0 +1,87 @@
+"""Trainer callbacks: representation snapshots, and a Trainer that stops on a non-finite loss."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from loralens.errors import LoralensError
+from loralens.probing.capture import capture, save_snapshot
+from loralens.probing.probe_set import ProbeSet
+
+
+class NonFiniteLossError(LoralensError):
+    """Training produced a NaN or infinite loss."""
+
+
+class GuardedTrainer(Trainer):
+    """A Trainer whose every training step checks the loss before the optimizer sees it."""
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """Run one step; raise naming the step if the loss is NaN or infinite."""
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if not torch.isfinite(loss.detach()).all():
+            step = self.state.global_step + 1
+            raise NonFiniteLossError(
+                f"loss became {loss.item()} at step {step}; the run stopped and the last good "
+                f"checkpoint (step <= {self.state.global_step}) is kept in {self.args.output_dir}"
+            )
+        return loss
+
+
+class SnapshotCallback(TrainerCallback):
+    """Capture the probe set's pooled representations at step 0, every N steps, and at the end."""
+
+    def __init__(
+        self,
+        probe: ProbeSet,
+        tokenizer,
+        folder: Path,
+        every: int,
+        max_length: int,
+        batch_size: int,
+    ) -> None:
+        self.probe, self.tokenizer, self.folder = probe, tokenizer, folder
+        self.every, self.max_length, self.batch_size = every, max_length, batch_size
+
+    def snapshot(self, model, step: int, path: Path | None = None) -> Path:
+        """Capture and save one snapshot (skipped if already written, e.g. before a resume)."""
+        path = path or self.folder / f"step_{step:06d}.safetensors"
+        if not path.exists():
+            reps = capture(
+                model, self.tokenizer, self.probe.texts, self.max_length, self.batch_size
+            )
+            info = {"probe_sha256": self.probe.sha256, "n": len(self.probe.texts)}
+            save_snapshot(reps, path, {"step": str(step), "info": json.dumps(info)})
+        return path
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
+    ) -> None:
+        """Step-0 snapshot: the model before any update."""
+        if state.global_step == 0:
+            self.snapshot(kw["model"], 0)
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
+    ) -> None:
+        """Periodic snapshots and one at the last step."""
+        step = state.global_step
+        if (self.every and step % self.every == 0) or step == state.max_steps:
+            self.snapshot(kw["model"], step)
+
+
+class StderrLogCallback(TrainerCallback):
+    """One compact line per Trainer log on stderr (stdout stays clean for --json)."""
+
+    def on_log(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
+    ) -> None:
+        """Print step, loss and eval metrics."""
+        logs = {k: v for k, v in (kw.get("logs") or {}).items() if k != "total_flos"}
+        parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()]
+        print(f"[step {state.global_step}/{state.max_steps}] " + " ".join(parts), file=sys.stderr)

@@ -1,0 +1,197 @@
+"""`loralens train`: one run of one method on one task, with selection on val and test once."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import DataCollatorWithPadding, EarlyStoppingCallback
+from transformers.trainer_callback import PrinterCallback
+
+from loralens.config import RunConfig, config_to_yaml
+from loralens.data import TaskData, load_task_from_config
+from loralens.env import fingerprint
+from loralens.evaluation import encode, predict_logits, score
+from loralens.probing.probe_set import probe_set
+from loralens.training.callbacks import GuardedTrainer, SnapshotCallback, StderrLogCallback
+from loralens.training.setup import (
+    build_model,
+    resolve_device,
+    trainable_parameters,
+    training_arguments,
+)
+
+METRICS_FILE = "metrics.json"
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(path)
+
+
+def last_checkpoint(folder: Path) -> str | None:
+    """The newest complete Trainer checkpoint in folder, if any."""
+    ckpts = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    return str(max(ckpts, key=lambda p: int(p.name.split("-")[1]))) if ckpts else None
+
+
+def train_run(cfg: RunConfig, out: Path) -> dict:
+    """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
+    if (out / METRICS_FILE).is_file():
+        return json.loads((out / METRICS_FILE).read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(config_to_yaml(cfg))
+    write_json(out / "env.json", fingerprint())
+    data = load_task_from_config(cfg.task)
+    device = resolve_device(cfg)
+    model, tok = build_model(cfg, data.spec.num_labels)
+    trainable, total = trainable_parameters(model)
+    rows = {
+        s: encode(data.spec, tok, getattr(data.splits, s), cfg.model.max_length)
+        for s in ("train", "val", "test")
+    }
+    probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+    write_json(out / "data.json", _data_record(data, probe.sha256))
+    trainer, snapshots = _trainer(cfg, out, device, data, model, tok, rows, probe)
+
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(out / "checkpoints"))
+    wall = time.perf_counter() - start
+    best = trainer.model  # the checkpoint selected on val (load_best_model_at_end)
+    best_step = _best_step(trainer)
+    snapshots.snapshot(best, best_step, out / "snapshots" / "selected.safetensors")
+
+    test = _evaluate_test(data, best, tok, rows["test"], cfg.training.eval_batch_size)
+    _save_weights(cfg, best, tok, out)
+    write_json(out / "log.json", _log_record(trainer.state.log_history))
+    _write_predictions(out / "predictions.jsonl", data, test["logits"])
+    metrics = {
+        "task": data.spec.name,
+        "method": cfg.method,
+        "seed": cfg.training.seed,
+        "test": test["metrics"],
+        "val_best": trainer.state.best_metric,
+        "selected_step": best_step,
+        "steps": trainer.state.global_step,
+        "trainable_params": trainable,
+        "total_params": total,
+        "trainable_share": trainable / total,
+        "train_runtime_s": result.metrics.get("train_runtime"),
+        "wall_time_s": wall,
+        "train_tokens_per_s": _tokens_per_s(rows["train"], trainer, result),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
+        "device": device,
+    }
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    write_json(out / METRICS_FILE, metrics)  # written last: its presence marks a finished run
+    return metrics
+
+
+def _trainer(cfg, out, device, data, model, tok, rows, probe):
+    """The Trainer (early stopping, the task's metrics on val) and its snapshot callback."""
+    spec = data.spec
+    args = training_arguments(cfg, out / "checkpoints", device, spec.primary_metric)
+    callbacks = []
+    if cfg.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
+    snapshots = SnapshotCallback(
+        probe,
+        tok,
+        out / "snapshots",
+        cfg.probing.snapshot_every,
+        cfg.model.max_length,
+        cfg.probing.batch_size,
+    )
+    callbacks.append(snapshots)
+
+    def compute_metrics(pred) -> dict[str, float]:
+        return score(spec, pred.label_ids, np.argmax(pred.predictions, axis=-1))
+
+    trainer = GuardedTrainer(
+        model=model,
+        args=args,
+        train_dataset=rows["train"],
+        eval_dataset=rows["val"],
+        data_collator=DataCollatorWithPadding(tok),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(StderrLogCallback())
+    return trainer, snapshots
+
+
+def _best_step(trainer: GuardedTrainer) -> int:
+    """Global step of the checkpoint selected on val."""
+    path = trainer.state.best_model_checkpoint
+    return int(path.rsplit("-", 1)[1]) if path else trainer.state.global_step
+
+
+def _evaluate_test(data: TaskData, model, tok, rows: list[dict], batch: int) -> dict:
+    """The one evaluation path, run once on test."""
+    logits = predict_logits(model, rows, tok.pad_token_id, batch)
+    preds = logits.argmax(-1).numpy()
+    labels = [e.label for e in data.splits.test]
+    return {"metrics": score(data.spec, labels, preds), "logits": logits}
+
+
+def _save_weights(cfg: RunConfig, model, tok, out: Path) -> None:
+    """The adapter (LoRA) or the full model, as safetensors."""
+    target = out / ("adapter" if cfg.method != "full" else "model")
+    model.save_pretrained(target, safe_serialization=True)
+    tok.save_pretrained(target)
+
+
+def _write_predictions(path: Path, data: TaskData, logits: torch.Tensor) -> None:
+    """Per-example test predictions, for paired tests (McNemar) later."""
+    lines = [
+        json.dumps({"index": i, "label": e.label, "pred": int(lg.argmax()), "logits": lg.tolist()})
+        for i, (e, lg) in enumerate(zip(data.splits.test, logits, strict=True))
+    ]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+
+
+def _log_record(history: list[dict]) -> dict:
+    """Per-step training losses and the val curve from the Trainer's log history."""
+    return {
+        "train": [
+            {"step": h["step"], "loss": h["loss"], "lr": h.get("learning_rate")}
+            for h in history
+            if "loss" in h
+        ],
+        "val": [h for h in history if any(k.startswith("eval_") for k in h)],
+    }
+
+
+def _data_record(data: TaskData, probe_sha: str) -> dict:
+    """What data the run saw: split sizes, fingerprints, duplicates, probe set hash."""
+    s = data.splits
+    return {
+        "task": data.spec.name,
+        "origin": data.origin,
+        "sizes": {"train": len(s.train), "val": len(s.val), "test": len(s.test)},
+        "splits_sha256": s.fingerprint(),
+        "duplicates_removed": s.duplicates_removed,
+        "probe_sha256": probe_sha,
+    }
+
+
+def _tokens_per_s(train_rows: list[dict], trainer: GuardedTrainer, result) -> float | None:
+    """Real (non-pad) training tokens processed per second of training."""
+    runtime = result.metrics.get("train_runtime")
+    if not runtime:
+        return None
+    per_example = np.mean([len(r["input_ids"]) for r in train_rows])
+    args = trainer.args
+    examples = trainer.state.global_step * args.per_device_train_batch_size
+    return float(examples * args.gradient_accumulation_steps * per_example / runtime)

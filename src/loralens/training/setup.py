@@ -1,0 +1,94 @@
+"""Build what the HF Trainer receives from a RunConfig: model, arguments, datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from peft import get_peft_model
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArguments, set_seed
+
+from loralens.config import RunConfig
+from loralens.errors import ConfigError
+from loralens.models.load import load_classifier
+from loralens.training.adapters import lora_config
+
+
+def resolve_device(cfg: RunConfig) -> str:
+    """'cuda' or 'cpu' from the config's device setting and what is available."""
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was requested but no CUDA device is available")
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return cfg.device
+
+
+def use_bf16(cfg: RunConfig, device: str) -> bool:
+    """bf16 autocast (fp32 master weights) on a GPU that supports it; never on CPU."""
+    if cfg.training.precision == "fp32" or device != "cuda":
+        if cfg.training.precision == "bf16" and device != "cuda":
+            raise ConfigError("training.precision: bf16 needs a CUDA device; use fp32 or auto")
+        return False
+    return torch.cuda.is_bf16_supported()
+
+
+def build_model(cfg: RunConfig, num_labels: int) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The classifier for the run's method, in fp32 (master weights), seeded for the head init."""
+    set_seed(cfg.training.seed)
+    model, tok = load_classifier(cfg.model.name, num_labels, dtype=torch.float32)
+    if cfg.method == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model, tok
+    if cfg.method == "lora":
+        return get_peft_model(model, lora_config(cfg, model)), tok
+    raise ConfigError(f"method '{cfg.method}' is not available in this version of loralens")
+
+
+def trainable_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def training_arguments(
+    cfg: RunConfig, checkpoint_dir: Path, device: str, metric: str
+) -> TrainingArguments:
+    """TrainingArguments carrying every training setting of the config."""
+    t = cfg.training
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        warmup_steps=t.warmup_ratio,  # a float < 1 is a ratio of the total steps
+        weight_decay=t.weight_decay,
+        lr_scheduler_type=t.scheduler,
+        max_grad_norm=t.max_grad_norm,
+        eval_strategy="steps",
+        eval_steps=t.eval_steps,
+        save_strategy="steps",
+        save_steps=t.eval_steps,  # model selection needs a checkpoint at every evaluation
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=f"eval_{metric}",
+        greater_is_better=True,
+        seed=t.seed,
+        data_seed=t.seed,
+        activation_checkpointing=t.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False}
+        if t.gradient_checkpointing
+        else None,
+        bf16=use_bf16(cfg, device),
+        use_cpu=device == "cpu",
+        logging_steps=t.logging_steps,
+        logging_first_step=True,
+        report_to=["wandb"] if cfg.tracker == "wandb" else [],
+        run_name=cfg.name,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+    )
