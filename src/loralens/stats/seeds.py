@@ -1,0 +1,162 @@
+"""Comparisons of two methods across training seeds (the unit of replication).
+
+Seeds of different methods are independent training runs: seed 3 of LoRA has nothing in common
+with seed 3 of full fine-tuning. Every test here is therefore an independent-samples test; there
+is deliberately no `paired` option, groups may have different sizes, and seed-keyed mappings are
+rejected so that runs cannot be matched up by seed number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from loralens.stats._checks import (
+    as_positive_sample,
+    as_sample,
+    check_alternative,
+    check_level,
+)
+from loralens.stats.bootstrap import RngLike, bootstrap_ci
+from loralens.stats.results import StatResult
+
+
+def welch_t_test(
+    a: Any,
+    b: Any,
+    /,
+    *,
+    alternative: str = "two-sided",
+    null_difference: float = 0.0,
+    confidence_level: float = 0.95,
+) -> StatResult:
+    """Welch's t-test of mean(a) - mean(b) against `null_difference`, with a two-sided CI."""
+    check_alternative(alternative)
+    check_level(confidence_level, "confidence_level")
+    x, y = as_sample(a, "a"), as_sample(b, "b")
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        raise ValueError("both groups have zero variance: Welch's t-test is undefined")
+    plain = stats.ttest_ind(x, y, equal_var=False)  # two-sided, null 0: gives the CI
+    res = plain
+    if alternative != "two-sided" or null_difference != 0:
+        # Shifting `a` moves the null without touching the variances Welch's t uses.
+        res = stats.ttest_ind(x - null_difference, y, equal_var=False, alternative=alternative)
+    low, high = plain.confidence_interval(confidence_level)
+    return StatResult(
+        test="Welch t-test",
+        alternative=alternative,
+        estimate=float(x.mean() - y.mean()),
+        estimate_label="mean(a) - mean(b)",
+        ci_low=float(low),
+        ci_high=float(high),
+        confidence_level=confidence_level,
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=(x.size, y.size),
+        null_value=float(null_difference),
+    )
+
+
+def welch_noninferiority(a: Any, b: Any, /, *, margin: float, alpha: float = 0.05) -> StatResult:
+    """One-sided Welch test of H0: mean(a) - mean(b) <= -margin, i.e. a is non-inferior."""
+    # The CI is the two-sided 1 - 2 alpha interval: rejecting H0 at alpha is the same as its
+    # lower bound lying above -margin (the usual non-inferiority reading).
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    check_level(alpha, "alpha")
+    result = welch_t_test(
+        a, b, alternative="greater", null_difference=-margin, confidence_level=1 - 2 * alpha
+    )
+    return replace(result, test=f"Welch non-inferiority (margin {margin:g})")
+
+
+def mann_whitney_u(
+    a: Any,
+    b: Any,
+    /,
+    *,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+    ci_resamples: int = 2000,
+    rng: RngLike = None,
+) -> StatResult:
+    """Mann-Whitney U test; estimate P(a > b) + P(a = b)/2 with a bootstrap CI."""
+    # With very few seeds the exact test cannot reach small p-values (3 vs 3 seeds: the smallest
+    # two-sided p is 0.1). ci_resamples=0 skips the bootstrap and leaves the CI as NaN.
+    check_alternative(alternative)
+    check_level(confidence_level, "confidence_level")
+    x, y = as_sample(a, "a"), as_sample(b, "b")
+    res = stats.mannwhitneyu(x, y, alternative=alternative)
+    n_pairs = x.size * y.size
+    low = high = math.nan
+    if ci_resamples > 0:
+
+        def superiority(u: np.ndarray, v: np.ndarray, axis: int = -1) -> np.ndarray:
+            u_stat = stats.mannwhitneyu(u, v, axis=axis, method="asymptotic").statistic
+            return u_stat / n_pairs
+
+        ci = bootstrap_ci(
+            x,
+            y,
+            statistic=superiority,
+            confidence_level=confidence_level,
+            n_resamples=ci_resamples,
+            rng=rng,
+        )
+        low, high = ci.low, ci.high
+    return StatResult(
+        test="Mann-Whitney U",
+        alternative=alternative,
+        estimate=float(res.statistic) / n_pairs,
+        estimate_label="P(a > b) + P(a = b)/2",
+        ci_low=low,
+        ci_high=high,
+        confidence_level=confidence_level,
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=(x.size, y.size),
+        null_value=0.5,
+    )
+
+
+def log_ratio_test(
+    numerator: Any,
+    denominator: Any,
+    /,
+    *,
+    threshold: float = 1.0,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> StatResult:
+    """Welch test of the ratio of geometric means numerator / denominator vs `threshold`."""
+    # On the log scale the ratio is a difference of means: the Welch test applies, the ratio's
+    # CI stays positive, and right-skewed positive quantities (drift, latency) are better
+    # behaved. The estimate and CI are reported back on the ratio scale.
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
+    log_num = np.log(as_positive_sample(numerator, "numerator"))
+    log_den = np.log(as_positive_sample(denominator, "denominator"))
+    result = welch_t_test(
+        log_num,
+        log_den,
+        alternative=alternative,
+        null_difference=math.log(threshold),
+        confidence_level=confidence_level,
+    )
+    return StatResult(
+        test="Welch t-test on log ratio",
+        alternative=alternative,
+        estimate=math.exp(result.estimate),
+        estimate_label="geomean(numerator) / geomean(denominator)",
+        ci_low=math.exp(result.ci_low),
+        ci_high=math.exp(result.ci_high),
+        confidence_level=confidence_level,
+        statistic=result.statistic,
+        p_value=result.p_value,
+        n=result.n,
+        null_value=float(threshold),
+    )

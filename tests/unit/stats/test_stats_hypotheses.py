@@ -1,0 +1,158 @@
+"""The research hypothesis H = accuracy AND (drift OR serving) on constructed numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from loralens.stats import (
+    Thresholds,
+    accuracy_verdict,
+    drift_verdict,
+    evaluate_hypothesis,
+    serving_verdict,
+)
+
+FULL_ACC = [0.858, 0.861, 0.856, 0.860, 0.859]
+ACC_CLOSE = {"lora": [0.851, 0.856, 0.849, 0.853, 0.855], "full": FULL_ACC}  # -0.6 points
+ACC_FAR = {"lora": [0.781, 0.776, 0.779, 0.783, 0.780], "full": FULL_ACC}  # -7.9 points
+ACC_NOISY = {"lora": [0.80, 0.86, 0.83, 0.81, 0.85], "full": FULL_ACC}  # -2.9, wide CI
+
+FULL_DRIFT = [0.201, 0.195, 0.207, 0.199, 0.203]
+DRIFT_HALF = {"lora": [0.101, 0.097, 0.104, 0.099, 0.102], "full": FULL_DRIFT}  # 50% less
+DRIFT_SAME = {"lora": [0.196, 0.199, 0.203, 0.200, 0.198], "full": FULL_DRIFT}  # 1% less
+DRIFT_NOISY = {"lora": [0.12, 0.19, 0.15, 0.17, 0.14], "full": [0.20, 0.21, 0.19, 0.20, 0.20]}
+
+MERGED = [10.0, 10.2, 9.9, 10.1, 10.05]
+SERVE_CHEAP = {"merged": MERGED, "adapters": [11.1, 11.3, 11.0, 11.2, 11.15]}  # +11%
+SERVE_DEAR = {"merged": MERGED, "adapters": [14.5, 14.9, 14.2, 14.6, 14.7]}  # +45%
+
+
+def _statuses(verdict):
+    return verdict.status, tuple(c.status for c in verdict.components)
+
+
+def test_supported_by_accuracy_and_drift():
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_HALF, SERVE_DEAR)
+    assert _statuses(v) == ("supported", ("supported", "supported", "not supported"))
+    acc, drift, serve = v.components
+    assert acc.estimate == pytest.approx(np.mean(ACC_CLOSE["lora"]) - np.mean(FULL_ACC))
+    assert acc.ci_low > -0.03 and acc.threshold == -0.03
+    assert drift.estimate == pytest.approx(0.5, abs=0.01)
+    assert drift.ci_low > 0.20
+    assert serve.estimate == pytest.approx(0.45, abs=0.01)
+    assert serve.ci_low > 0.30
+    assert v.p_adjusted < 0.05
+
+
+def test_supported_by_accuracy_and_serving_when_drift_fails():
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_SAME, SERVE_CHEAP)
+    assert _statuses(v) == ("supported", ("supported", "not supported", "supported"))
+
+
+def test_not_supported_when_accuracy_drops_beyond_margin():
+    v = evaluate_hypothesis(ACC_FAR, DRIFT_HALF, SERVE_CHEAP)
+    assert _statuses(v) == ("not supported", ("not supported", "supported", "supported"))
+    assert v.components[0].ci_high < -0.03
+
+
+def test_not_supported_when_neither_drift_nor_serving_holds():
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_SAME, SERVE_DEAR)
+    assert _statuses(v) == ("not supported", ("supported", "not supported", "not supported"))
+
+
+def test_inconclusive_when_ci_straddles_the_margin():
+    v = evaluate_hypothesis(ACC_NOISY, DRIFT_HALF, SERVE_CHEAP)
+    assert _statuses(v) == ("inconclusive", ("inconclusive", "supported", "supported"))
+    acc = v.components[0]
+    assert acc.ci_low < -0.03 < acc.ci_high
+
+
+def test_inconclusive_drift_and_unmeasured_serving():
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_NOISY, None)
+    assert _statuses(v) == ("inconclusive", ("supported", "inconclusive", "inconclusive"))
+    drift, serve = v.components[1:]
+    assert drift.ci_low < 0.20 < drift.ci_high
+    assert math.isnan(serve.p_value) and "not measured" in serve.sentence
+
+
+def test_inconclusive_with_too_few_seeds():
+    v = evaluate_hypothesis({"lora": [0.85], "full": FULL_ACC}, DRIFT_HALF, SERVE_CHEAP)
+    acc = v.components[0]
+    assert _statuses(v) == ("inconclusive", ("inconclusive", "supported", "supported"))
+    assert math.isnan(acc.p_value) and math.isnan(acc.ci_low)
+    assert acc.n_seeds == {"lora": 1, "full": 5}
+    assert "too few seeds" in acc.sentence
+    assert accuracy_verdict([], FULL_ACC).status == "inconclusive"
+
+
+def test_inconclusive_without_variation():
+    v = accuracy_verdict([0.85, 0.85, 0.85], [0.86, 0.86, 0.86])
+    assert v.status == "inconclusive"
+    assert v.estimate == pytest.approx(-0.01)
+    assert "no variation" in v.sentence
+
+
+def test_holm_can_turn_a_marginal_part_inconclusive():
+    # Drift alone: p = 0.028 < 0.05. In the family of three tests its Holm-adjusted p is about
+    # 2 * 0.028 = 0.055 (accuracy has the smallest p, serving p = 1), so it no longer counts.
+    drift = {"lora": [0.132, 0.16, 0.122, 0.116], "full": [0.206, 0.208, 0.19, 0.206]}
+    alone = drift_verdict(drift["lora"], drift["full"])
+    assert alone.status == "supported" and 0.02 < alone.p_value < 0.03
+    assert alone.p_adjusted == alone.p_value
+    v = evaluate_hypothesis(ACC_CLOSE, drift, SERVE_DEAR)
+    part = v.components[1]
+    assert part.p_value == pytest.approx(alone.p_value)
+    assert part.p_adjusted == pytest.approx(2 * alone.p_value)
+    assert part.status == "inconclusive"
+    assert "Holm-adjusted" in part.sentence
+    assert v.status == "inconclusive"
+
+
+def test_thresholds_are_configurable():
+    strict = Thresholds(drift_reduction=0.6, serving_overhead=0.05, accuracy_margin=0.001)
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_HALF, SERVE_CHEAP, thresholds=strict)
+    assert _statuses(v) == ("not supported", ("not supported", "not supported", "not supported"))
+    assert serving_verdict(MERGED, SERVE_CHEAP["adapters"], thresholds=strict).threshold == 0.05
+    # Accuracies given in percent need a margin in points.
+    pct = {k: [100 * x for x in vals] for k, vals in ACC_CLOSE.items()}
+    with pytest.raises(ValueError, match="percentages"):
+        evaluate_hypothesis(pct, DRIFT_HALF)
+    ok = accuracy_verdict(pct["lora"], pct["full"], thresholds=Thresholds(accuracy_margin=3))
+    assert ok.status == "supported"
+
+
+def test_sentence_states_the_numbers():
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_HALF, SERVE_DEAR)
+    acc, drift, serve = (c.sentence for c in v.components)
+    assert "-0.006" in acc and "90% CI" in acc and "5 lora vs 5 full seeds" in acc
+    assert "reduction = 50.0%" in drift and "needed >= 20.0%" in drift
+    assert "overhead = 45.1%" in serve and "allowed <= 30.0%" in serve
+    assert v.sentence.startswith("H = accuracy AND (drift OR serving): supported")
+    assert "\n" not in v.sentence
+
+
+def test_to_dict_is_strict_json():
+    d = evaluate_hypothesis(ACC_CLOSE, DRIFT_HALF, None).to_dict()
+    text = json.dumps(d, allow_nan=False)  # NaN would fail here: it must have become null
+    assert json.loads(text) == d
+    assert d["status"] == "supported"
+    assert d["estimate"] is None
+    assert [c["name"].split()[0] for c in d["components"]] == ["Accuracy", "Drift", "Serving"]
+    assert d["components"][1]["n_seeds"] == {"lora": 5, "full": 5}
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="NaN"):
+        accuracy_verdict([0.8, math.nan], FULL_ACC)
+    with pytest.raises(ValueError, match="keys"):
+        evaluate_hypothesis({"LoRA": [0.8, 0.9], "full": FULL_ACC}, DRIFT_HALF)
+    with pytest.raises(ValueError, match="> 0"):
+        drift_verdict([0.0, 0.1], FULL_DRIFT)
+    with pytest.raises(ValueError, match="alpha"):
+        Thresholds(alpha=0.6)
+    with pytest.raises(ValueError, match="min_seeds"):
+        Thresholds(min_seeds=1)
