@@ -128,6 +128,24 @@ def cmd_train(args: argparse.Namespace) -> None:
     print_table(f"{metrics['method']} on {metrics['task']} (test, once)", ["metric", "value"], rows)
 
 
+def cmd_sanity(args: argparse.Namespace) -> int:
+    """Pass/fail table of training sanity checks; non-zero exit on any failure."""
+    from loralens.config import load_config
+    from loralens.console import print_json, print_table
+    from loralens.training.sanity import run_sanity
+
+    overrides = [f"model.name={args.model}", f"task.name={args.task}", *args.items]
+    if args.data_dir:
+        overrides.append(f"task.data_dir={args.data_dir}")
+    checks = run_sanity(load_config(config_path("quickstart"), overrides), steps=args.steps)
+    if args.json:
+        print_json([c.__dict__ for c in checks])
+    else:
+        rows = [[c.method, c.name, "PASS" if c.passed else "FAIL", c.detail] for c in checks]
+        print_table("sanity checks", ["method", "check", "result", "detail"], rows)
+    return 0 if all(c.passed for c in checks) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loralens", description=__doc__)
@@ -160,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("sanity", help="pass/fail training sanity checks (full and LoRA)")
+    p.add_argument("items", nargs="*", help="[key.sub=value ...] applied to the quickstart config")
+    p.add_argument("--model", default="smollm2-135m")
+    p.add_argument("--task", default="rotten_tomatoes")
+    p.add_argument("--data-dir")
+    p.add_argument("--steps", type=int, default=60, help="most steps for the overfitting check")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sanity)
+
     p = sub.add_parser("config", help="validate a config and print it resolved")
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")
     p.set_defaults(func=cmd_config)
@@ -175,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         return func(args) or 0
     except LoralensError as exc:
         print(f"loralens: error: {exc}", file=sys.stderr)

@@ -46,12 +46,12 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
     if (out / METRICS_FILE).is_file():
         return json.loads((out / METRICS_FILE).read_text())
+    data = load_task_from_config(cfg.task)
+    device = resolve_device(cfg)
+    model, tok = build_model(cfg, data.spec.num_labels)  # validates targets and ranks
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(config_to_yaml(cfg))
     write_json(out / "env.json", fingerprint())
-    data = load_task_from_config(cfg.task)
-    device = resolve_device(cfg)
-    model, tok = build_model(cfg, data.spec.num_labels)
     trainable, total = trainable_parameters(model)
     rows = {
         s: encode(data.spec, tok, getattr(data.splits, s), cfg.model.max_length)

@@ -1,0 +1,1 @@
+"""Benchmarks: timed comparisons of loralens computations against lower bounds and peers."""

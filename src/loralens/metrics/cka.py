@@ -1,0 +1,227 @@
+"""Linear CKA, biased (HSIC_0) and debiased (HSIC_1), in feature-space or Gram form.
+
+Conventions. X (n, d_x) and Y (n, d_y) hold one example per row. Both are cast to float64 and
+column-centred *before* any product is formed: LLM activations carry a mean offset orders of
+magnitude above their spread, and centring a Gram matrix after the fact cancels that offset
+catastrophically in float32.
+
+With centred X, Y, K = XXᵀ and L = YYᵀ:
+
+- HSIC_0(X, Y) = tr(KHLH) / (n-1)² = ‖YᵀX‖²_F / (n-1)²   (Gretton et al. 2005; H = I - 11ᵀ/n)
+- CKA_0(X, Y)  = ‖YᵀX‖²_F / (‖XᵀX‖_F ‖YᵀY‖_F)           (Kornblith et al. 2019)
+- HSIC_1(X, Y) = [tr(K̃L̃) + 1ᵀK̃1·1ᵀL̃1/((n-1)(n-2)) - 2/(n-2)·1ᵀK̃L̃1] / (n(n-3))
+  with K̃, L̃ the Gram matrices with zeroed diagonals (Song et al. 2012). HSIC_1 with the linear
+  kernel is translation invariant, so it may be evaluated on centred data, where the column sums
+  vanish. With a = diag(K), b = diag(L) (squared row norms):
+      tr(K̃L̃) = ‖XᵀY‖²_F - aᵀb,   1ᵀK̃1 = -tr(XᵀX),   1ᵀK̃L̃1 = (K̃1)ᵀ(L̃1) = aᵀb,
+  hence the feature-space form used here, O(n·d_x·d_y):
+      HSIC_1 = [‖XᵀY‖²_F + tr(XᵀX)·tr(YᵀY)/((n-1)(n-2)) - n/(n-2)·aᵀb] / (n(n-3)).
+- CKA_1(X, Y) = HSIC_1(X, Y) / √(HSIC_1(X, X)·HSIC_1(Y, Y)).
+
+Only ‖XᵀY‖²_F (the cross term) and ‖XᵀX‖²_F (the self-term) need a GEMM. The feature form
+computes them as ‖XᵀY‖²_F, ‖XᵀX‖²_F (d×d products); the Gram form as ⟨K, L⟩_F, ‖K‖²_F (n×n
+products). `form="auto"` picks the Gram form when a matrix is wider than it is tall (d > n),
+the feature form otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from loralens.metrics._checks import (
+    MetricInputError,
+    centre64,
+    check_matrix,
+    check_pair,
+)
+
+Form = Literal["auto", "feature", "gram"]
+FORMS = ("auto", "feature", "gram")
+MIN_ROWS_BIASED = 2
+MIN_ROWS_DEBIASED = 4
+# A debiased self-HSIC below this fraction of its largest term, ‖XᵀX‖²_F / (n(n-3)), is rounding.
+SELF_HSIC_RTOL = 1e-10
+
+
+@dataclass(frozen=True, eq=False)
+class CKAReference:
+    """One centred float64 representation and its cached self-terms, to compare many others to."""
+
+    centred: Tensor  # (n, d) float64, column-centred
+    sq_norm: Tensor  # () ‖X‖²_F = tr(XᵀX) = tr(K)
+    sq_norm_gram: Tensor  # () ‖XᵀX‖²_F = ‖XXᵀ‖²_F
+    row_sq_norms: Tensor  # (n,) squared row norms, diag(K)
+    gram: Tensor | None  # (n, n) K = XXᵀ, kept for the Gram form (d > n), else None
+    name: str = "x"
+
+    @property
+    def n(self) -> int:
+        """Number of examples (rows)."""
+        return self.centred.shape[0]
+
+    @property
+    def d(self) -> int:
+        """Number of features (columns)."""
+        return self.centred.shape[1]
+
+    def hsic1_scale(self) -> Tensor:
+        """Magnitude of the largest term of HSIC_1(X, X): ‖XᵀX‖²_F / (n(n-3))."""
+        return self.sq_norm_gram / (self.n * (self.n - 3))
+
+    def hsic(self, debiased: bool = False) -> Tensor:
+        """HSIC of the representation with itself (HSIC_1 if `debiased`, else HSIC_0)."""
+        if not debiased:
+            return self.sq_norm_gram / (self.n - 1) ** 2
+        return hsic1_from_terms(
+            self.sq_norm_gram,
+            self.sq_norm,
+            self.sq_norm,
+            _dot(self.row_sq_norms, self.row_sq_norms),
+            self.n,
+        )
+
+
+def _dot(a: Tensor, b: Tensor) -> Tensor:
+    """Frobenius inner product ⟨a, b⟩ without a temporary of a's size."""
+    return torch.dot(a.reshape(-1), b.reshape(-1))
+
+
+def hsic1_from_terms(cross: Tensor, tr_x: Tensor, tr_y: Tensor, ab: Tensor, n: int) -> Tensor:
+    """Song et al.'s unbiased HSIC from ‖XᵀY‖²_F, tr(XᵀX), tr(YᵀY), aᵀb of centred data."""
+    if n < MIN_ROWS_DEBIASED:
+        raise MetricInputError(f"the debiased estimator needs at least 4 rows, got n={n}")
+    # The column sums of the centred data are zero up to rounding (≈ n·2⁻⁵³ of the data's
+    # scale); the terms they would add are of second order in that rounding and are dropped.
+    total = cross + tr_x * tr_y / ((n - 1) * (n - 2)) - (n / (n - 2)) * ab
+    return total / (n * (n - 3))
+
+
+def resolve_form(form: str, n: int, d_x: int, d_y: int) -> Literal["feature", "gram"]:
+    """Return the form to use: Gram when either matrix is wider than tall, unless forced."""
+    if form not in FORMS:
+        raise MetricInputError(f"form: expected one of {FORMS}, got {form!r}")
+    if form == "auto":
+        return "gram" if max(d_x, d_y) > n else "feature"
+    return form  # type: ignore[return-value]
+
+
+def summarise(xc: Tensor, *, keep_gram: bool, name: str = "x") -> CKAReference:
+    """Cache the self-terms of the centred float64 `xc`, via K = XXᵀ if `keep_gram`, else XᵀX."""
+    if keep_gram:
+        gram = xc @ xc.T  # (n, n)
+        row_sq = torch.diagonal(gram).clone()  # (n,)
+        sq_norm_gram = _dot(gram, gram)
+    else:
+        gram = None
+        cov = xc.T @ xc  # (d, d)
+        row_sq = torch.linalg.vector_norm(xc, dim=1).square()  # (n,)
+        sq_norm_gram = _dot(cov, cov)
+    return CKAReference(xc, row_sq.sum(), sq_norm_gram, row_sq, gram, name)
+
+
+def cross_term(ref: CKAReference, other: CKAReference, form: str) -> Tensor:
+    """‖XᵀY‖²_F, as ⟨K, L⟩_F in the Gram form or from the d_x×d_y product in the feature form."""
+    if form == "gram":
+        k_x = ref.gram if ref.gram is not None else ref.centred @ ref.centred.T  # (n, n)
+        k_y = other.gram if other.gram is not None else other.centred @ other.centred.T  # (n, n)
+        return _dot(k_x, k_y)
+    cross = ref.centred.T @ other.centred  # (d_x, d_y)
+    return _dot(cross, cross)
+
+
+def cka_from_terms(ref: CKAReference, other: CKAReference, cross: Tensor, debiased: bool) -> Tensor:
+    """CKA from a cross term and two summaries; raises where the debiased self-HSIC is ≤ 0."""
+    if not debiased:
+        return cross / (ref.sq_norm_gram.sqrt() * other.sq_norm_gram.sqrt())
+    ab = _dot(ref.row_sq_norms, other.row_sq_norms)
+    hsic_xy = hsic1_from_terms(cross, ref.sq_norm, other.sq_norm, ab, ref.n)
+    hsic_xx, hsic_yy = ref.hsic(debiased=True), other.hsic(debiased=True)
+    check_self_hsic(hsic_xx, ref.hsic1_scale(), ref.name, ref.n)
+    check_self_hsic(hsic_yy, other.hsic1_scale(), other.name, other.n)
+    return hsic_xy / (hsic_xx.sqrt() * hsic_yy.sqrt())
+
+
+def check_self_hsic(value: Tensor, scale: Tensor, name: str, n: int) -> None:
+    """Raise if a debiased self-HSIC is zero up to rounding, relative to its terms' `scale`."""
+    # HSIC_1(X, X) is an average of squares ((x_i - x_j)ᵀ(x_q - x_r))² / 4 over distinct
+    # i, j, q, r, so it is ≥ 0 and vanishes only for degenerate data (e.g. all rows but one
+    # identical); there, rounding decides its sign and debiased CKA is 0/0.
+    if float(value) <= SELF_HSIC_RTOL * float(scale):
+        raise MetricInputError(
+            f"{name}: its debiased self-HSIC is {float(value):.3g}, zero up to rounding at n={n} "
+            "(the rows vary in too few ways, e.g. all rows but one are identical); "
+            "debiased CKA is undefined"
+        )
+
+
+def _prepare(x: Tensor, name: str, keep_gram: bool) -> CKAReference:
+    return summarise(centre64(x), keep_gram=keep_gram, name=name)
+
+
+def prepare_reference(x: Tensor, *, form: Form = "auto", name: str = "x") -> CKAReference:
+    """Centre `x` in float64 and cache its self-terms (and K = XXᵀ in the Gram form)."""
+    x = check_matrix(x, name, min_rows=MIN_ROWS_BIASED, varying=True)
+    n, d = x.shape
+    return _prepare(x, name, keep_gram=resolve_form(form, n, d, d) == "gram")
+
+
+def cka_against(
+    ref: CKAReference, y: Tensor, *, debiased: bool = False, form: Form = "auto"
+) -> Tensor:
+    """Linear CKA between a prepared reference and `y`, reusing the reference's self-terms."""
+    min_rows = MIN_ROWS_DEBIASED if debiased else MIN_ROWS_BIASED
+    y = check_matrix(y, "y", min_rows=min_rows, varying=True)
+    check_pair(ref.centred, y, (ref.name, "y"))
+    resolved = resolve_form(form, ref.n, ref.d, y.shape[1])
+    other = _prepare(y, "y", keep_gram=resolved == "gram")
+    return cka_from_terms(ref, other, cross_term(ref, other, resolved), debiased)
+
+
+def cka_drift(
+    refs: Sequence[CKAReference], ys: Sequence[Tensor], *, debiased: bool = False
+) -> Tensor:
+    """Layer-wise CKA of `ys[i]` against `refs[i]` (e.g. fine-tuned vs base), shape (n_layers,)."""
+    if len(refs) != len(ys):
+        raise MetricInputError(
+            f"refs and ys must have one entry per layer: got {len(refs)} and {len(ys)}"
+        )
+    if not refs:
+        raise MetricInputError("refs and ys are empty: no layer to compare")
+    return torch.stack(
+        [cka_against(r, y, debiased=debiased) for r, y in zip(refs, ys, strict=True)]
+    )
+
+
+def linear_cka(x: Tensor, y: Tensor, *, debiased: bool = False, form: Form = "auto") -> Tensor:
+    """Linear CKA of two representations of the same examples, a 0-dim float64 tensor."""
+    min_rows = MIN_ROWS_DEBIASED if debiased else MIN_ROWS_BIASED
+    x = check_matrix(x, "x", min_rows=min_rows, varying=True)
+    y = check_matrix(y, "y", min_rows=min_rows, varying=True)
+    check_pair(x, y)
+    resolved = resolve_form(form, x.shape[0], x.shape[1], y.shape[1])
+    ref = _prepare(x, "x", keep_gram=resolved == "gram")
+    other = _prepare(y, "y", keep_gram=resolved == "gram")
+    return cka_from_terms(ref, other, cross_term(ref, other, resolved), debiased)
+
+
+def hsic(x: Tensor, y: Tensor, *, debiased: bool = False, form: Form = "auto") -> Tensor:
+    """Linear-kernel HSIC: tr(KHLH)/(n-1)², or Song et al.'s unbiased HSIC_1 if `debiased`."""
+    min_rows = MIN_ROWS_DEBIASED if debiased else MIN_ROWS_BIASED
+    x = check_matrix(x, "x", min_rows=min_rows)
+    y = check_matrix(y, "y", min_rows=min_rows)
+    check_pair(x, y)
+    n = x.shape[0]
+    resolved = resolve_form(form, n, x.shape[1], y.shape[1])
+    # HSIC of constant data is a well-defined 0: only CKA needs variance, so no variance check.
+    ref = summarise(centre64(x), keep_gram=resolved == "gram", name="x")
+    other = summarise(centre64(y), keep_gram=resolved == "gram", name="y")
+    cross = cross_term(ref, other, resolved)
+    if not debiased:
+        return cross / (n - 1) ** 2
+    ab = _dot(ref.row_sq_norms, other.row_sq_norms)
+    return hsic1_from_terms(cross, ref.sq_norm, other.sq_norm, ab, n)
