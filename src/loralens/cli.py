@@ -146,6 +146,123 @@ def cmd_sanity(args: argparse.Namespace) -> int:
     return 0 if all(c.passed for c in checks) else 1
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a whole study (default: the built-in quickstart) and write its report."""
+    from loralens.config import load_config
+    from loralens.study.cli import run_command
+
+    name, overrides = split_config_args(args.items)
+    config = load_config(config_path(name, "quickstart"), overrides)
+    return run_command(config, args)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show the state of every stage of a study run."""
+    from loralens.console import print_json, print_table
+    from loralens.study.status import study_status
+
+    records = study_status(Path(args.run_dir))
+    if args.json:
+        print_json(records)
+    else:
+        rows = [[r["id"], r["state"], r.get("error", "")] for r in records]
+        print_table(f"study {args.run_dir}", ["stage", "state", "error"], rows)
+    return 1 if any(r["state"] == "failed" for r in records) else 0
+
+
+def cmd_drift(args: argparse.Namespace) -> None:
+    """Drift tables (with controls) for one or more training runs."""
+    from loralens.console import print_json, print_table
+    from loralens.drift.io import run_drift
+
+    summaries = []
+    for run_dir in map(Path, args.run_dirs):
+        out = Path(args.out) / run_dir.name if args.out else run_dir / "drift"
+        summaries.append(run_drift(run_dir, out, n_boot=args.bootstrap) | {"out": str(out)})
+    if args.json:
+        print_json(summaries)
+        return
+    for s in summaries:
+        rows = [
+            [
+                r["pooling"],
+                r["step"],
+                "yes" if r["selected"] else "",
+                f"{r['mean_drift']:.4f}",
+                f"{r['max_drift']:.4f}",
+            ]
+            for r in s["summary"]
+        ]
+        print_table(
+            f"drift of {s['run']} (tables in {s['out']})",
+            ["pooling", "step", "selected", "mean 1-CKA", "max 1-CKA"],
+            rows,
+        )
+        defined = [c for c in s["controls"] if "self_cka" in c]
+        worst = min(c["self_cka"] for c in defined)
+        floor = max(c["random_init_cka"] for c in defined)
+        null = max(c["permutation_cka_p95"] for c in defined)
+        print(
+            f"controls: base vs itself >= {worst:.12f}; random init <= {floor:.3f}; "
+            f"shuffled-row null p95 <= {null:.3f}"
+        )
+
+
+def cmd_sparsity(args: argparse.Namespace) -> None:
+    """Effective ranks and intruder dimensions of the updates of training runs."""
+    from loralens.console import print_json, print_table
+    from loralens.sparsity.run import run_sparsity
+
+    results = [run_sparsity(Path(d)) for d in args.run_dirs]
+    if args.json:
+        print_json(results)
+        return
+    for res in results:
+        eps = "0.5"
+        rows = [
+            [
+                r["module"],
+                r["shape"],
+                f"{r['effective_rank']:.2f}",
+                f"{r['stable_rank']:.2f}",
+                r["energy_rank_90"],
+                r["lora_rank"] or "-",
+                r["intruders"].get(eps, ""),
+            ]
+            for r in res["rows"]
+        ]
+        print_table(
+            f"{res['method']} on {res['task']} (seed {res['seed']}): {res['run']}",
+            [
+                "module",
+                "shape",
+                "eff. rank",
+                "stable rank",
+                "rank@90%",
+                "r",
+                f"intruders (eps={eps})",
+            ],
+            rows,
+        )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    """Write report.html, report.md, tables.tex and figures from RUN_DIR/results.json."""
+    from loralens.report import write_report
+
+    for name, path in write_report(Path(args.run_dir)).items():
+        print(f"{name}: {path}")
+
+
+def cmd_bench_cka(args: argparse.Namespace) -> None:
+    """Time loralens CKA against a NumPy reference and the published PyTorch CKA packages."""
+    from loralens.bench.cka import format_cka_bench, run_cka_bench
+    from loralens.console import print_json
+
+    result = run_cka_bench(repeats=args.repeats)
+    print_json(result) if args.json else print(format_cka_bench(result))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loralens", description=__doc__)
@@ -186,6 +303,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=60, help="most steps for the overfitting check")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sanity)
+
+    p = sub.add_parser("run", help="run a whole study (default: the quickstart) and report")
+    p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
+    p.add_argument("--out", help="run directory (default runs/<study name>)")
+    p.add_argument("--executor", choices=["local", "ray"], help="overrides the config's executor")
+    p.add_argument("--workers", type=int, default=1, help="parallel local workers")
+    p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="state of every stage of a study run")
+    p.add_argument("run_dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--out", help="folder for the tables (default RUN_DIR/drift)")
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for CIs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_drift)
+
+    p = sub.add_parser("sparsity", help="ΔW spectra, effective rank, intruder dimensions")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sparsity)
+
+    p = sub.add_parser("report", help="render RUN_DIR/results.json as HTML, Markdown, LaTeX")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_report)
+
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
+    p = bench.add_parser("cka", help="CKA speed and accuracy against peers")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_cka)
 
     p = sub.add_parser("config", help="validate a config and print it resolved")
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")

@@ -129,6 +129,7 @@ class StudyConfig(Section):
         default_factory=lambda: ["majority", "random", "zero_shot", "encoder"]
     )
     encoder_model: str = "minilm-l6"
+    encoder_learning_rate: float = Field(1e-4, gt=0)
 
     @model_validator(mode="after")
     def _methods_known(self) -> StudyConfig:
@@ -163,6 +164,7 @@ class ReportConfig(Section):
     max_accuracy_loss: float = Field(0.03, ge=0, le=1)
     min_drift_reduction: float = Field(0.20, ge=0, le=1)
     max_serving_overhead: float = Field(0.30, ge=0)
+    serving_engine: str = "peft-mixed"  # the multi-adapter engine the hypothesis is tested on
 
 
 class RunConfig(Section):

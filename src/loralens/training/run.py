@@ -178,6 +178,7 @@ def _data_record(data: TaskData, probe_sha: str) -> dict:
     s = data.splits
     return {
         "task": data.spec.name,
+        "label_names": data.spec.label_names,
         "origin": data.origin,
         "sizes": {"train": len(s.train), "val": len(s.val), "test": len(s.test)},
         "splits_sha256": s.fingerprint(),

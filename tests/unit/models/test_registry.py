@@ -23,7 +23,7 @@ def test_unknown_name_suggests_closest() -> None:
 
 
 def test_folder_without_config_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="no config.json"):
+    with pytest.raises(ModelError, match=r"no config\.json"):
         resolve_model(str(tmp_path))
 
 
@@ -49,8 +49,9 @@ def test_tiny_llama_classifier_pools_last_real_token(tiny_llama_dir: Path) -> No
     model, tok = load_classifier(str(tiny_llama_dir), num_labels=3)
     model.eval()
     assert model.config.pad_token_id == tok.pad_token_id
-    enc = tok(["a short one", "a much longer input sentence here"], padding=True,
-              return_tensors="pt")
+    enc = tok(
+        ["a short one", "a much longer input sentence here"], padding=True, return_tensors="pt"
+    )
     alone = tok(["a short one"], return_tensors="pt")
     with torch.no_grad():
         batched = model(**enc).logits[0]

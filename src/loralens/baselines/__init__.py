@@ -1,0 +1,1 @@
+"""Baselines scored through the same evaluation path as trained models."""

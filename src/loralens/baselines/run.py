@@ -1,0 +1,100 @@
+"""The baselines stage: majority, stratified random (5 seeds), zero-shot chosen on val."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loralens.baselines.simple import majority_predictions, random_predictions
+from loralens.baselines.zero_shot import zero_shot_predictions
+from loralens.config import RunConfig
+from loralens.data import TaskData, load_task_from_config
+from loralens.evaluation import score
+from loralens.stats.bootstrap import bootstrap_ci
+
+RANDOM_SEEDS = (0, 1, 2, 3, 4)
+
+
+def accuracy_ci(labels: np.ndarray, preds: np.ndarray) -> list[float]:
+    """95% bootstrap CI of accuracy over test examples."""
+    correct = (labels == preds).astype(float)
+    if correct.min() == correct.max():
+        return [float(correct[0]), float(correct[0])]
+    ci = bootstrap_ci(correct, n_resamples=2000, method="percentile", rng=0)
+    return [ci.low, ci.high]
+
+
+def _entry(data: TaskData, name: str, preds: np.ndarray, detail: str) -> dict:
+    labels = np.array([e.label for e in data.splits.test])
+    return {
+        "task": data.spec.name,
+        "name": name,
+        "test": score(data.spec, labels, preds),
+        "ci": {"accuracy": accuracy_ci(labels, preds)},
+        "std": None,
+        "detail": detail,
+        "predictions": preds.tolist(),
+    }
+
+
+def majority(data: TaskData) -> dict:
+    """Always the most frequent training label."""
+    train = [e.label for e in data.splits.train]
+    preds = majority_predictions(train, len(data.splits.test))
+    return _entry(data, "majority", preds, f"always '{data.spec.label_names[preds[0]]}'")
+
+
+def stratified_random(data: TaskData) -> dict:
+    """Labels drawn from the training distribution; mean and std over 5 seeds."""
+    train = [e.label for e in data.splits.train]
+    labels = np.array([e.label for e in data.splits.test])
+    runs = [
+        score(data.spec, labels, random_predictions(train, len(labels), s)) for s in RANDOM_SEEDS
+    ]
+    entry = _entry(
+        data,
+        "random",
+        random_predictions(train, len(labels), RANDOM_SEEDS[0]),
+        f"stratified by the train label distribution, {len(RANDOM_SEEDS)} seeds",
+    )
+    entry["test"] = {m: float(np.mean([r[m] for r in runs])) for m in runs[0]}
+    entry["std"] = {m: float(np.std([r[m] for r in runs], ddof=1)) for m in runs[0]}
+    return entry
+
+
+def zero_shot(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
+    """Each prompt template scored on val; the best one (on val) evaluated once on test."""
+    from loralens.models.load import load_causal_lm
+
+    model, tok = load_causal_lm(cfg.model.name)
+    spec, length = data.spec, cfg.model.max_length * 2  # prompts add words around the input
+    val_labels = np.array([e.label for e in data.splits.val])
+    templates = []
+    for i, prompt in enumerate(spec.prompts):
+        preds = zero_shot_predictions(model, tok, spec, prompt, data.splits.val, length, batch_size)
+        templates.append(
+            {"template": i, "text": prompt.template, "val": score(spec, val_labels, preds.numpy())}
+        )
+    best = max(templates, key=lambda t: t["val"][spec.primary_metric])
+    preds = zero_shot_predictions(
+        model, tok, spec, spec.prompts[best["template"]], data.splits.test, length, batch_size
+    ).numpy()
+    entry = _entry(
+        data,
+        "zero_shot",
+        preds,
+        f"template {best['template'] + 1} of {len(templates)}, chosen on val",
+    )
+    return entry | {"templates": templates, "model": cfg.model.name}
+
+
+def run_baselines(cfg: RunConfig, names: list[str], batch_size: int) -> list[dict]:
+    """The requested baselines for the config's task, scored by the one evaluation path."""
+    data = load_task_from_config(cfg.task)
+    out = []
+    if "majority" in names:
+        out.append(majority(data))
+    if "random" in names:
+        out.append(stratified_random(data))
+    if "zero_shot" in names and data.spec.prompts:
+        out.append(zero_shot(data, cfg, batch_size))
+    return out

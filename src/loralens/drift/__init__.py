@@ -1,0 +1,1 @@
+"""Drift of fine-tuned representations from the base model, with controls."""

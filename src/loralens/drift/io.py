@@ -1,0 +1,86 @@
+"""Drift of a run directory: read its snapshots, compute controls, write tables and a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoConfig, AutoModelForSequenceClassification
+
+from loralens.config import RunConfig, load_config
+from loralens.data import load_task_from_config
+from loralens.drift.analysis import control_rows, drift_rows, summarize
+from loralens.errors import LoralensError
+from loralens.models.load import load_classifier, load_tokenizer
+from loralens.models.registry import resolve_model
+from loralens.probing.capture import capture, read_metadata
+from loralens.probing.probe_set import probe_set
+
+
+class DriftInputError(LoralensError):
+    """A run directory cannot be analysed for drift."""
+
+
+def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]]]:
+    """(step-0 representations, [(step, is_selected, reps)]) of a run; raises if there are none."""
+    folder = run_dir / "snapshots"
+    paths = sorted(folder.glob("step_*.safetensors"))
+    if not paths:
+        raise DriftInputError(f"{folder}: no snapshots (step_*.safetensors); train with loralens")
+    snaps = [(int(read_metadata(p)["step"]), False, load_file(str(p))) for p in paths]
+    base = next((reps for step, _, reps in snaps if step == 0), None)
+    if base is None:
+        raise DriftInputError(f"{folder}: no step-0 snapshot of the base model")
+    selected = folder / "selected.safetensors"
+    if selected.is_file():
+        snaps.append((int(read_metadata(selected)["step"]), True, load_file(str(selected))))
+    return base, snaps
+
+
+def control_representations(cfg: RunConfig, seed: int = 0) -> tuple[dict, dict]:
+    """The probe set's representations in the base model and in a randomly initialised copy."""
+    data = load_task_from_config(cfg.task)
+    probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+    tok = load_tokenizer(cfg.model.name)
+    base, _ = load_classifier(cfg.model.name, data.spec.num_labels)
+    path, _ = resolve_model(cfg.model.name)
+    torch.manual_seed(seed)
+    model_cfg = AutoConfig.from_pretrained(path, num_labels=data.spec.num_labels)
+    random_model = AutoModelForSequenceClassification.from_config(model_cfg)
+    random_model.config.pad_token_id = tok.pad_token_id
+    args = (tok, probe.texts, cfg.model.max_length, cfg.probing.batch_size)
+    return capture(base, *args), capture(random_model, *args)
+
+
+def write_control(cfg: RunConfig, out: Path) -> None:
+    """Save the control representations (base, random init) for reuse across runs of a task."""
+    base, rand = control_representations(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(base, str(out / "base.safetensors"))
+    save_file(rand, str(out / "random_init.safetensors"))
+
+
+def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_boot: int = 200) -> dict:
+    """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
+    base, snaps = read_snapshots(run_dir)
+    if control_dir is None:
+        _, rand = control_representations(load_config(run_dir / "config.yaml"))
+    else:
+        rand = load_file(str(control_dir / "random_init.safetensors"))
+    rows = drift_rows(base, snaps, n_boot=n_boot)
+    controls = control_rows(base, rand)
+    summary = {"run": str(run_dir), "summary": summarize(rows), "controls": controls}
+    out.mkdir(parents=True, exist_ok=True)
+    frame = (
+        pd.DataFrame(rows)
+        .assign(cka_ci_low=lambda d: d.cka_ci.str[0], cka_ci_high=lambda d: d.cka_ci.str[1])
+        .drop(columns="cka_ci")
+    )
+    frame.to_csv(out / "drift.csv", index=False)
+    frame.to_parquet(out / "drift.parquet", index=False)
+    pd.DataFrame(controls).to_csv(out / "controls.csv", index=False)
+    (out / "drift.json").write_text(json.dumps({**summary, "rows": rows}, indent=2))
+    return summary

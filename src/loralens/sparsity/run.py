@@ -1,0 +1,95 @@
+"""ΔW analysis of a run directory (LoRA adapter or full model) against its base weights."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from loralens.config import load_config
+from loralens.errors import LoralensError
+from loralens.sparsity.intruders import DEFAULT_EPSILONS, intruder_dimensions_by_layer
+from loralens.sparsity.peft_state import lora_deltas_from_state_dict
+from loralens.sparsity.spectrum import summarize_delta
+
+TOP_SINGULAR = 16
+
+
+def _base_state(model_name: str, num_labels: int) -> dict[str, torch.Tensor]:
+    """The pretrained weights the run started from."""
+    from loralens.models.load import load_classifier
+
+    model, _ = load_classifier(model_name, num_labels)
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
+def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str]) -> dict:
+    """W_ft − W_base for the matrices a LoRA run of the same config would adapt."""
+    tuned = load_file(str(run_dir / "model" / "model.safetensors"))
+    deltas = {}
+    for key, w in tuned.items():
+        module = key.removesuffix(".weight")
+        if key.endswith(".weight") and module.split(".")[-1] in targets and key in base:
+            deltas[module] = w.double() - base[key].double()
+    return deltas
+
+
+def _layer(module: str) -> int | None:
+    match = re.search(r"\.layers?\.(\d+)\.", module)
+    return int(match.group(1)) if match else None
+
+
+def run_sparsity(run_dir: Path) -> dict:
+    """Per adapted matrix: spectrum summary, top singular values, intruder counts over ε."""
+    cfg = load_config(run_dir / "config.yaml")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    num_labels = len(json.loads((run_dir / "data.json").read_text())["label_names"])
+    base = _base_state(cfg.model.name, num_labels)
+    lora_rank: int | None = None
+    if (run_dir / "adapter").is_dir():
+        acfg = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
+        state = load_file(str(run_dir / "adapter" / "adapter_model.safetensors"))
+        deltas = lora_deltas_from_state_dict(
+            state,
+            acfg["lora_alpha"],
+            acfg["r"],
+            acfg.get("rank_pattern") or None,
+            acfg.get("alpha_pattern") or None,
+            use_rslora=acfg.get("use_rslora", False),
+        )
+        lora_rank = acfg["r"]
+    elif (run_dir / "model").is_dir():
+        from loralens.training.adapters import PRESETS
+
+        targets = cfg.lora.targets
+        names = PRESETS["llama"].get(targets, []) if isinstance(targets, str) else targets
+        deltas = _full_deltas(run_dir, base, names)
+    else:
+        raise LoralensError(f"{run_dir}: neither adapter/ nor model/ found; is it a training run?")
+    if not deltas:
+        raise LoralensError(f"{run_dir}: no adapted weight matrices found")
+    intruders = intruder_dimensions_by_layer(base, deltas)
+    rows = []
+    for module, delta in sorted(deltas.items(), key=lambda kv: (_layer(kv[0]) or 0, kv[0])):
+        summary = summarize_delta(delta, lora_rank, rtol=1e-6).to_dict()
+        sv = summary.pop("singular_values")
+        rows.append(
+            {
+                "module": module,
+                "layer": _layer(module),
+                **summary,
+                "singular_values": list(sv)[:TOP_SINGULAR],
+                "intruders": {str(e): c for e, c in intruders[module].items()},
+            }
+        )
+    return {
+        "run": str(run_dir),
+        "method": metrics["method"],
+        "task": metrics["task"],
+        "seed": metrics["seed"],
+        "epsilons": list(DEFAULT_EPSILONS),
+        "rows": rows,
+    }

@@ -1,0 +1,166 @@
+"""Gather a study's artifacts into results.json: every number, its artifact, the statistics."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
+
+SCHEMA_VERSION = 1
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def _rel(path: Path) -> str:
+    """An artifact path relative to the run directory (RUN/artifacts/<kind>-<key>)."""
+    return str(Path(path.parent.name) / path.name)
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become None, tuples become lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def collect(inputs: dict[str, Path]) -> dict[str, Any]:
+    """Read every upstream artifact, grouped by stage kind."""
+    out: dict[str, Any] = defaultdict(list)
+    for sid, path in sorted(inputs.items()):
+        kind, *rest = sid.split("/")
+        if kind == "data":
+            out["data"].append((rest[0], _read(path / "stats.json")))
+        elif kind in ("train", "encoder"):
+            metrics = _read(path / "metrics.json")
+            variant = "encoder" if kind == "encoder" else rest[1]
+            out[kind].append(
+                {
+                    **metrics,
+                    "method": variant,
+                    "base_method": metrics["method"],
+                    "artifact": _rel(path),
+                    **_predictions(path),
+                }
+            )
+        elif kind == "baselines":
+            out["baselines"] += [
+                {**b, "artifact": _rel(path)} for b in _read(path / "baselines.json")
+            ]
+        elif kind == "drift":
+            out["drift"].append((rest, _read(path / "drift.json"), _rel(path)))
+        elif kind == "sparsity":
+            out["sparsity"].append((rest, _read(path / "sparsity.json"), _rel(path)))
+        elif kind == "serve":
+            out["serving"] = {**_read(path / "serving.json"), "artifact": _rel(path)}
+    return out
+
+
+def _predictions(run_dir: Path) -> dict[str, list[int]]:
+    """Per-example test predictions and labels of a run (for McNemar)."""
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    return {"predictions": [r["pred"] for r in rows], "labels": [r["label"] for r in rows]}
+
+
+def encoder_baselines(encoder_runs: list[dict]) -> list[dict]:
+    """The encoder fine-tuning baseline per task: mean and std over seeds."""
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for run in encoder_runs:
+        by_task[run["task"]].append(run)
+    out = []
+    for task, runs in by_task.items():
+        metrics = runs[0]["test"].keys()
+        out.append(
+            {
+                "task": task,
+                "name": "encoder",
+                "test": {m: float(np.mean([r["test"][m] for r in runs])) for m in metrics},
+                "std": {
+                    m: float(np.std([r["test"][m] for r in runs], ddof=1))
+                    if len(runs) > 1
+                    else None
+                    for m in metrics
+                },
+                "ci": None,
+                "detail": f"fine-tuned encoder, {len(runs)} seeds",
+                "artifact": [r["artifact"] for r in runs],
+            }
+        )
+    return out
+
+
+def drift_section(entries: list) -> dict[str, list]:
+    """Drift rows, controls (once per task) and per-run summaries."""
+    rows, controls, summary, seen = [], [], [], set()
+    for (task, method, seed), data, artifact in entries:
+        ident = {"task": task, "method": method, "seed": int(seed)}
+        rows += [{**ident, **r, "artifact": artifact} for r in data["rows"]]
+        if task not in seen:
+            controls += [{"task": task, **c} for c in data["controls"]]
+            seen.add(task)
+        summary += [{**ident, **s} for s in data["summary"] if s["selected"]]
+    return {"rows": rows, "controls": controls, "summary": summary}
+
+
+def sparsity_section(entries: list) -> dict[str, list]:
+    """Per-matrix ΔW statistics of every run."""
+    rows = []
+    for (task, method, seed), data, artifact in entries:
+        ident = {"task": task, "method": method, "seed": int(seed), "artifact": artifact}
+        rows += [{**ident, **r} for r in data["rows"]]
+    return {"rows": rows}
+
+
+def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
+    """The results.json document (see docs/results-schema.md)."""
+    from loralens.study.statistics import baseline_table, study_statistics
+
+    got = collect(inputs)
+    runs = [
+        {k: v for k, v in r.items() if k not in ("predictions", "labels")} for r in got["train"]
+    ]
+    drift = drift_section(got["drift"])
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "data": {task: stats for task, stats in got["data"]},
+        "runs": runs,
+        "baselines": baseline_table(got["baselines"]) + encoder_baselines(got["encoder"]),
+        "drift": drift,
+        "serving": got.get("serving") or {},
+        "sparsity": sparsity_section(got["sparsity"]),
+    }
+    th = Thresholds(
+        accuracy_margin=params["report"]["max_accuracy_loss"],
+        drift_reduction=params["report"]["min_drift_reduction"],
+        serving_overhead=params["report"]["max_serving_overhead"],
+        alpha=params["report"]["alpha"],
+    )
+    stats, verdict_inputs = study_statistics(got["train"], drift["summary"], got["baselines"], th)
+    results["statistics"] = stats
+    serving = serving_samples(results["serving"], params["report"].get("serving_engine"))
+    results["hypotheses"] = [
+        {"task": task, **evaluate_hypothesis(acc, dr, serving, thresholds=th).to_dict()}
+        for task, (acc, dr) in verdict_inputs.items()
+    ]
+    return clean(results)
+
+
+def serving_samples(serving: dict, engine: str | None) -> dict[str, list[float]] | None:
+    """Repeated latencies of merged vs the multi-adapter engine at K=2, if measured."""
+    samples = serving.get("samples") or {}
+    merged = samples.get("merged")
+    adapters = samples.get(engine or "peft-mixed")
+    if not merged or not adapters:
+        return None
+    return {"merged": merged, "adapters": adapters}

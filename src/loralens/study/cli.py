@@ -1,0 +1,78 @@
+"""`loralens run`: the study runner with a live progress display and a one-line verdict."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from loralens.config import RunConfig
+from loralens.study.executors import LocalExecutor, RayExecutor
+from loralens.study.plan import Stage
+from loralens.study.runner import StudyFailed, run_study
+from loralens.study.store import ArtifactStore
+
+
+def make_executor(cfg: RunConfig, root: Path, args: argparse.Namespace):
+    """The executor named by --executor or the config."""
+    kind = args.executor or cfg.executor
+    if kind == "ray":
+        return RayExecutor(root, address=args.address)
+    return LocalExecutor(root, workers=args.workers)
+
+
+def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
+    """Run the study with progress on stderr; exit 1 naming failed stages."""
+    root = Path(args.out or Path("runs") / cfg.name)
+    console = Console(stderr=True)
+    store = ArtifactStore(root)
+    start = time.perf_counter()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("planning", total=None)
+
+        def on_event(event: str, stage: Stage, done: int, total: int) -> None:
+            progress.update(
+                bar, total=total, completed=done, description=f"{event}: {stage.id}"[:70]
+            )
+            if event in ("done", "failed", "blocked"):
+                console.log(f"{event:7s} {stage.id}")
+
+        executor = make_executor(cfg, root, args)
+        outcome = run_study(cfg, root, executor, on_event)
+    elapsed = time.perf_counter() - start
+    if outcome.failed or outcome.blocked:
+        first = next(iter(outcome.failed.items()), (outcome.blocked[0], "blocked"))
+        stage = next(s for s in _plan(root) if s["id"] == first[0])
+        log = store.logs / (stage["id"].replace("/", "__") + ".log")
+        print(
+            f"loralens: study {cfg.name}: {len(outcome.failed)} stage(s) failed, "
+            f"{len(outcome.blocked)} blocked; first: {first[0]}: {first[1]} (log: {log}); "
+            f"rerun to retry only these",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"study {cfg.name}: {len(outcome.done)} stages run, {len(outcome.cached)} cached, "
+        f"{elapsed:.1f} s; report: {root / 'report.html'}"
+    )
+    return 0
+
+
+def _plan(root: Path) -> list[dict]:
+    import json
+
+    return json.loads((root / "plan.json").read_text())
+
+
+__all__ = ["StudyFailed", "run_command"]

@@ -1,0 +1,131 @@
+"""Run a planned study: skip verified artifacts, run the rest (local or Ray), show progress."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loralens.config import RunConfig, config_to_yaml
+from loralens.errors import LoralensError
+from loralens.study.plan import Stage, plan_study
+from loralens.study.stages import RESUMABLE, STAGES
+from loralens.study.store import ArtifactStore
+
+
+class StudyFailed(LoralensError):
+    """One or more stages failed; the others that could run have finished."""
+
+
+@dataclass
+class Outcome:
+    """What happened to each stage in one invocation."""
+
+    done: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    blocked: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def stage_log(path: Path) -> Iterator[None]:
+    """Send Python-level stdout, stderr and logging of a stage to its log file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        handler = logging.StreamHandler(fh)
+        logging.getLogger().addHandler(handler)
+        try:
+            yield
+        finally:
+            logging.getLogger().removeHandler(handler)
+
+
+def execute_stage(root: str, stage: Stage, inputs: dict[str, str]) -> str:
+    """Run one stage into its artifact directory (in this process or a worker); return its path."""
+    store = ArtifactStore(Path(root))
+    started = time.time()
+    out = store.begin(stage, resumable=stage.kind in RESUMABLE)
+    with stage_log(store.log(stage)):
+        print(f"== {stage.id} ({stage.kind}-{stage.key}) started {time.ctime(started)}")
+        try:
+            STAGES[stage.kind](stage.params, {k: Path(v) for k, v in inputs.items()}, out)
+        except Exception:
+            traceback.print_exc()  # into the stage log; the runner reports one line
+            raise
+    return str(store.commit(stage, inputs, started))
+
+
+def write_plan(store: ArtifactStore, cfg: RunConfig, stages: list[Stage]) -> None:
+    """The resolved study config and its stage list, for `loralens status`."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    (store.root / "study.yaml").write_text(config_to_yaml(cfg))
+    plan = [{"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)} for s in stages]
+    (store.root / "plan.json").write_text(json.dumps(plan, indent=2))
+
+
+def run_study(
+    cfg: RunConfig,
+    root: Path,
+    submit: Callable[[list[tuple[Stage, dict[str, str]]]], Iterator[tuple[Stage, str | None, str]]],
+    on_event: Callable[[str, Stage, int, int], None] = lambda *a: None,
+) -> Outcome:
+    """Run every stage whose artifact is missing or corrupt, in waves of ready stages."""
+    stages = plan_study(cfg)
+    store = ArtifactStore(root)
+    write_plan(store, cfg, stages)
+    outcome, paths = Outcome(), {}
+    for s in stages:
+        if store.verify(s) is None:
+            paths[s.id] = str(store.path(s))
+            outcome.cached.append(s.id)
+            on_event("cached", s, len(paths), len(stages))
+    pending = [s for s in stages if s.id not in paths]
+    while pending:
+        bad = set(outcome.failed) | set(outcome.blocked)
+        for s in [s for s in pending if any(d in bad for d in s.deps)]:
+            outcome.blocked.append(s.id)
+            on_event("blocked", s, len(paths), len(stages))
+        pending = [s for s in pending if s.id not in outcome.blocked]
+        ready = [s for s in pending if all(d in paths for d in s.deps)]
+        if not ready:
+            break
+        batch = [(s, {d: paths[d] for d in s.deps}) for s in ready]
+        for s in ready:
+            on_event("start", s, len(paths), len(stages))
+        for stage, path, error in submit(batch):
+            if path is not None:
+                paths[stage.id] = path
+                outcome.done.append(stage.id)
+                on_event("done", stage, len(paths), len(stages))
+            else:
+                store.record_failure(stage, error)
+                outcome.failed[stage.id] = error
+                on_event("failed", stage, len(paths), len(stages))
+        pending = [s for s in pending if s not in ready]
+    if "analysis" in paths:
+        publish(store, Path(paths["analysis"]))
+    return outcome
+
+
+def publish(store: ArtifactStore, analysis_dir: Path) -> None:
+    """Copy results.json to the run directory and render the report next to it."""
+    tmp = store.root / "results.json.tmp"
+    shutil.copyfile(analysis_dir / "results.json", tmp)
+    tmp.replace(store.root / "results.json")
+    from loralens.report import write_report
+
+    write_report(store.root)
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a stage failure: the exception type and message."""
+    if isinstance(exc, LoralensError):
+        return str(exc)
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return last.splitlines()[0]

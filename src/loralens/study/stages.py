@@ -1,0 +1,106 @@
+"""Stage functions by kind: (params, upstream artifact dirs, output dir) -> files in output dir."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from loralens.config import validate_config
+
+StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
+
+
+def _config(params: dict[str, Any]):
+    """A RunConfig from a stage's config slice (extra bookkeeping keys removed)."""
+    return validate_config({k: v for k, v in params.items() if k != "variant"}, "stage params")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str))
+
+
+def stage_data(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """Dataset statistics of one task (with token lengths for the study's tokenizer)."""
+    from loralens.data import load_task_from_config
+    from loralens.data.stats import task_stats
+    from loralens.models.load import load_tokenizer
+
+    cfg = _config({"task": params["task"]})
+    tok = load_tokenizer(params["model"])
+    stats = task_stats(
+        load_task_from_config(cfg.task), lambda t: [len(i) for i in tok(t)["input_ids"]]
+    )
+    _write_json(out / "stats.json", stats)
+
+
+def stage_train(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """One training run (resumes from its checkpoints if the stage was interrupted)."""
+    from loralens.training.run import train_run
+
+    train_run(_config(params), out)
+    _write_json(out / "variant.json", {"variant": params["variant"]})
+
+
+def stage_control(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """Base and random-init representations of a task's probe set (drift controls)."""
+    from loralens.drift.io import write_control
+
+    write_control(_config(params), out)
+
+
+def stage_drift(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """Drift tables of one run against its base, with controls."""
+    from loralens.drift.io import run_drift
+
+    run_dir = next(p for sid, p in inputs.items() if sid.startswith(("train/", "encoder/")))
+    control = next(p for sid, p in inputs.items() if sid.startswith("control/"))
+    run_drift(run_dir, out, control_dir=control)
+
+
+def stage_sparsity(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """ΔW spectra and intruder dimensions of one run."""
+    from loralens.sparsity.run import run_sparsity
+
+    (run_dir,) = inputs.values()
+    _write_json(out / "sparsity.json", run_sparsity(run_dir))
+
+
+def stage_baselines(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """Majority, stratified random and zero-shot baselines on test (selection on val)."""
+    from loralens.baselines.run import run_baselines
+
+    cfg = _config({"task": params["task"], "model": params["model"]})
+    results = run_baselines(cfg, params["baselines"], params["eval_batch_size"])
+    _write_json(out / "baselines.json", results)
+
+
+def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """The in-process serving benchmark over the study's trained adapters."""
+    from loralens.serving.bench import run_serve_bench
+
+    cfg = _config({"serving": params["serving"]})
+    adapters = [p / "adapter" for p in inputs.values()]
+    result = run_serve_bench(params["model"], adapters, cfg.serving, cfg.serving.engines)
+    _write_json(out / "serving.json", result)
+
+
+def stage_analysis(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """Gather every artifact into results.json with the statistics and hypothesis verdicts."""
+    from loralens.study.analysis import build_results
+
+    _write_json(out / "results.json", build_results(params, inputs))
+
+
+STAGES: dict[str, StageFn] = {
+    "data": stage_data,
+    "train": stage_train,
+    "control": stage_control,
+    "drift": stage_drift,
+    "sparsity": stage_sparsity,
+    "baselines": stage_baselines,
+    "serve": stage_serve,
+    "analysis": stage_analysis,
+}
+RESUMABLE = {"train"}  # stages that pick up their own checkpoints after a kill

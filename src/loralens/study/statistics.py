@@ -1,0 +1,129 @@
+"""The study's statistical comparisons, computed once by the analysis stage."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from loralens.stats.anova import two_way_anova
+from loralens.stats.corrections import holm
+from loralens.stats.effect_size import hedges_g
+from loralens.stats.hypotheses import Thresholds
+from loralens.stats.mcnemar import mcnemar_from_predictions
+from loralens.stats.power import seeds_needed_for_observed
+from loralens.stats.seeds import mann_whitney_u, welch_t_test
+
+
+def _by_task_method(runs: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    out: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in sorted(runs, key=lambda r: r["seed"]):
+        out[r["task"]][r["method"]].append(r)
+    return out
+
+
+def _pair(methods: dict[str, list[dict]]) -> tuple[str, str] | None:
+    """(LoRA variant, full variant) to compare: the first of each in the study."""
+    lora = next((m for m, rs in methods.items() if rs[0]["base_method"] != "full"), None)
+    full = next((m for m, rs in methods.items() if rs[0]["base_method"] == "full"), None)
+    return (lora, full) if lora and full else None
+
+
+def _safe(fn, *args, **kwargs) -> dict[str, Any]:
+    """A test's result as a dict, or the reason it could not be computed."""
+    try:
+        return fn(*args, **kwargs).to_dict()
+    except ValueError as exc:
+        return {"error": str(exc)}
+
+
+def compare_accuracy(task: str, metric: str, lora: list[dict], full: list[dict]) -> dict:
+    """Welch, Mann-Whitney, Hedges' g, power across seeds; McNemar per seed pair (Holm)."""
+    a = [r["test"][metric] for r in lora]
+    b = [r["test"][metric] for r in full]
+    mcnemar = [
+        _safe(mcnemar_from_predictions, la["predictions"], fu["predictions"], la["labels"])
+        for la, fu in zip(lora, full, strict=False)
+    ]
+    pvals = [m.get("p_value") for m in mcnemar]
+    if pvals and all(p is not None for p in pvals):
+        for m, p in zip(mcnemar, holm(pvals).p_adjusted, strict=True):
+            m["p_holm"] = float(p)
+    return {
+        "task": task,
+        "metric": metric,
+        "lora": lora[0]["method"],
+        "full": full[0]["method"],
+        "lora_values": a,
+        "full_values": b,
+        "unit": "training seed (independent runs; never paired across methods)",
+        "welch": _safe(welch_t_test, a, b),
+        "mann_whitney": _safe(mann_whitney_u, a, b),
+        "hedges_g": _safe(hedges_g, a, b),
+        "power": _safe(seeds_needed_for_observed, a, b),
+        "mcnemar_per_seed_pair": mcnemar,
+    }
+
+
+def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict | None:
+    """Two-way ANOVA method x task on each task's primary metric (needs >= 2 of each)."""
+    rows = [
+        {"score": r["test"][metric_of[r["task"]]], "method": r["base_method"], "task": r["task"]}
+        for r in runs
+    ]
+    if len({r["task"] for r in rows}) < 2 or len({r["method"] for r in rows}) < 2:
+        return None
+    return _safe(two_way_anova, rows)
+
+
+def study_statistics(
+    runs: list[dict], drift_summary: list[dict], baselines: list[dict], th: Thresholds
+) -> tuple[dict[str, Any], dict[str, tuple[dict, dict]]]:
+    """(statistics section, per-task inputs of the hypothesis verdict)."""
+    grouped = _by_task_method(runs)
+    metric_of = {task: _primary(methods) for task, methods in grouped.items()}
+    comparisons, verdict_inputs = [], {}
+    for task, methods in grouped.items():
+        pair = _pair(methods)
+        if pair is None:
+            continue
+        lora, full = methods[pair[0]], methods[pair[1]]
+        comparisons.append(compare_accuracy(task, metric_of[task], lora, full))
+        acc = {
+            "lora": [r["test"]["accuracy"] for r in lora],
+            "full": [r["test"]["accuracy"] for r in full],
+        }
+        verdict_inputs[task] = (acc, _drift_by_seed(drift_summary, task, pair))
+    stats = {
+        "accuracy": comparisons,
+        "anova": anova_table(runs, metric_of),
+        "thresholds": th.__dict__,
+    }
+    return stats, verdict_inputs
+
+
+def _primary(methods: dict[str, list[dict]]) -> str:
+    """The task's primary metric: accuracy unless the runs report only others."""
+    first = next(iter(methods.values()))[0]["test"]
+    return "accuracy" if "accuracy" in first else next(iter(first))
+
+
+def _drift_by_seed(summary: list[dict], task: str, pair: tuple[str, str]) -> dict[str, list]:
+    """Mean drift over layers (mean pooling, selected model) per seed for LoRA and full."""
+
+    def values(method: str) -> list[float]:
+        rows = [
+            s
+            for s in summary
+            if s["task"] == task and s["method"] == method and s["pooling"] == "mean"
+        ]
+        return [s["mean_drift"] for s in sorted(rows, key=lambda s: s["seed"])]
+
+    return {"lora": values(pair[0]), "full": values(pair[1])}
+
+
+def baseline_table(baselines: list[dict]) -> list[dict]:
+    """Baselines without their per-example predictions."""
+    return [{k: v for k, v in b.items() if k != "predictions"} for b in baselines]
+
+
+__all__ = ["baseline_table", "study_statistics"]

@@ -1,0 +1,101 @@
+"""Content-addressed artifact store: atomic stage directories with verified manifests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from loralens.env import fingerprint
+from loralens.models.convert import sha256_file
+from loralens.study.plan import Stage
+
+MANIFEST = "manifest.json"
+
+
+class ArtifactStore:
+    """RUN_DIR/artifacts/<kind>-<key>/ per stage, written under .partial-* then renamed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.artifacts = self.root / "artifacts"
+        self.logs = self.root / "logs"
+
+    def path(self, stage: Stage) -> Path:
+        """Where a finished stage's artifact lives."""
+        return self.artifacts / f"{stage.kind}-{stage.key}"
+
+    def partial(self, stage: Stage) -> Path:
+        """Where a stage writes while running (kept across a kill so training can resume)."""
+        return self.artifacts / f".partial-{stage.kind}-{stage.key}"
+
+    def failure(self, stage: Stage) -> Path:
+        """The record of a stage's last failure."""
+        return self.artifacts / f".failed-{stage.kind}-{stage.key}.json"
+
+    def log(self, stage: Stage) -> Path:
+        """The log file of a stage."""
+        return self.logs / (stage.id.replace("/", "__") + ".log")
+
+    def verify(self, stage: Stage) -> str | None:
+        """None if the artifact exists and every file matches its manifest, else the problem."""
+        folder = self.path(stage)
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            return "missing" if not folder.exists() else "no manifest"
+        files = json.loads(manifest.read_text())["files"]
+        for rel, digest in files.items():
+            path = folder / rel
+            if not path.is_file():
+                return f"{rel} is missing"
+            if sha256_file(path) != digest:
+                return f"{rel} does not match its sha256 (corrupted)"
+        return None
+
+    def begin(self, stage: Stage, resumable: bool) -> Path:
+        """A clean (or, for resumable stages, kept) partial directory to write into."""
+        part = self.partial(stage)
+        if part.exists() and not resumable:
+            shutil.rmtree(part)
+        part.mkdir(parents=True, exist_ok=True)
+        (part / ".pid").write_text(str(os.getpid()))
+        return part
+
+    def commit(self, stage: Stage, inputs: dict[str, str], started: float) -> Path:
+        """Write the manifest and rename the partial directory into place."""
+        part = self.partial(stage)
+        (part / ".pid").unlink(missing_ok=True)
+        files = {
+            str(p.relative_to(part)): sha256_file(p)
+            for p in sorted(part.rglob("*"))
+            if p.is_file() and p.name != MANIFEST
+        }
+        manifest = {
+            "stage": stage.id,
+            "kind": stage.kind,
+            "key": stage.key,
+            "params": stage.params,
+            "inputs": inputs,
+            "files": files,
+            "environment": fingerprint(),
+            "timings": {
+                "started": started,
+                "finished": time.time(),
+                "seconds": time.time() - started,
+            },
+        }
+        (part / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        final = self.path(stage)
+        if final.exists():  # a corrupted earlier artifact: replaced, never read
+            shutil.rmtree(final)
+        part.rename(final)
+        self.failure(stage).unlink(missing_ok=True)
+        return final
+
+    def record_failure(self, stage: Stage, error: str) -> None:
+        """Remember why a stage failed (read by `loralens status`)."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        record = {"stage": stage.id, "error": error, "log": str(self.log(stage)), "at": time.time()}
+        self.failure(stage).write_text(json.dumps(record, indent=2))
