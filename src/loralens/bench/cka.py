@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import platform
 import sys
 import time
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
@@ -26,7 +27,6 @@ from torch import Tensor
 from loralens.metrics import cka_drift, linear_cka, prepare_reference
 from loralens.metrics.cka import resolve_form
 
-Row = dict[str, Any]
 PeerFn = Callable[[Tensor, Tensor], float]
 PeerEntry = tuple[str, bool, PeerFn]  # (label, debiased, fn)
 
@@ -96,29 +96,17 @@ def reference_cka(x: Tensor, y: Tensor, debiased: bool) -> float:
 # --- a straightforward NumPy implementation of Kornblith et al.'s published code -------------
 
 
-def _kornblith_center_gram(gram: np.ndarray, unbiased: bool) -> np.ndarray:
-    gram = gram.copy()
-    if unbiased:
-        n = gram.shape[0]
-        np.fill_diagonal(gram, 0)
-        means = np.sum(gram, 0, dtype=np.float64) / (n - 2)
-        means -= np.sum(means) / (2 * (n - 1))
-    else:
+def kornblith_numpy_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Kornblith et al.'s `cka(gram_linear(x), gram_linear(y))` (biased), in the inputs' dtype."""
+    centred = []
+    for gram in (x @ x.T, y @ y.T):  # (n, n), as their `gram_linear`, then `center_gram`
         means = np.mean(gram, 0, dtype=np.float64)
         means -= np.mean(means) / 2
-    gram -= means[:, None]
-    gram -= means[None, :]
-    if unbiased:
-        np.fill_diagonal(gram, 0)
-    return gram
-
-
-def kornblith_numpy_cka(x: np.ndarray, y: np.ndarray, debiased: bool = False) -> float:
-    """Kornblith et al.'s `cka(gram_linear(x), gram_linear(y))`, in the dtype of the inputs."""
-    gram_x = _kornblith_center_gram(x @ x.T, debiased)  # (n, n)
-    gram_y = _kornblith_center_gram(y @ y.T, debiased)  # (n, n)
-    hsic = gram_x.ravel().dot(gram_y.ravel())
-    return float(hsic / (np.linalg.norm(gram_x) * np.linalg.norm(gram_y)))
+        gram -= means[:, None]
+        gram -= means[None, :]
+        centred.append(gram)
+    hsic = centred[0].ravel().dot(centred[1].ravel())
+    return float(hsic / (np.linalg.norm(centred[0]) * np.linalg.norm(centred[1])))
 
 
 # --- PyPI peers, imported only if present -------------------------------------------------------
@@ -188,6 +176,22 @@ def load_peers(peer_path: str | None) -> tuple[list[PeerEntry], list[str]]:
 # --- benchmark sections -------------------------------------------------------------------------
 
 
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    section: str  # "pair" or "drift"
+    d: int
+    form: str
+    name: str
+    ms: float  # median wall time
+    mad_ms: float  # median absolute deviation
+    x_gemm64: float | None = None  # ms / the float64 GEMM row's ms
+    x_gemm32: float | None = None  # ms / the float32 GEMM row's ms
+    value: float | None = None  # CKA (mean over layers for the drift)
+    max_abs_diff: float | None = None  # from the float64 reference
+
+
 @dataclass(frozen=True)
 class _Section:
     """Where rows belong (pair or drift, width, form) and how to time them."""
@@ -201,29 +205,20 @@ class _Section:
     def timed(self, entry: str, fn: Callable[[], object], form: str | None = None) -> Row:
         """Time `fn` and return its table row (ratios and error are filled in later)."""
         ms, mad = time_ms(fn, self.repeats, self.device)
-        return {
-            "section": self.name,
-            "d": self.d,
-            "form": form or self.form,
-            "name": entry,
-            "ms": ms,
-            "mad_ms": mad,
-            "x_gemm64": None,
-            "x_gemm32": None,
-            "max_abs_diff": None,
-        }
+        return Row(self.name, self.d, form or self.form, entry, ms, mad)
 
 
 def _with_error(row: Row, values: list[float], refs: list[float]) -> Row:
-    row["max_abs_diff"] = float(max(abs(v - r) for v, r in zip(values, refs, strict=True)))
+    """Record the (mean) value and the largest absolute difference from the references."""
+    row.value = float(np.mean(values))
+    row.max_abs_diff = float(max(abs(v - r) for v, r in zip(values, refs, strict=True)))
     return row
 
 
 def _ratios(rows: list[Row]) -> list[Row]:
     """Divide every time by the float64 and float32 GEMM rows, the first two of `rows`."""
-    gemm64_ms, gemm32_ms = rows[0]["ms"], rows[1]["ms"]
     for row in rows:
-        row["x_gemm64"], row["x_gemm32"] = row["ms"] / gemm64_ms, row["ms"] / gemm32_ms
+        row.x_gemm64, row.x_gemm32 = row.ms / rows[0].ms, row.ms / rows[1].ms
     return rows
 
 
@@ -303,13 +298,29 @@ def _drift_rows(
         values = cka_drift(refs, tuned, debiased=deb).tolist()
         expected = [reference_cka(r.centred, t, deb) for r, t in zip(refs, tuned, strict=True)]
         rows.append(_with_error(row, values, expected))
-    prep = {
-        **rows[0],
-        "name": f"prepare_reference × {layers} (once per base)",
-        "ms": prep_ms,
-        "mad_ms": 0.0,
-    }
+    prep = Row("drift", d, sec.form, f"prepare_reference × {layers} (once per base)", prep_ms, 0.0)
     return [prep, *_ratios(rows)]
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+NOTES = [
+    "inputs are float32; loralens centres in float64 and computes in float64",
+    "references: float64 NumPy on data centred in float64 (biased: feature-space formula; "
+    "debiased: Song et al. 2012 on the Gram matrices)",
+    "GEMM rows are plain torch products; loralens forms only the upper block triangle of the "
+    "symmetric XᵀX, YᵀY, XXᵀ, YYᵀ, so it can beat them",
+    "NumPy uses syrk for a @ a.T (half the flops of a GEMM)",
+]
 
 
 def run_cka_bench(
@@ -321,38 +332,28 @@ def run_cka_bench(
     *,
     peer_path: str | None = None,
     device: str = "cpu",
+    threads: int | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Time loralens CKA against GEMM lower bounds, NumPy Kornblith and peers; a JSON-able dict."""
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(seed)
     peer_fns, notes = load_peers(peer_path) if peers else ([], ["peers: not requested"])
+    load_before = os.getloadavg()[0]
     rows: list[Row] = []
-    for d in dims:
-        x = llm_like_activations(n, d, gen).to(dev)  # (n, d) float32
-        rows += _pair_rows(x, _snapshot(x, gen), repeats, peer_fns, notes)
-    for d in dims:
-        if layers > 0:
-            rows += _drift_rows(n, d, layers, repeats, gen, dev)
-    notes += [
-        "inputs are float32; loralens centres in float64 and computes in float64",
-        "references: float64 NumPy on data centred in float64 (biased: feature-space "
-        "formula; debiased: Song et al. 2012 on the Gram matrices)",
-        "NumPy uses syrk for a @ a.T (half the flops of a GEMM); torch does not",
-    ]
-    config = {
-        "n": n,
-        "dims": list(dims),
-        "layers": layers,
-        "repeats": repeats,
-        "device": device,
-        "seed": seed,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-    }
-    return {"config": config, "rows": rows, "notes": notes}
+    with _torch_threads(threads):
+        config: dict[str, Any] = {"n": n, "dims": list(dims), "layers": layers}
+        config |= {"repeats": repeats, "device": device, "seed": seed, "cpu_count": os.cpu_count()}
+        config |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+        config |= {"numpy": np.__version__, "python": platform.python_version()}
+        for d in dims:
+            x = llm_like_activations(n, d, gen).to(dev)  # (n, d) float32
+            rows += _pair_rows(x, _snapshot(x, gen), repeats, peer_fns, notes)
+        for d in dims:
+            if layers > 0:
+                rows += _drift_rows(n, d, layers, repeats, gen, dev)
+    config["load_average_1min"] = [load_before, os.getloadavg()[0]]  # before, after
+    return {"config": config, "rows": [asdict(r) for r in rows], "notes": notes + NOTES}
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -365,24 +366,33 @@ def format_cka_bench(result: dict[str, Any]) -> str:
     lines = [
         f"CKA benchmark: n={cfg['n']}, dims={cfg['dims']}, layers={cfg['layers']}, "
         f"repeats={cfg['repeats']} (median ± MAD after warm-up), device={cfg['device']}, "
-        f"torch {cfg['torch']} ({cfg['torch_threads']} threads), numpy {cfg['numpy']}",
+        f"torch {cfg['torch']} (threads={cfg['torch_threads']}), numpy {cfg['numpy']}, "
+        f"{cfg['cpu_count']} CPUs, 1-min load average {cfg['load_average_1min'][0]:.1f} before "
+        f"and {cfg['load_average_1min'][1]:.1f} after",
         "",
         f"{'section':<6} {'d':>5} {'form':<7} {'entry':<48} {'ms':>9} {'±MAD':>7} "
-        f"{'×GEMM64':>8} {'×GEMM32':>8} {'max|Δ| vs f64':>13}",
+        f"{'×GEMM64':>8} {'×GEMM32':>8} {'value':>8} {'max|Δ| vs f64':>13}",
     ]
     lines.append("-" * len(lines[-1]))
     for r in result["rows"]:
         lines.append(
             f"{r['section']:<6} {r['d']:>5} {r['form']:<7} {r['name']:<48} {r['ms']:>9.2f} "
             f"{r['mad_ms']:>7.2f} {_fmt(r['x_gemm64'], '8.2f'):>8} "
-            f"{_fmt(r['x_gemm32'], '8.2f'):>8} {_fmt(r['max_abs_diff'], '13.1e'):>13}"
+            f"{_fmt(r['x_gemm32'], '8.2f'):>8} {_fmt(r['value'], '8.5f'):>8} "
+            f"{_fmt(r['max_abs_diff'], '13.1e'):>13}"
         )
     lines += ["", *(f"note: {note}" for note in result["notes"])]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
+    import argparse
     import json
 
-    bench = run_cka_bench()
-    print(json.dumps(bench, indent=2) if "--json" in sys.argv else format_cka_bench(bench))
+    cli = argparse.ArgumentParser(description="Benchmark loralens CKA (see run_cka_bench).")
+    cli.add_argument("--json", action="store_true", help="print the result as JSON")
+    cli.add_argument("--threads", type=int, help="torch threads during the run")
+    cli.add_argument("--peer-path", help="a `pip install --target` folder holding the peers")
+    args = cli.parse_args()
+    bench = run_cka_bench(peer_path=args.peer_path, threads=args.threads)
+    print(json.dumps(bench, indent=2) if args.json else format_cka_bench(bench))

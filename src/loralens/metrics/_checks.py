@@ -21,10 +21,7 @@ def _shape(x: Tensor) -> tuple[int, ...]:
 
 
 def check_matrix(x: object, name: str, *, min_rows: int = 1, varying: bool = False) -> Tensor:
-    """Return `x` detached after checking it is a real, finite 2-D tensor with enough rows.
-
-    With `varying`, also raise if no column varies (CKA and Procrustes are then 0/0).
-    """
+    """Return `x` detached if real, finite, 2-D, with enough rows (and, if `varying`, varying)."""
     if not isinstance(x, Tensor):
         raise MetricInputError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 2:

@@ -18,10 +18,15 @@ With centred X, Y, K = XXᵀ and L = YYᵀ:
       HSIC_1 = [‖XᵀY‖²_F + tr(XᵀX)·tr(YᵀY)/((n-1)(n-2)) - n/(n-2)·aᵀb] / (n(n-3)).
 - CKA_1(X, Y) = HSIC_1(X, Y) / √(HSIC_1(X, X)·HSIC_1(Y, Y)).
 
-Only ‖XᵀY‖²_F (the cross term) and ‖XᵀX‖²_F (the self-term) need a GEMM. The feature form
-computes them as ‖XᵀY‖²_F, ‖XᵀX‖²_F (d×d products); the Gram form as ⟨K, L⟩_F, ‖K‖²_F (n×n
-products). `form="auto"` picks the Gram form when a matrix is wider than it is tall (d > n),
-the feature form otherwise.
+HSIC_1(X, X) is the average over distinct i, j, q, r of ((x_i - x_j)ᵀ(x_q - x_r))² / 4, so it is
+never negative; it is zero (and debiased CKA undefined) only for degenerate data.
+
+Only ‖XᵀY‖²_F (the cross term) and ‖XᵀX‖²_F, ‖YᵀY‖²_F (the self-terms) need matrix products.
+The feature form takes them from d×d products (XᵀY, XᵀX, YᵀY), the Gram form from n×n ones
+(⟨K, L⟩_F, ‖K‖²_F, ‖L‖²_F). `form="auto"` picks the Gram form when either matrix is wider than
+it is tall (d > n), the feature form otherwise. Symmetric products are formed block by block,
+upper triangle only (`_products`). A `CKAReference` caches the centred base and its self-terms
+(and K in the Gram form), so CKA against it needs only XᵀY and YᵀY, or L = YYᵀ.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ from loralens.metrics._checks import (
     centre64,
     check_matrix,
     check_pair,
+)
+from loralens.metrics._products import (
+    frobenius_dot,
+    full_gram,
+    sq_norm_gram,
+    sq_norm_gram_and_dot,
 )
 
 Form = Literal["auto", "feature", "gram"]
@@ -81,14 +92,9 @@ class CKAReference:
             self.sq_norm_gram,
             self.sq_norm,
             self.sq_norm,
-            _dot(self.row_sq_norms, self.row_sq_norms),
+            frobenius_dot(self.row_sq_norms, self.row_sq_norms),
             self.n,
         )
-
-
-def _dot(a: Tensor, b: Tensor) -> Tensor:
-    """Frobenius inner product ⟨a, b⟩ without a temporary of a's size."""
-    return torch.dot(a.reshape(-1), b.reshape(-1))
 
 
 def hsic1_from_terms(cross: Tensor, tr_x: Tensor, tr_y: Tensor, ab: Tensor, n: int) -> Tensor:
@@ -111,34 +117,38 @@ def resolve_form(form: str, n: int, d_x: int, d_y: int) -> Literal["feature", "g
 
 
 def summarise(xc: Tensor, *, keep_gram: bool, name: str = "x") -> CKAReference:
-    """Cache the self-terms of the centred float64 `xc`, via K = XXᵀ if `keep_gram`, else XᵀX."""
+    """Cache the self-terms of the centred float64 `xc`, keeping K = XXᵀ if `keep_gram`."""
+    row_sq = torch.linalg.vector_norm(xc, dim=1).square()  # (n,)
     if keep_gram:
-        gram = xc @ xc.T  # (n, n)
-        row_sq = torch.diagonal(gram).clone()  # (n,)
-        sq_norm_gram = _dot(gram, gram)
+        gram = full_gram(xc.T)  # (n, n)
+        sq_norm = frobenius_dot(gram, gram)  # ‖XXᵀ‖²_F
     else:
         gram = None
-        cov = xc.T @ xc  # (d, d)
-        row_sq = torch.linalg.vector_norm(xc, dim=1).square()  # (n,)
-        sq_norm_gram = _dot(cov, cov)
-    return CKAReference(xc, row_sq.sum(), sq_norm_gram, row_sq, gram, name)
+        sq_norm = sq_norm_gram(xc)  # ‖XᵀX‖²_F from (d, d) blocks
+    return CKAReference(xc, row_sq.sum(), sq_norm, row_sq, gram, name)
 
 
-def cross_term(ref: CKAReference, other: CKAReference, form: str) -> Tensor:
-    """‖XᵀY‖²_F, as ⟨K, L⟩_F in the Gram form or from the d_x×d_y product in the feature form."""
+def compare(
+    ref: CKAReference, yc: Tensor, form: str, name: str = "y"
+) -> tuple[CKAReference, Tensor]:
+    """Self-terms of the centred float64 `yc` (Gram not kept) and the cross term ‖XᵀY‖²_F."""
+    row_sq = torch.linalg.vector_norm(yc, dim=1).square()  # (n,)
     if form == "gram":
-        k_x = ref.gram if ref.gram is not None else ref.centred @ ref.centred.T  # (n, n)
-        k_y = other.gram if other.gram is not None else other.centred @ other.centred.T  # (n, n)
-        return _dot(k_x, k_y)
-    cross = ref.centred.T @ other.centred  # (d_x, d_y)
-    return _dot(cross, cross)
+        k = ref.gram if ref.gram is not None else full_gram(ref.centred.T)  # (n, n)
+        # L = YYᵀ block by block, never stored: ‖L‖²_F and ⟨K, L⟩_F = ‖XᵀY‖²_F.
+        sq_norm, cross = sq_norm_gram_and_dot(yc.T, k)
+    else:
+        sq_norm = sq_norm_gram(yc)  # ‖YᵀY‖²_F
+        xty = ref.centred.T @ yc  # (d_x, d_y)
+        cross = frobenius_dot(xty, xty)
+    return CKAReference(yc, row_sq.sum(), sq_norm, row_sq, None, name), cross
 
 
 def cka_from_terms(ref: CKAReference, other: CKAReference, cross: Tensor, debiased: bool) -> Tensor:
     """CKA from a cross term and two summaries; raises where the debiased self-HSIC is ≤ 0."""
     if not debiased:
         return cross / (ref.sq_norm_gram.sqrt() * other.sq_norm_gram.sqrt())
-    ab = _dot(ref.row_sq_norms, other.row_sq_norms)
+    ab = frobenius_dot(ref.row_sq_norms, other.row_sq_norms)
     hsic_xy = hsic1_from_terms(cross, ref.sq_norm, other.sq_norm, ab, ref.n)
     hsic_xx, hsic_yy = ref.hsic(debiased=True), other.hsic(debiased=True)
     check_self_hsic(hsic_xx, ref.hsic1_scale(), ref.name, ref.n)
@@ -178,8 +188,8 @@ def cka_against(
     y = check_matrix(y, "y", min_rows=min_rows, varying=True)
     check_pair(ref.centred, y, (ref.name, "y"))
     resolved = resolve_form(form, ref.n, ref.d, y.shape[1])
-    other = _prepare(y, "y", keep_gram=resolved == "gram")
-    return cka_from_terms(ref, other, cross_term(ref, other, resolved), debiased)
+    other, cross = compare(ref, centre64(y), resolved)
+    return cka_from_terms(ref, other, cross, debiased)
 
 
 def cka_drift(
@@ -205,8 +215,8 @@ def linear_cka(x: Tensor, y: Tensor, *, debiased: bool = False, form: Form = "au
     check_pair(x, y)
     resolved = resolve_form(form, x.shape[0], x.shape[1], y.shape[1])
     ref = _prepare(x, "x", keep_gram=resolved == "gram")
-    other = _prepare(y, "y", keep_gram=resolved == "gram")
-    return cka_from_terms(ref, other, cross_term(ref, other, resolved), debiased)
+    other, cross = compare(ref, centre64(y), resolved)
+    return cka_from_terms(ref, other, cross, debiased)
 
 
 def hsic(x: Tensor, y: Tensor, *, debiased: bool = False, form: Form = "auto") -> Tensor:
@@ -218,10 +228,9 @@ def hsic(x: Tensor, y: Tensor, *, debiased: bool = False, form: Form = "auto") -
     n = x.shape[0]
     resolved = resolve_form(form, n, x.shape[1], y.shape[1])
     # HSIC of constant data is a well-defined 0: only CKA needs variance, so no variance check.
-    ref = summarise(centre64(x), keep_gram=resolved == "gram", name="x")
-    other = summarise(centre64(y), keep_gram=resolved == "gram", name="y")
-    cross = cross_term(ref, other, resolved)
+    ref = summarise(centre64(x), keep_gram=resolved == "gram")
+    other, cross = compare(ref, centre64(y), resolved)
     if not debiased:
         return cross / (n - 1) ** 2
-    ab = _dot(ref.row_sq_norms, other.row_sq_norms)
+    ab = frobenius_dot(ref.row_sq_norms, other.row_sq_norms)
     return hsic1_from_terms(cross, ref.sq_norm, other.sq_norm, ab, n)

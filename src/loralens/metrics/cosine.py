@@ -36,11 +36,9 @@ def _row_norms(z: Tensor, raw: Tensor, name: str, centred: bool) -> Tensor:
 
 
 def per_example_cosine(x: Tensor, y: Tensor, *, centred: bool = False) -> Tensor:
-    """Cosine similarity of row i of `x` with row i of `y`, shape (n,), float64.
-
-    With `centred`, each matrix is first centred by its own column mean, so the shared offset
-    (large in LLM activations) does not make every pair look similar.
-    """
+    """Cosine similarity of row i of `x` with row i of `y` (optionally centred), shape (n,)."""
+    # With `centred`, each matrix is centred by its own column mean first, so the offset that
+    # LLM activations share (large) does not make every pair of rows look alike.
     min_rows = 2 if centred else 1
     x = check_matrix(x, "x", min_rows=min_rows)
     y = check_matrix(y, "y", min_rows=min_rows)

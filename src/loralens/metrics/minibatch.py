@@ -22,7 +22,7 @@ from loralens.metrics._checks import (
 from loralens.metrics.cka import (
     MIN_ROWS_DEBIASED,
     check_self_hsic,
-    cross_term,
+    compare,
     hsic1_from_terms,
     resolve_form,
     summarise,
@@ -54,9 +54,9 @@ def _batch_terms(x: Tensor, y: Tensor, batch_size: int, *, varying: bool) -> Ten
         form = resolve_form("auto", m, xb.shape[1], yb.shape[1])
         # A constant batch is allowed here (its HSIC is 0); variance is checked on the whole.
         bx = summarise(centre64(xb), keep_gram=form == "gram", name="x")
-        by = summarise(centre64(yb), keep_gram=form == "gram", name="y")
+        by, cross = compare(bx, centre64(yb), form)
         ab = torch.dot(bx.row_sq_norms, by.row_sq_norms)
-        hxy = hsic1_from_terms(cross_term(bx, by, form), bx.sq_norm, by.sq_norm, ab, m)
+        hxy = hsic1_from_terms(cross, bx.sq_norm, by.sq_norm, ab, m)
         selves = [bx.hsic(debiased=True), by.hsic(debiased=True)]
         totals += torch.stack([hxy, *selves, bx.hsic1_scale(), by.hsic1_scale()])
     return totals / n_batches
