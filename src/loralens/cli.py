@@ -178,7 +178,7 @@ def cmd_drift(args: argparse.Namespace) -> None:
     summaries = []
     for run_dir in map(Path, args.run_dirs):
         out = Path(args.out) / run_dir.name if args.out else run_dir / "drift"
-        summaries.append(run_drift(run_dir, out, n_boot=args.bootstrap) | {"out": str(out)})
+        summaries.append(run_drift(run_dir, out, n_perm=args.permutations) | {"out": str(out)})
     if args.json:
         print_json(summaries)
         return
@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
     p.add_argument("run_dirs", nargs="+")
     p.add_argument("--out", help="folder for the tables (default RUN_DIR/drift)")
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for CIs")
+    p.add_argument("--permutations", type=int, default=100, help="row shuffles for the null")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_drift)
 

@@ -16,7 +16,7 @@ from loralens.metrics import (
     prepare_reference,
     procrustes_distance,
 )
-from loralens.stats.bootstrap import bootstrap_rows_ci
+from loralens.stats.jackknife import jackknife_ci
 
 
 def split_key(key: str) -> tuple[str, int]:
@@ -25,17 +25,17 @@ def split_key(key: str) -> tuple[str, int]:
     return pooling, int(layer)
 
 
-def cka_ci(x: Tensor, y: Tensor, n_boot: int, seed: int) -> tuple[float, float]:
-    """Percentile bootstrap CI of biased CKA over probe examples (rows resampled together)."""
+def cka_ci(x: Tensor, y: Tensor) -> tuple[float, float]:
+    """95% delete-one jackknife CI of biased CKA over probe examples (see stats.jackknife)."""
     x64, y64 = x.double(), y.double()
 
     def stat(idx: np.ndarray) -> float:
         try:
             return float(linear_cka(x64[idx], y64[idx]))
-        except MetricInputError:  # a resample of near-constant rows: CKA undefined
+        except MetricInputError:  # rows left all constant: CKA undefined
             return float("nan")
 
-    ci = bootstrap_rows_ci(stat, x.shape[0], n_resamples=n_boot, method="percentile", rng=seed)
+    ci = jackknife_ci(stat, x.shape[0])
     return ci.low, ci.high
 
 
@@ -64,10 +64,9 @@ UNDEFINED = "undefined: the base representation does not vary across probe examp
 def drift_rows(
     base: dict[str, Tensor],
     snapshots: list[tuple[int, bool, dict[str, Tensor]]],
-    n_boot: int = 200,
-    seed: int = 0,
+    with_ci: bool = True,
 ) -> list[dict]:
-    """One row per snapshot x layer x pooling; bootstrap CIs on the selected snapshot."""
+    """One row per snapshot x layer x pooling; jackknife CIs on the selected snapshot."""
     refs = {k: prepare_reference(v) for k, v in base.items() if varying(v)}  # cached self-terms
     rows = []
     for step, selected, reps in snapshots:
@@ -82,7 +81,7 @@ def drift_rows(
             except MetricInputError as exc:  # e.g. a fine-tuned layer that collapsed
                 rows.append(row | {"note": str(exc)})
                 continue
-            lo, hi = cka_ci(x, reps[key], n_boot, seed) if selected and n_boot else (None, None)
+            lo, hi = cka_ci(x, reps[key]) if selected and with_ci else (None, None)
             rows.append(row | {"cka_ci": [lo, hi]})
     return rows
 

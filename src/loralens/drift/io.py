@@ -63,15 +63,15 @@ def write_control(cfg: RunConfig, out: Path) -> None:
     save_file(rand, str(out / "random_init.safetensors"))
 
 
-def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_boot: int = 200) -> dict:
+def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm: int = 100) -> dict:
     """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
     base, snaps = read_snapshots(run_dir)
     if control_dir is None:
         _, rand = control_representations(load_config(run_dir / "config.yaml"))
     else:
         rand = load_file(str(control_dir / "random_init.safetensors"))
-    rows = drift_rows(base, snaps, n_boot=n_boot)
-    controls = control_rows(base, rand)
+    rows = drift_rows(base, snaps)
+    controls = control_rows(base, rand, n_perm=n_perm)
     summary = {"run": str(run_dir), "summary": summarize(rows), "controls": controls}
     out.mkdir(parents=True, exist_ok=True)
     frame = (

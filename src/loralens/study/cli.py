@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from loralens.config import RunConfig
+from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor, RayExecutor
 from loralens.study.plan import Stage
 from loralens.study.runner import StudyFailed, run_study
@@ -25,9 +26,23 @@ def make_executor(cfg: RunConfig, root: Path, args: argparse.Namespace):
     return LocalExecutor(root, workers=args.workers)
 
 
+def check_writable(root: Path) -> None:
+    """Raise a clear error unless the run directory can be created and written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise LoralensError(
+            f"cannot write to the output directory {root}: {exc.strerror}"
+        ) from None
+
+
 def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     """Run the study with progress on stderr; exit 1 naming failed stages."""
     root = Path(args.out or Path("runs") / cfg.name)
+    check_writable(root)
     console = Console(stderr=True)
     store = ArtifactStore(root)
     start = time.perf_counter()

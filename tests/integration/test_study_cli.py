@@ -1,0 +1,175 @@
+"""`loralens run` / `status` end to end on a tiny random Llama: caching, SIGKILL resume, failures, Ray."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, run_cli
+
+pytestmark = pytest.mark.integration
+
+# Measured fields: equal results.json means equal after dropping these (timings, memory, paths).
+VOLATILE = {"wall_time_s", "train_runtime_s", "train_tokens_per_s", "peak_rss_mb", "peak_gpu_mb"}
+
+
+def study_file(tmp: Path, tiny: Path, **extra: object) -> Path:
+    cfg = {
+        "name": "tiny",
+        "model": {"name": str(tiny), "max_length": 32},
+        "task": {"name": "rotten_tomatoes", "max_train": 48, "max_val": 16, "max_test": 32},
+        "training": {"batch_size": 16, "eval_steps": 1, "eval_batch_size": 32},
+        "probing": {"max_examples": 12, "snapshot_every": 1},
+        "study": {
+            "tasks": ["rotten_tomatoes"],
+            "methods": ["full-ft", "lora-r4"],
+            "seeds": [1, 2],
+            "baselines": ["majority", "random"],
+            "variants": {
+                "full-ft": {"method": "full", "training": {"learning_rate": 1e-4}},
+                "lora-r4": {"method": "lora", "lora": {"rank": 4}},
+            },
+        },
+        "serving": {"engines": []},
+        **extra,
+    }
+    path = tmp / "study.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def stable(results: dict) -> dict:
+    """results.json without measured timings."""
+
+    def strip(x: object) -> object:
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in VOLATILE}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+
+    return strip(results)
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("study")
+    proc = run_cli("run", str(study_file(tmp, tiny_llama_dir)), "--out", str(tmp / "run"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp / "run"
+
+
+def test_study_writes_results_and_report(finished: Path) -> None:
+    results = json.loads((finished / "results.json").read_text())
+    assert len(results["runs"]) == 4
+    assert {b["name"] for b in results["baselines"]} == {"majority", "random"}
+    assert {r["method"] for r in results["drift"]["summary"]} == {"full-ft", "lora-r4"}
+    assert all(
+        abs(c["self_cka"] - 1) < 1e-9 for c in results["drift"]["controls"] if "self_cka" in c
+    )
+    assert results["sparsity"]["rows"] and results["hypotheses"]
+    assert results["statistics"]["accuracy"][0]["welch"]["n"] == [2, 2]
+    for name in ("report.html", "report.md", "tables.tex"):
+        assert (finished / name).stat().st_size > 500
+
+
+def test_second_invocation_is_all_cached(finished: Path) -> None:
+    before = (finished / "results.json").read_text()
+    proc = run_cli("run", str(finished.parent / "study.yaml"), "--out", str(finished))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "0 stages run" in proc.stdout
+    assert (finished / "results.json").read_text() == before
+
+
+def test_status_lists_every_stage_done(finished: Path) -> None:
+    proc = run_cli("status", str(finished), "--json")
+    records = json.loads(proc.stdout)
+    assert proc.returncode == 0 and {r["state"] for r in records} == {"done"}
+    assert len(records) == len(json.loads((finished / "plan.json").read_text()))
+
+
+def test_corrupted_artifact_is_recomputed_not_read(finished: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished), str(copy)], check=True)
+    metrics = next(copy.glob("artifacts/train-*/metrics.json"))
+    metrics.write_text(metrics.read_text().replace('"accuracy"', '"accuracy" ', 1))
+    proc = run_cli("run", str(finished.parent / "study.yaml"), "--out", str(copy))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "0 stages run" not in proc.stdout
+    assert stable(json.loads((copy / "results.json").read_text())) == stable(
+        json.loads((finished / "results.json").read_text())
+    )
+
+
+def test_sigkill_mid_study_then_resume_gives_the_same_results(
+    finished: Path, tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    study = study_file(tmp_path, tiny_llama_dir)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "loralens", "run", str(study), "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while len(list((out / "artifacts").glob("train-*"))) < 2:  # killed mid-study
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = run_cli("run", str(study), "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert stable(json.loads((out / "results.json").read_text())) == stable(
+        json.loads((finished / "results.json").read_text())
+    )
+
+
+def test_failed_stage_is_named_others_finish_and_rerun_retries(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    # lora targets that the model lacks: both LoRA runs fail, full runs and baselines finish.
+    study = study_file(tmp_path, tiny_llama_dir)
+    cfg = yaml.safe_load(study.read_text())
+    cfg["study"]["variants"]["lora-r4"]["lora"]["targets"] = ["nonexistent_proj"]
+    study.write_text(yaml.safe_dump(cfg))
+    proc = run_cli("run", str(study), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 1
+    assert "failed" in proc.stderr and "train/rotten_tomatoes/lora-r4/" in proc.stderr
+    assert "nonexistent_proj" in proc.stderr and ".log" in proc.stderr
+    status = json.loads(run_cli("status", str(tmp_path / "run"), "--json").stdout)
+    states = {r["id"]: r["state"] for r in status}
+    assert states["train/rotten_tomatoes/full-ft/1"] == "done"
+    assert states["baselines/rotten_tomatoes"] == "done"
+    assert states["train/rotten_tomatoes/lora-r4/1"] == "failed"
+    again = run_cli("run", str(study), "--out", str(tmp_path / "run"))
+    assert again.returncode == 1 and "stages run" not in again.stdout
+
+
+def test_unknown_method_in_study_stops_before_work(tmp_path: Path) -> None:
+    study = tmp_path / "bad.yaml"
+    study.write_text("study:\n  methods: [full, lorra]\n")
+    proc = run_cli("run", str(study), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2 and "did you mean 'lora'" in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_unwritable_output_directory(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    proc = run_cli("run", str(study_file(tmp_path, tiny_llama_dir)), "--out", str(blocker / "run"))
+    assert proc.returncode == 2 and "cannot write to the output directory" in proc.stderr
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_same_results(
+    finished: Path, tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    study = study_file(tmp_path, tiny_llama_dir)
+    proc = run_cli("run", str(study), "--out", str(tmp_path / "run"), "--executor", "ray")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stable(json.loads((tmp_path / "run" / "results.json").read_text())) == stable(
+        json.loads((finished / "results.json").read_text())
+    )

@@ -1,0 +1,18 @@
+"""Majority and stratified-random baselines."""
+
+import numpy as np
+
+from loralens.baselines.simple import majority_predictions, random_predictions
+
+
+def test_majority_is_the_most_frequent_label_with_low_index_ties() -> None:
+    assert set(majority_predictions([0, 1, 1, 2], 5)) == {1}
+    assert set(majority_predictions([1, 0], 3)) == {0}
+
+
+def test_random_follows_the_training_distribution_and_the_seed() -> None:
+    train = [0] * 700 + [1] * 300
+    preds = random_predictions(train, 20000, seed=0)
+    assert abs(preds.mean() - 0.3) < 0.02
+    assert np.array_equal(preds, random_predictions(train, 20000, seed=0))
+    assert not np.array_equal(preds, random_predictions(train, 20000, seed=1))
