@@ -155,6 +155,31 @@ class ServingConfig(Section):
     output_length: int = Field(16, ge=1)
     warmup: int = Field(2, ge=0)
     repeats: int = Field(10, ge=1)
+    generation_batch_size: int = Field(8, ge=1)
+    mixed_batch_size: int | None = Field(None, ge=1)  # None: the largest of batch_sizes
+    orders: list[Literal["round_robin", "random"]] = Field(
+        default_factory=lambda: ["round_robin", "random"], min_length=1
+    )
+    sampling: list[bool] = Field(default_factory=lambda: [False, True], min_length=1)
+    temperature: float = Field(0.8, gt=0)
+    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: torch's default
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_labels: int = Field(2, ge=1)  # classifier labels when no adapter saves a head
+    synthetic_ranks: list[int] = Field(default_factory=lambda: [8], min_length=1)
+    synthetic_targets: str | list[str] = "qv"
+    synthetic_alpha: float = Field(16.0, gt=0)
+    max_rank: int = Field(64, ge=1)  # the fused engine's largest rank
+    atol: float = Field(1e-4, ge=0)
+    rtol: float = Field(0.0, ge=0)
+    check_tokens: int = Field(4, ge=1)  # greedy tokens compared by the correctness gate
+    seed: int = 0
+
+    @field_validator("batch_sizes", "num_adapters", "synthetic_ranks")
+    @classmethod
+    def _positive_list(cls, v: list[int]) -> list[int]:
+        if not v or any(x < 1 for x in v):
+            raise ValueError("must be a non-empty list of positive integers")
+        return v
 
 
 class ReportConfig(Section):

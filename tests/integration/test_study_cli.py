@@ -1,4 +1,4 @@
-"""`loralens run` / `status` end to end on a tiny random Llama: caching, SIGKILL resume, failures, Ray."""
+"""`loralens run` and `status` on a tiny random Llama: caching, SIGKILL resume, failures, Ray."""
 
 import json
 import os
