@@ -72,7 +72,7 @@ def test_paper_config_is_the_published_design() -> None:
 def test_variant_overrides_apply_and_bad_variant_is_rejected(tmp_path: Path) -> None:
     cfg = load_config(CONFIGS / "quickstart.yaml")
     full = variant_config(cfg, "full-ft")
-    assert full.method == "full" and full.training.learning_rate == pytest.approx(2e-5)
+    assert full.method == "full" and full.training.learning_rate == pytest.approx(5e-5)
     bad = tmp_path / "bad.yaml"
     bad.write_text("study:\n  methods: [x]\n  variants:\n    x: {method: lora, lora: {rank: -2}}\n")
     with pytest.raises(ConfigError, match=r"lora\.rank"):
