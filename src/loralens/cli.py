@@ -208,6 +208,27 @@ def cmd_drift(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_probe(args: argparse.Namespace) -> None:
+    """Capture a base model's or trained run's pooled representations of a task's probe set."""
+    from loralens.console import print_json
+    from loralens.probing.run import probe_command
+
+    info = probe_command(
+        args.model_or_run,
+        args.task,
+        Path(args.out),
+        Path(args.data_dir) if args.data_dir else None,
+        args.max_examples,
+        args.max_length,
+    )
+    if args.json:
+        print_json(info)
+    else:
+        print(
+            f"{info['n']} probe examples x {info['layers']} layers x {info['hidden']} -> {args.out}"
+        )
+
+
 def cmd_sparsity(args: argparse.Namespace) -> None:
     """Effective ranks and intruder dimensions of the updates of training runs."""
     from loralens.console import print_json, print_table
@@ -323,6 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--permutations", type=int, default=100, help="row shuffles for the null")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_drift)
+
+    p = sub.add_parser("probe", help="pooled per-layer representations of a task's probe set")
+    p.add_argument("model_or_run", help="model name, HF id or folder, or a training run directory")
+    p.add_argument("--task", required=True)
+    p.add_argument("--data-dir")
+    p.add_argument("--out", required=True, help="output .safetensors file")
+    p.add_argument("--max-examples", type=int, default=256)
+    p.add_argument("--max-length", type=int, default=64, help="for base models (runs use theirs)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("sparsity", help="ΔW spectra, effective rank, intruder dimensions")
     p.add_argument("run_dirs", nargs="+")
