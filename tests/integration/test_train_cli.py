@@ -165,3 +165,11 @@ def test_sanity_passes_on_tiny_llama(tiny_llama_dir: Path) -> None:
     checks = json.loads(proc.stdout)
     assert {c["method"] for c in checks} == {"full", "lora"} and len(checks) == 12
     assert all(c["passed"] for c in checks)
+
+
+@pytest.mark.slow
+def test_sanity_passes_on_packaged_smollm2() -> None:
+    proc = run_cli("sanity", "--model", "smollm2-135m", "--task", "rotten_tomatoes", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    checks = json.loads(proc.stdout)
+    assert len(checks) == 12 and all(c["passed"] for c in checks)

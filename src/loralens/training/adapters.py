@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+from peft import AdaLoraConfig as PeftAdaLoraConfig
 from peft import LoraConfig as PeftLoraConfig
-from peft import TaskType
+from peft import PeftConfig, TaskType
 from torch import nn
 from transformers import PreTrainedModel
 
@@ -83,8 +87,89 @@ def lora_config(cfg: RunConfig, model: PreTrainedModel) -> PeftLoraConfig:
     )
 
 
+def adalora_config(cfg: RunConfig, model: PreTrainedModel, total_steps: int) -> PeftAdaLoraConfig:
+    """The PEFT AdaLoraConfig of a run: the adalora budget schedule over the run's total steps."""
+    lc, ac = cfg.lora, cfg.adalora
+    _check_adalora(cfg, total_steps)
+    targets = resolve_targets(model, lc.targets)
+    _check_ranks(model, targets, ac.init_r, {}, label="adalora.init_r")
+    return PeftAdaLoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        init_r=ac.init_r,
+        target_r=ac.target_r,
+        tinit=ac.tinit,
+        tfinal=ac.tfinal,
+        deltaT=ac.delta_t,
+        orth_reg_weight=ac.orth_reg_weight,
+        total_step=total_steps,
+        lora_alpha=lc.alpha,
+        lora_dropout=lc.dropout,
+        target_modules=targets,
+        modules_to_save=head_modules(model),
+    )
+
+
+# PEFT config builders by method (full fine-tuning has none); total_steps is for AdaLoRA's schedule.
+PEFT_CONFIGS: dict[str, Callable[[RunConfig, PreTrainedModel, int | None], PeftConfig]] = {
+    "lora": lambda cfg, model, total_steps: lora_config(cfg, model),
+    "qlora": lambda cfg, model, total_steps: lora_config(cfg, model),
+    "adalora": lambda cfg, model, total_steps: adalora_config(cfg, model, _steps(total_steps)),
+}
+
+
+def peft_config(cfg: RunConfig, model: PreTrainedModel, total_steps: int | None) -> PeftConfig:
+    """The PEFT config of an adapter method (lora, qlora, adalora), validated against the model."""
+    builder = PEFT_CONFIGS.get(cfg.method)
+    if builder is None:
+        methods = ", ".join(PEFT_CONFIGS)
+        raise ConfigError(f"method '{cfg.method}' has no adapter; methods with one: {methods}")
+    return builder(cfg, model, total_steps)
+
+
+def _steps(total_steps: int | None) -> int:
+    """AdaLoRA's schedule needs the run's number of optimizer steps before the model is built."""
+    if total_steps is None or total_steps < 1:
+        raise ValueError(f"method adalora needs the run's total optimizer steps, got {total_steps}")
+    return total_steps
+
+
+def _check_adalora(cfg: RunConfig, total_steps: int) -> None:
+    """Raise for LoRA settings AdaLoRA ignores and for a schedule PEFT cannot run."""
+    lc, ac = cfg.lora, cfg.adalora
+    ignored = [
+        name
+        for name, value in (
+            ("lora.rank_pattern", lc.rank_pattern),
+            ("lora.alpha_pattern", lc.alpha_pattern),
+            ("lora.use_rslora", lc.use_rslora),
+        )
+        if value
+    ]
+    if ignored:
+        raise ConfigError(
+            f"{', '.join(ignored)}: not used by method adalora, which allocates ranks itself "
+            "from adalora.init_r down to adalora.target_r; remove it for this run"
+        )
+    if ac.target_r == ac.init_r:
+        raise ConfigError(
+            f"adalora.target_r equals adalora.init_r ({ac.init_r}): AdaLoRA has no budget to "
+            "reallocate; lower target_r, or use method lora with that rank"
+        )
+    if ac.tinit + ac.tfinal > total_steps - 2:
+        raise ConfigError(
+            f"adalora.tinit ({ac.tinit}) + adalora.tfinal ({ac.tfinal}) leave no budgeting phase "
+            f"in this run's {total_steps} optimizer steps; AdaLoRA needs tinit + tfinal <= "
+            f"{total_steps - 2} (more steps, or smaller tinit/tfinal)"
+        )
+
+
 def _check_ranks(
-    model: PreTrainedModel, targets: list[str], rank: int, pattern: dict[str, int]
+    model: PreTrainedModel,
+    targets: list[str],
+    rank: int,
+    pattern: dict[str, int],
+    *,
+    label: str = "LoRA rank",
 ) -> None:
     """Raise if a rank exceeds min(d_in, d_out) of a target, or a pattern key matches nothing."""
     linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
@@ -94,16 +179,27 @@ def _check_ranks(
         if n.split(".")[-1] in targets or any(n.endswith("." + t) for t in targets)
     }
     for key in pattern:
-        if not any(key in n for n in targeted):
+        if not any(_pattern_matches(key, n) for n in targeted):
             raise ConfigError(
                 f"lora.rank_pattern key '{key}' matches no targeted module "
-                f"(targets: {', '.join(targets)})"
+                f"(targets: {', '.join(targets)}); as in PEFT, a key is a regular expression "
+                r"matched against the end of a module name, e.g. 'q_proj', 'mlp\..*', "
+                r"'layers\.0\.self_attn\.q_proj'"
             )
     for name, mod in targeted.items():
-        r = next((v for k, v in pattern.items() if k in name), rank)
+        r = next((v for k, v in pattern.items() if _pattern_matches(k, name)), rank)
         limit = min(mod.in_features, mod.out_features)
         if r > limit:
             raise ConfigError(
-                f"LoRA rank {r} for {name} exceeds min(d_in, d_out) = {limit} "
+                f"{label} {r} for {name} exceeds min(d_in, d_out) = {limit} "
                 f"({mod.in_features} -> {mod.out_features})"
             )
+
+
+def _pattern_matches(key: str, module: str) -> bool:
+    """Whether a rank_pattern key selects `module`, by PEFT's rule (peft.utils.get_pattern_key)."""
+    try:
+        return re.match(rf"(.*\.)?({key})$", module) is not None
+    except re.error as exc:
+        message = f"lora.rank_pattern key '{key}' is not a regular expression: {exc}"
+        raise ConfigError(message) from None
