@@ -284,6 +284,25 @@ def cmd_bench_cka(args: argparse.Namespace) -> None:
     print_json(result) if args.json else print(format_cka_bench(result))
 
 
+def cmd_bench_serve(args: argparse.Namespace) -> None:
+    """Merged vs unmerged vs mixed vs fused multi-adapter serving, correctness checked first."""
+    from loralens.config import load_config
+    from loralens.console import print_json
+    from loralens.serving import format_serve_table, run_serve_bench
+    from loralens.training.run import write_json
+
+    name, overrides = split_config_args(args.items)
+    config = load_config(config_path(name, "quickstart"), overrides)
+    engines = args.engines.split(",") if args.engines else config.serving.engines
+    adapters = [
+        Path(d) / "adapter" if (Path(d) / "adapter").is_dir() else Path(d) for d in args.adapters
+    ]
+    result = run_serve_bench(config.model.name, adapters, config.serving, engines)
+    if args.out:
+        write_json(Path(args.out), result)
+    print_json(result) if args.json else print(format_serve_table(result))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loralens", description=__doc__)
@@ -369,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_cka)
+
+    p = bench.add_parser("serve", help="in-process multi-adapter serving benchmark")
+    p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...] (serving.* settings)")
+    p.add_argument("--engines", help="comma-separated engine names (default: the config's)")
+    p.add_argument("--adapters", nargs="*", default=[], help="training run or adapter folders")
+    p.add_argument("--out", help="also write the result JSON here")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_serve)
 
     p = sub.add_parser("config", help="validate a config and print it resolved")
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")

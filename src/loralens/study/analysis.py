@@ -157,10 +157,34 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
 
 def serving_samples(serving: dict, engine: str | None) -> dict[str, list[float]] | None:
-    """Repeated latencies of merged vs the multi-adapter engine at K=2, if measured."""
-    samples = serving.get("samples") or {}
-    merged = samples.get("merged")
-    adapters = samples.get(engine or "peft-mixed")
-    if not merged or not adapters:
+    """Repeated forward latencies, merged vs the multi-adapter engine at K=2, if measured."""
+    engine = engine or "peft-mixed"
+
+    def pick(name: str, k: int) -> dict | None:
+        rows = [
+            r
+            for r in serving.get("rows", [])
+            if r.get("engine") == name
+            and r.get("workload") == "forward"
+            and r.get("k_adapters") == k
+            and r.get("samples_ms")
+        ]
+        return max(rows, key=lambda r: r["batch_size"], default=None)
+
+    mixed = pick(engine, 2)
+    merged = next(
+        (
+            r
+            for r in serving.get("rows", [])
+            if r.get("engine") == "merged"
+            and r.get("workload") == "forward"
+            and mixed
+            and r.get("batch_size") == mixed["batch_size"]
+            and r.get("samples_ms")
+            and r.get("k_adapters") in (1, 2)
+        ),
+        None,
+    )
+    if not mixed or not merged:
         return None
-    return {"merged": merged, "adapters": adapters}
+    return {"merged": merged["samples_ms"], "adapters": mixed["samples_ms"]}
