@@ -16,7 +16,15 @@ from tests.conftest import REPO, run_cli
 pytestmark = pytest.mark.integration
 
 # Measured fields: equal results.json means equal after dropping these (timings, memory, paths).
-VOLATILE = {"wall_time_s", "train_runtime_s", "train_tokens_per_s", "peak_rss_mb", "peak_gpu_mb"}
+VOLATILE = {
+    "wall_time_s",
+    "train_runtime_s",
+    "train_tokens_per_s",
+    "peak_rss_mb",
+    "peak_gpu_mb",
+    "serving",
+    "hypotheses",
+}
 
 
 def study_file(tmp: Path, tiny: Path, **extra: object) -> Path:
@@ -36,7 +44,18 @@ def study_file(tmp: Path, tiny: Path, **extra: object) -> Path:
                 "lora-r4": {"method": "lora", "lora": {"rank": 4}},
             },
         },
-        "serving": {"engines": []},
+        "serving": {
+            "engines": ["merged", "peft-mixed", "fused"],
+            "batch_sizes": [2],
+            "num_adapters": [2],
+            "orders": ["round_robin"],
+            "sampling": [False],
+            "prompt_length": 8,
+            "output_length": 2,
+            "warmup": 0,
+            "repeats": 3,
+            "generation_batch_size": 2,
+        },
         **extra,
     }
     path = tmp / "study.yaml"
@@ -74,6 +93,11 @@ def test_study_writes_results_and_report(finished: Path) -> None:
         abs(c["self_cka"] - 1) < 1e-9 for c in results["drift"]["controls"] if "self_cka" in c
     )
     assert results["sparsity"]["rows"] and results["hypotheses"]
+    engines = {r["engine"] for r in results["serving"]["rows"]}
+    assert engines == {"merged", "peft-mixed", "fused"}
+    assert all(c["passed"] for c in results["serving"]["correctness"])
+    serving_part = results["hypotheses"][0]["components"][2]
+    assert "serving" in serving_part["name"].lower() and serving_part["n_seeds"]
     assert results["statistics"]["accuracy"][0]["welch"]["n"] == [2, 2]
     for name in ("report.html", "report.md", "tables.tex"):
         assert (finished / name).stat().st_size > 500
@@ -122,9 +146,12 @@ def test_sigkill_mid_study_then_resume_gives_the_same_results(
     proc.wait()
     resumed = run_cli("run", str(study), "--out", str(out))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert stable(json.loads((out / "results.json").read_text())) == stable(
-        json.loads((finished / "results.json").read_text())
-    )
+    got = json.loads((out / "results.json").read_text())
+    want = json.loads((finished / "results.json").read_text())
+    assert stable(got) == stable(want)
+    # the accuracy and drift parts of the verdict are exact; serving is a measurement
+    parts = [[c["estimate"] for c in h["components"][:2]] for h in got["hypotheses"]]
+    assert parts == [[c["estimate"] for c in h["components"][:2]] for h in want["hypotheses"]]
 
 
 def test_failed_stage_is_named_others_finish_and_rerun_retries(
