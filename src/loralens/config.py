@@ -170,7 +170,7 @@ class ServingConfig(Section):
     synthetic_alpha: float = Field(16.0, gt=0)
     max_rank: int = Field(64, ge=1)  # the fused engine's largest rank
     atol: float = Field(1e-4, ge=0)
-    rtol: float = Field(1e-4, ge=0)  # per element: |Δ| <= atol + rtol·|reference|
+    rtol: float = Field(1e-4, ge=0)  # gate: max|Δlogit| <= atol + rtol·max|reference logit|
     check_tokens: int = Field(4, ge=1)  # greedy tokens compared by the correctness gate
     seed: int = 0
 

@@ -1,4 +1,4 @@
-"""ΔW analysis of a run directory (LoRA adapter or full model) against its base weights."""
+"""ΔW analysis of a run directory (LoRA/AdaLoRA adapter or full model) against its base weights."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from safetensors.torch import load_file
 from loralens.config import load_config
 from loralens.errors import LoralensError
 from loralens.sparsity.intruders import DEFAULT_EPSILONS, intruder_dimensions_by_layer
-from loralens.sparsity.peft_state import lora_deltas_from_state_dict
+from loralens.sparsity.peft_state import (
+    PEFT_PREFIX,
+    adalora_deltas_from_state_dict,
+    lora_deltas_from_state_dict,
+)
 from loralens.sparsity.spectrum import summarize_delta
 
 TOP_SINGULAR = 16
@@ -37,6 +41,32 @@ def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str
     return deltas
 
 
+def _adapter_deltas(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """ΔW per module of a saved LoRA or AdaLoRA adapter, and each module's (kept) rank."""
+    acfg = json.loads((folder / "adapter_config.json").read_text())
+    state = load_file(str(folder / "adapter_model.safetensors"))
+    if acfg.get("peft_type") == "ADALORA":
+        # Saved pruned to the allocated rank pattern: r = the triplets each module kept (maybe 0).
+        deltas = adalora_deltas_from_state_dict(state, acfg["lora_alpha"], acfg["init_r"])
+    elif acfg.get("peft_type", "LORA") == "LORA":
+        deltas = lora_deltas_from_state_dict(
+            state,
+            acfg["lora_alpha"],
+            acfg["r"],
+            acfg.get("rank_pattern") or None,
+            acfg.get("alpha_pattern") or None,
+            use_rslora=acfg.get("use_rslora", False),
+        )
+    else:
+        raise LoralensError(f"{folder}: adapter type {acfg['peft_type']} is not LoRA or AdaLoRA")
+    ranks = {
+        key.removeprefix(PEFT_PREFIX).rsplit(".lora_A", 1)[0]: t.shape[0]
+        for key, t in state.items()
+        if key.endswith((".lora_A.weight", ".lora_A"))
+    }  # lora_A is (r, d_in)
+    return deltas, ranks
+
+
 def _layer(module: str) -> int | None:
     match = re.search(r"\.layers?\.(\d+)\.", module)
     return int(match.group(1)) if match else None
@@ -48,19 +78,9 @@ def run_sparsity(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     num_labels = len(json.loads((run_dir / "data.json").read_text())["label_names"])
     base = _base_state(cfg.model.name, num_labels)
-    lora_rank: int | None = None
+    ranks: dict[str, int] = {}
     if (run_dir / "adapter").is_dir():
-        acfg = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
-        state = load_file(str(run_dir / "adapter" / "adapter_model.safetensors"))
-        deltas = lora_deltas_from_state_dict(
-            state,
-            acfg["lora_alpha"],
-            acfg["r"],
-            acfg.get("rank_pattern") or None,
-            acfg.get("alpha_pattern") or None,
-            use_rslora=acfg.get("use_rslora", False),
-        )
-        lora_rank = acfg["r"]
+        deltas, ranks = _adapter_deltas(run_dir / "adapter")
     elif (run_dir / "model").is_dir():
         from loralens.training.adapters import PRESETS
 
@@ -74,7 +94,7 @@ def run_sparsity(run_dir: Path) -> dict:
     intruders = intruder_dimensions_by_layer(base, deltas)
     rows = []
     for module, delta in sorted(deltas.items(), key=lambda kv: (_layer(kv[0]) or 0, kv[0])):
-        summary = summarize_delta(delta, lora_rank, rtol=1e-6).to_dict()
+        summary = summarize_delta(delta, ranks.get(module) or None, rtol=1e-6).to_dict()
         sv = summary.pop("singular_values")
         rows.append(
             {

@@ -12,6 +12,11 @@ from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState,
 from loralens.errors import LoralensError
 from loralens.probing.capture import capture, save_snapshot
 from loralens.probing.probe_set import ProbeSet
+from loralens.training.adalora import (
+    is_adalora,
+    trainable_adapter_config,
+    use_checkpoint_rank_pattern,
+)
 
 
 class NonFiniteLossError(LoralensError):
@@ -31,6 +36,12 @@ class GuardedTrainer(Trainer):
                 f"checkpoint (step <= {self.state.global_step}) is kept in {self.args.output_dir}"
             )
         return loss
+
+    def _load_best_model(self) -> None:
+        """Load the checkpoint selected on val; an AdaLoRA model first takes its rank pattern."""
+        if is_adalora(self.model):
+            use_checkpoint_rank_pattern(self.model, self.state.best_model_checkpoint)
+        super()._load_best_model()
 
 
 class SnapshotCallback(TrainerCallback):
@@ -85,3 +96,33 @@ class StderrLogCallback(TrainerCallback):
         logs = {k: v for k, v in (kw.get("logs") or {}).items() if k != "total_flos"}
         parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()]
         print(f"[step {state.global_step}/{state.max_steps}] " + " ".join(parts), file=sys.stderr)
+
+
+class AdaLoraAllocationCallback(TrainerCallback):
+    """AdaLoRA's budget step: `update_and_allocate` after every optimizer step, gradients intact."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []  # the step numbers passed to update_and_allocate, in order
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
+    ) -> None:
+        """Check that the schedule AdaLoRA was built with spans the Trainer's steps."""
+        total = trainable_adapter_config(kw["model"]).total_step
+        if total != state.max_steps:
+            raise LoralensError(
+                f"AdaLoRA was built for {total} optimizer steps but the Trainer will take "
+                f"{state.max_steps}; its rank budget schedule would not end with the run"
+            )
+
+    def on_optimizer_step(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
+    ) -> None:
+        """Update importance scores from this step's gradients and mask to the current budget."""
+        # transformers 5.23 calls this after optimizer.step() and before model.zero_grad(), the
+        # place PEFT documents; the allocator's sensitivity |p · grad| needs the gradients. Steps
+        # are numbered from 1 like state.global_step after the step, so with tfinal = 0 the last
+        # step is the one that fixes the final budget (PEFT: global_step == total_step - tfinal).
+        step = state.global_step + 1
+        kw["model"].base_model.update_and_allocate(step)
+        self.steps.append(step)

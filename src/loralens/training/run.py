@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import resource
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -18,10 +19,17 @@ from loralens.data import TaskData, load_task_from_config
 from loralens.env import fingerprint
 from loralens.evaluation import encode, predict_logits, score
 from loralens.probing.probe_set import probe_set
-from loralens.training.callbacks import GuardedTrainer, SnapshotCallback, StderrLogCallback
+from loralens.training.adalora import RANK_PATTERN_FILE, kept_ranks
+from loralens.training.callbacks import (
+    AdaLoraAllocationCallback,
+    GuardedTrainer,
+    SnapshotCallback,
+    StderrLogCallback,
+)
 from loralens.training.setup import (
     build_model,
     resolve_device,
+    total_training_steps,
     trainable_parameters,
     training_arguments,
 )
@@ -48,7 +56,8 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
         return json.loads((out / METRICS_FILE).read_text())
     data = load_task_from_config(cfg.task)
     device = resolve_device(cfg)
-    model, tok = build_model(cfg, data.spec.num_labels)  # validates targets and ranks
+    steps = total_training_steps(cfg, len(data.splits.train))  # AdaLoRA's schedule needs it
+    model, tok = build_model(cfg, data.spec.num_labels, steps)  # validates targets and ranks
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(config_to_yaml(cfg))
     write_json(out / "env.json", fingerprint())
@@ -62,7 +71,7 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     trainer, snapshots = _trainer(cfg, out, device, data, model, tok, rows, probe)
 
     start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(out / "checkpoints"))
+    result = trainer.train(resume_from_checkpoint=_resume_point(cfg, out))
     wall = time.perf_counter() - start
     best = trainer.model  # the checkpoint selected on val (load_best_model_at_end)
     best_step = _best_step(trainer)
@@ -70,6 +79,8 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
 
     test = _evaluate_test(data, best, tok, rows["test"], cfg.training.eval_batch_size)
     _save_weights(cfg, best, tok, out)
+    if cfg.method == "adalora":
+        write_json(out / RANK_PATTERN_FILE, kept_ranks(best))
     write_json(out / "log.json", _log_record(trainer.state.log_history))
     _write_predictions(out / "predictions.jsonl", data, test["logits"])
     metrics = {
@@ -95,6 +106,19 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     return metrics
 
 
+def _resume_point(cfg: RunConfig, out: Path) -> str | None:
+    """The checkpoint to resume from; an interrupted AdaLoRA run starts again from step 0."""
+    checkpoint = last_checkpoint(out / "checkpoints")
+    if checkpoint and cfg.method == "adalora":
+        # Its checkpoints hold pruned factors but not the rank allocator's importance averages,
+        # so resuming would not continue the same run; a seeded restart reproduces it.
+        print(f"AdaLoRA cannot resume from {checkpoint}; training from step 0", file=sys.stderr)
+        shutil.rmtree(out / "checkpoints")
+        shutil.rmtree(out / "snapshots", ignore_errors=True)
+        return None
+    return checkpoint
+
+
 def _trainer(cfg, out, device, data, model, tok, rows, probe):
     """The Trainer (early stopping, the task's metrics on val) and its snapshot callback."""
     spec = data.spec
@@ -111,6 +135,8 @@ def _trainer(cfg, out, device, data, model, tok, rows, probe):
         cfg.probing.batch_size,
     )
     callbacks.append(snapshots)
+    if cfg.method == "adalora":
+        callbacks.append(AdaLoraAllocationCallback())
 
     def compute_metrics(pred) -> dict[str, float]:
         return score(spec, pred.label_ids, np.argmax(pred.predictions, axis=-1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -11,7 +12,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArgum
 from loralens.config import RunConfig
 from loralens.errors import ConfigError
 from loralens.models.load import load_classifier
-from loralens.training.adapters import lora_config
+from loralens.training.adapters import peft_config
+from loralens.training.quantized import load_qlora_base
 
 
 def resolve_device(cfg: RunConfig) -> str:
@@ -32,23 +34,48 @@ def use_bf16(cfg: RunConfig, device: str) -> bool:
     return torch.cuda.is_bf16_supported()
 
 
-def build_model(cfg: RunConfig, num_labels: int) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The classifier for the run's method, in fp32 (master weights), seeded for the head init."""
+def build_model(
+    cfg: RunConfig, num_labels: int, total_steps: int | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The classifier for the run's method, fp32 master weights (NF4 base for qlora), seeded.
+
+    `total_steps` (the run's optimizer steps, see `total_training_steps`) is needed by adalora.
+    """
     set_seed(cfg.training.seed)
-    model, tok = load_classifier(cfg.model.name, num_labels, dtype=torch.float32)
+    if cfg.method == "qlora":
+        device = resolve_device(cfg)
+        model, tok = load_qlora_base(
+            cfg.model.name, num_labels, device, cfg.training.gradient_checkpointing
+        )
+    else:
+        model, tok = load_classifier(cfg.model.name, num_labels, dtype=torch.float32)
     if cfg.method == "full":
         for p in model.parameters():
             p.requires_grad_(True)
         return model, tok
-    if cfg.method == "lora":
-        return get_peft_model(model, lora_config(cfg, model)), tok
-    raise ConfigError(f"method '{cfg.method}' is not available in this version of loralens")
+    return get_peft_model(model, peft_config(cfg, model, total_steps)), tok
+
+
+def total_training_steps(cfg: RunConfig, num_train: int) -> int:
+    """Optimizer steps the HF Trainer will take (its own formula, one process, no drop_last)."""
+    t = cfg.training
+    if t.max_steps > 0:
+        return t.max_steps
+    batches = math.ceil(num_train / t.batch_size)
+    per_epoch = max(math.ceil(batches / t.grad_accum), 1)
+    return math.ceil(t.epochs * per_epoch)
 
 
 def trainable_parameters(model: torch.nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter counts."""
+    """(trainable, total) parameter counts; 4-bit weights count as their unpacked size."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return trainable, sum(p.numel() for p in model.parameters())
+    return trainable, sum(_numel(p) for p in model.parameters())
+
+
+def _numel(p: torch.Tensor) -> int:
+    """Elements of a parameter; bitsandbytes packs two 4-bit values per stored byte."""
+    shape = getattr(getattr(p, "quant_state", None), "shape", None)
+    return math.prod(shape) if shape is not None else p.numel()
 
 
 def training_arguments(
