@@ -1,0 +1,273 @@
+"""The report's content: a `Document` built from the results dict and the figures that exist."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from loralens.report import extract as ex
+from loralens.report import fmt, tables, tables_stats, verdicts
+from loralens.report import tables_serving as ts
+from loralens.report.document import (
+    Block,
+    Bullets,
+    Callout,
+    Document,
+    FigureRef,
+    Missing,
+    Paragraph,
+    Section,
+    Table,
+)
+from loralens.report.figures import FIGURES
+from loralens.report.summary import summary_items
+
+QUESTIONS = (
+    (
+        "Drift. ",
+        "Does LoRA preserve the pretrained model's internal representations better than "
+        "full fine-tuning? Measured as layer-wise linear CKA between the base model and each "
+        "fine-tuned model on a fixed probe set, over training steps, with null controls.",
+    ),
+    (
+        "Deployment. ",
+        "What does serving several LoRA adapters side by side (unmerged, mixed in "
+        "one batch) cost against merged weights? Latency percentiles, throughput and memory.",
+    ),
+    (
+        "Sparsity. ",
+        "How much of its rank does a weight update use? Singular-value spectra, "
+        "effective rank and intruder dimensions of ΔW for LoRA and full fine-tuning.",
+    ),
+)
+
+
+def missing(what: str, why: str) -> Missing:
+    """The standard 'not available' statement."""
+    return Missing(f"{what}: not available — {why}")
+
+
+def _figures(section: str, available: Collection[str]) -> list[Block]:
+    """References to the section's figures that were drawn, in report order."""
+    return [
+        FigureRef(s.key, s.caption) for s in FIGURES if s.section == section and s.key in available
+    ]
+
+
+def _table_or(table: Table | None, what: str, why: str) -> list[Block]:
+    """The table, or the statement that it is not available."""
+    return [table] if table is not None else [missing(what, why)]
+
+
+def _thresholds(results: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The hypothesis thresholds as text (config first, defaults of loralens.stats otherwise)."""
+    config = ex.study(results).get("config") or {}
+    report = (config.get("report") or {}) if isinstance(config, Mapping) else {}
+    acc = fmt.num(report.get("max_accuracy_loss", 0.03))
+    drift = fmt.num(report.get("min_drift_reduction", 0.20))
+    serving = fmt.num(report.get("max_serving_overhead", 0.30))
+    return f"{100 * acc:.1f} points", fmt.pct(drift, 0), fmt.pct(serving, 0)
+
+
+def question_section(results: Mapping[str, Any]) -> Section:
+    """The research questions and the hypothesis under test."""
+    acc, drift, serving = _thresholds(results)
+    hypothesis = Paragraph(
+        f"H = A and (B or C). A: LoRA's test accuracy is at most {acc} below full fine-tuning "
+        f"(non-inferiority). B: LoRA reduces representation drift by at least {drift}. "
+        f"C: serving two unmerged adapters costs at most {serving} more latency than merged "
+        "weights. Each part is a one-sided test over seeds; Holm corrects for the three.",
+        lead="Hypothesis. ",
+    )
+    blocks = [Paragraph(text, lead=lead) for lead, text in QUESTIONS]
+    return Section("questions", "Questions", (*blocks, hypothesis))
+
+
+def setup_section(results: Mapping[str, Any]) -> Section:
+    """Model, tasks, methods, seeds and budgets."""
+    text = (
+        "Splits are fixed per task: train and val are carved from the original training data "
+        "(val selects the checkpoint), test is the original validation set, scored once after "
+        "selection by one evaluation path for every model and baseline."
+    )
+    return Section("setup", "Setup", (tables_stats.setup_table(results), Paragraph(text)))
+
+
+def data_section(results: Mapping[str, Any]) -> Section:
+    """Dataset statistics and per-task notes."""
+    blocks = _table_or(
+        tables.data_table(results), "Dataset statistics", "results.json has no data section."
+    )
+    notes = []
+    for task, d in (results.get("data") or {}).items():
+        if isinstance(d, Mapping):
+            extra = "; ".join(str(n) for n in d.get("notes") or [])
+            dup = f"{fmt.integer(d.get('duplicates_removed'))} duplicates removed"
+            notes.append(
+                f"{task}: {d.get('origin') or 'origin not recorded'}; {dup}"
+                + (f"; {extra}" if extra else "")
+            )
+    if notes:
+        blocks.append(Bullets(tuple(notes)))
+    return Section("data", "Data", tuple(blocks))
+
+
+def performance_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+    """Task performance of trained models and baselines, then other metrics."""
+    if not ex.records(results, "runs"):
+        return Section(
+            "performance",
+            "Task performance",
+            (missing("Task performance", "results.json has no trained runs."),),
+        )
+    blocks = _table_or(
+        tables.performance_table(results), "Task performance", "the runs report no test metric."
+    )
+    if not ex.records(results, "baselines"):
+        why = "results.json lists no majority, random, zero-shot or encoder baseline."
+        blocks.append(missing("Baselines", why))
+    blocks += _figures("performance", figures)
+    details = tables.details_table(results)
+    if details is not None:
+        blocks.append(details)
+    return Section("performance", "Task performance", tuple(blocks))
+
+
+def drift_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+    """Drift tables, controls and figures."""
+    title = "Representation drift"
+    if not (ex.records(results, "drift", "rows") or ex.records(results, "drift", "summary")):
+        why = "results.json has no drift rows or summary (the study captured no representations)."
+        return Section("drift", title, (missing("Drift", why),))
+    blocks = _table_or(
+        tables.drift_table(results), "Drift summary", "results.json has no drift summary."
+    )
+    blocks += _table_or(
+        tables.controls_table(results),
+        "CKA null controls",
+        "results.json has no drift controls, so drift lacks its null reference.",
+    )
+    if not ex.records(results, "drift", "rows"):
+        why = "results.json has no drift rows, so there are no layer or training-step figures."
+        blocks.append(missing("Per-layer drift", why))
+    return Section("drift", title, (*blocks, *_figures("drift", figures)))
+
+
+def serving_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+    """How serving was measured, its tables and figures."""
+    timing = [t for t in (ts.latency_table(results), ts.mixed_table(results)) if t is not None]
+    memory = ts.memory_table(results)
+    if not timing and memory is None:
+        why = "results.json has no serving benchmark."
+        return Section("serving", "Serving cost", (missing("Serving results", why),))
+    blocks: list[Block] = []
+    if text := ts.settings_text(results):
+        blocks.append(Paragraph(text, lead="Setup. "))
+    blocks += [*timing, *_figures("serving", figures)]
+    blocks += [t for t in (memory, ts.correctness_table(results)) if t is not None]
+    if extra := ts.extra_items(results):
+        blocks.append(Bullets(extra))
+    blocks += [missing(f"Timings of {e}", why) for e, why in ts.refused(results).items()]
+    return Section("serving", "Serving cost", tuple(blocks))
+
+
+def sparsity_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+    """Sparsity table and figure."""
+    blocks = _table_or(
+        tables.sparsity_table(results),
+        "Sparsity results",
+        "results.json has no spectra of weight updates.",
+    )
+    return Section("sparsity", "Sparsity of the update", (*blocks, *_figures("sparsity", figures)))
+
+
+def statistics_section(results: Mapping[str, Any]) -> Section:
+    """Seed-level tests, ANOVA and power."""
+    tests = tables_stats.tests_table(results)
+    anova, power = tables_stats.anova_table(results), tables_stats.power_table(results)
+    blocks: list[Block] = [t for t in (tests, anova, power) if t is not None]
+    if not blocks:
+        why = "results.json has no statistics section."
+        return Section("statistics", "Statistical comparisons", (missing("Statistics", why),))
+    stats = results.get("statistics")
+    raw = stats.get("anova") if isinstance(stats, Mapping) else None
+    if anova is None:
+        why = (
+            str(raw["error"])
+            if isinstance(raw, Mapping) and raw.get("error")
+            else ("needs at least two tasks and two methods with replicated seeds.")
+        )
+        blocks.append(missing("Two-way ANOVA (method x task)", why))
+    return Section("statistics", "Statistical comparisons", tuple(blocks))
+
+
+def results_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+    """All results, one subsection per question."""
+    subs = (
+        performance_section(results, figures),
+        drift_section(results, figures),
+        serving_section(results, figures),
+        sparsity_section(results, figures),
+        statistics_section(results),
+    )
+    return Section("results", "Results", (), subs)
+
+
+def hypotheses_section(results: Mapping[str, Any]) -> Section:
+    """One card per verdict."""
+    cards = verdicts.cards(results)
+    if not cards:
+        return Section(
+            "hypotheses",
+            "Hypotheses and verdicts",
+            (missing("Verdicts", "results.json has no hypotheses section."),),
+        )
+    intro = Paragraph(
+        "Each verdict is supported when its (Holm-adjusted) p-value is below alpha, not "
+        "supported when its CI lies entirely on the wrong side of the threshold, and "
+        "inconclusive otherwise (including too few seeds)."
+    )
+    return Section("hypotheses", "Hypotheses and verdicts", (intro, *cards))
+
+
+def environment_section(results: Mapping[str, Any]) -> Section:
+    """Where and with what the study ran."""
+    blocks = _table_or(
+        tables_stats.environment_table(results),
+        "Environment",
+        "results.json records no environment.",
+    )
+    return Section("environment", "Environment", tuple(blocks))
+
+
+def _subtitle(results: Mapping[str, Any]) -> str:
+    """Model, counts and finish time under the title."""
+    st = ex.study(results)
+    parts = [
+        str(st.get("model") or "model not recorded"),
+        fmt.plural(len(ex.tasks(results)), "task"),
+        fmt.plural(len(ex.methods(results)), "method"),
+        fmt.plural(len(ex.seeds(results)), "seed"),
+    ]
+    if st.get("finished"):
+        parts.append(f"finished {st['finished']}")
+    return " · ".join(parts)
+
+
+def build_document(results: Mapping[str, Any], figures: Collection[str]) -> Document:
+    """The whole report for `results`, referring to the figures in `figures` (by key)."""
+    caveats = tuple(str(c) for c in ex.study(results).get("caveats") or [])
+    lead = (
+        Callout("summary", "What we found", summary_items(results), verdicts.chips(results)),
+        Callout("caveat", "Caveats", caveats or ("None recorded in results.json.",)),
+    )
+    name = str(ex.study(results).get("name") or "unnamed study")
+    sections = (
+        question_section(results),
+        setup_section(results),
+        data_section(results),
+        results_section(results, figures),
+        hypotheses_section(results),
+        environment_section(results),
+    )
+    return Document(f"loralens report: {name}", _subtitle(results), lead, sections)

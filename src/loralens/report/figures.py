@@ -1,0 +1,239 @@
+"""Figures of the report: pure functions from the results dict to matplotlib figures (or None).
+
+Each function returns None when its data is missing; `draw_figures` renders those that exist to
+PNG bytes. Figures are built with `matplotlib.figure.Figure` (Agg canvas, no pyplot state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
+from loralens.report import extract as ex
+from loralens.report import extract_serving as sv
+from loralens.report import figures_drift, figures_serving
+from loralens.report.fmt import is_percent, metric_label, num
+from loralens.report.plotstyle import (
+    BASELINE_STYLES,
+    colours,
+    grid,
+    legend_below,
+    markers,
+    render_png,
+    style,
+)
+
+
+def _scale(metric: str) -> float:
+    """100 for metrics shown as percentages, else 1."""
+    return 100.0 if is_percent(metric) else 1.0
+
+
+def _axis_label(metric: str) -> str:
+    """'Test accuracy (%)'."""
+    return f"Test {metric_label(metric).lower()}" + (" (%)" if is_percent(metric) else "")
+
+
+def _baseline_lines(ax: Any, results: Mapping[str, Any], task: str, metric: str) -> None:
+    """Horizontal reference lines for the task's baselines."""
+    for b in ex.baselines(results, task):
+        value = num((b.get("test") or {}).get(metric))
+        if np.isfinite(value):
+            name = str(b.get("name"))
+            colour, dash = BASELINE_STYLES.get(name, ("#777777", ":"))
+            ax.axhline(
+                value * _scale(metric),
+                color=colour,
+                linestyle=dash,
+                linewidth=1.1,
+                label=f"{name.replace('_', '-')} baseline",
+            )
+
+
+def performance(results: Mapping[str, Any]) -> Figure | None:
+    """Test metric per method (mean ± SD over seeds, seeds as dots) with baselines as lines."""
+    metric, groups = ex.primary_metric(results), ex.runs_by(results)
+    if metric is None:
+        return None
+    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
+    methods, k = ex.methods(results), _scale(metric)
+    colour = colours(methods)
+    fig, axes = grid(len(tasks), f"Task performance ({metric_label(metric).lower()} on test)")
+    for ax, task in zip(axes, tasks, strict=True):
+        for i, method in enumerate(methods):
+            values = [
+                num((r.get("test") or {}).get(metric)) for r in groups.get((task, method), [])
+            ]
+            values = np.array([v for v in values if np.isfinite(v)]) * k
+            if values.size == 0:
+                continue
+            jitter = np.linspace(-0.12, 0.12, values.size) if values.size > 1 else np.zeros(1)
+            ax.scatter(i + jitter, values, color=colour[method], alpha=0.45, s=14, zorder=2)
+            sd = values.std(ddof=1) if values.size > 1 else 0.0
+            ax.errorbar(
+                i,
+                values.mean(),
+                yerr=sd,
+                color=colour[method],
+                marker="o",
+                markersize=7,
+                capsize=5,
+                linewidth=2,
+                zorder=3,
+            )
+        _baseline_lines(ax, results, task, metric)
+        ax.set_xticks(range(len(methods)), methods)
+        ax.set_xlim(-0.6, len(methods) - 0.4)
+        ax.set(title=task, ylabel=_axis_label(metric), xlabel="Method (mean ± SD; dots: seeds)")
+    legend_below(fig, axes, "baselines (same evaluation path, test split)")
+    return fig
+
+
+def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
+    """Each run's layer-mean drift against its test metric, coloured by method, shaped by task."""
+    pairs, metric = ex.drift_performance_pairs(results), ex.primary_metric(results)
+    if not pairs or metric is None:
+        return None
+    colour, marker = colours(ex.methods(results)), markers(ex.tasks(results))
+    fig, (ax,) = grid(1, "Drift against task performance (one point per run)", panel_w=5.6)
+    for p in pairs:
+        ax.scatter(
+            p["drift"],
+            p["score"] * _scale(metric),
+            color=colour[p["method"]],
+            marker=marker[p["task"]],
+            s=36,
+            edgecolor="white",
+            linewidth=0.5,
+        )
+    seen_m = list(dict.fromkeys(p["method"] for p in pairs))
+    seen_t = list(dict.fromkeys(p["task"] for p in pairs))
+    handles = [ax.scatter([], [], color=colour[m], marker="o", label=m) for m in seen_m]
+    handles += [ax.scatter([], [], color="#444444", marker=marker[t], label=t) for t in seen_t]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(5, len(handles)),
+        title="colour: method · marker: task",
+    )
+    ax.set(xlabel="Mean drift over layers, 1 − CKA (selected step)", ylabel=_axis_label(metric))
+    return fig
+
+
+def sparsity(results: Mapping[str, Any]) -> Figure | None:
+    """Effective rank of the weight update by layer, per method, one panel per task."""
+    data = sv.sparsity_by_layer(results)
+    if not data:
+        return None
+    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    methods = ex.methods(results)
+    colour, marker = colours(methods), markers(methods)
+    fig, axes = grid(len(tasks), "Rank used by the weight update ΔW")
+    ranks = [num(s["lora_rank"].mean) for s in sv.sparsity_summary(results).values()]
+    ranks = sorted({r for r in ranks if np.isfinite(r)})
+    for ax, task in zip(axes, tasks, strict=True):
+        for method in methods:
+            d = data.get((task, method))
+            if d is not None:
+                ax.plot(
+                    d["layer"], d["mean"], color=colour[method], marker=marker[method], label=method
+                )
+        for r in ranks:
+            ax.axhline(
+                r, color="#555555", linestyle="--", linewidth=1, label=f"LoRA rank r = {r:g}"
+            )
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.set(title=task, xlabel="Layer", ylabel="Effective rank (mean over modules, seeds)")
+    legend_below(fig, axes)
+    return fig
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure of the report: file stem, section it belongs to, caption and drawing function."""
+
+    key: str
+    section: str
+    caption: str
+    draw: Callable[[Mapping[str, Any]], Figure | None]
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "performance",
+        "performance",
+        "Test performance per method: mean ± SD over seeds, each seed as a dot; "
+        "baselines, where measured, as horizontal lines.",
+        performance,
+    ),
+    FigureSpec(
+        "drift_by_layer",
+        "drift",
+        "Drift (1 − linear CKA with the base model) per layer at the selected step, mean "
+        "over seeds; the band spans the per-seed bootstrap CIs.",
+        figures_drift.drift_by_layer,
+    ),
+    FigureSpec(
+        "cka_heatmap",
+        "drift",
+        "Linear CKA with the base model per layer and snapshot step, averaged over seeds.",
+        figures_drift.cka_heatmaps,
+    ),
+    FigureSpec(
+        "drift_over_steps",
+        "drift",
+        "Mean drift over layers at each snapshot step, mean ± SD over seeds.",
+        figures_drift.drift_over_steps,
+    ),
+    FigureSpec(
+        "drift_vs_performance",
+        "drift",
+        "Each run's mean drift against its test score.",
+        drift_vs_performance,
+    ),
+    FigureSpec(
+        "serving_latency",
+        "serving",
+        "One adapter per batch: latency (p50, band to p95) and throughput against batch size.",
+        figures_serving.latency,
+    ),
+    FigureSpec(
+        "serving_overhead",
+        "serving",
+        "p50 latency of K adapters mixed in one batch against merged weights serving one "
+        "adapter's batch of the same size; dotted: the hypothesis limit.",
+        figures_serving.overhead,
+    ),
+    FigureSpec(
+        "serving_memory",
+        "serving",
+        "Memory of N merged copies against one base model plus N unmerged adapters (the "
+        "benchmark's measured per-adapter cost), with the reported break-even.",
+        figures_serving.memory,
+    ),
+    FigureSpec(
+        "sparsity_rank",
+        "sparsity",
+        "Effective rank of ΔW per layer (mean over modules and seeds); dashed: LoRA rank.",
+        sparsity,
+    ),
+)
+
+
+def draw_figures(
+    results: Mapping[str, Any], specs: tuple[FigureSpec, ...] | None = None
+) -> dict[str, bytes]:
+    """PNG bytes of every figure whose data exists, by key, in report order."""
+    out: dict[str, bytes] = {}
+    for spec in FIGURES if specs is None else specs:
+        with style():
+            fig = spec.draw(results)
+            if fig is not None:
+                out[spec.key] = render_png(fig)
+    return out

@@ -1,0 +1,105 @@
+"""Drift figures: 1 − CKA by layer, layer x step CKA heatmaps, drift over training steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from loralens.report import extract as ex
+from loralens.report.plotstyle import colours, grid, legend_below, markers
+
+
+def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
+    """1 − CKA per layer at the selected step, one line per method, one panel per task."""
+    data = ex.drift_by_layer(results)
+    if not data:
+        return None
+    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    methods = ex.methods(results)
+    colour = colours(methods)
+    title = f"Representation drift by layer ({ex.drift_pooling(results)} pooling, selected step)"
+    fig, axes = grid(len(tasks), title)
+    for ax, task in zip(axes, tasks, strict=True):
+        for method in methods:
+            d = data.get((task, method))
+            if d is None:
+                continue
+            ax.plot(d["layer"], d["mean"], color=colour[method], label=method)
+            if np.isfinite(d["low"]).any():
+                ax.fill_between(
+                    d["layer"], d["low"], d["high"], color=colour[method], alpha=0.2, linewidth=0
+                )
+        ax.set(title=task, xlabel="Layer (0 = embeddings)", ylabel="Drift, 1 − CKA")
+        ax.set_ylim(bottom=0)
+    legend_below(fig, axes, "method (band: envelope of per-seed bootstrap CIs)")
+    return fig
+
+
+def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
+    """Layer-mean drift against training step, mean ± SD over seeds, one panel per task."""
+    data = ex.drift_over_steps(results)
+    if not data:
+        return None
+    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    methods = ex.methods(results)
+    colour, marker = colours(methods), markers(methods)
+    title = f"Drift over training ({ex.drift_pooling(results)} pooling, mean over layers)"
+    fig, axes = grid(len(tasks), title)
+    for ax, task in zip(axes, tasks, strict=True):
+        for method in methods:
+            d = data.get((task, method))
+            if d is None:
+                continue
+            sd = np.where(np.isfinite(d["sd"]), d["sd"], 0.0)
+            ax.errorbar(
+                d["step"],
+                d["mean"],
+                yerr=sd,
+                color=colour[method],
+                marker=marker[method],
+                capsize=3,
+                label=method,
+            )
+        ax.set(title=task, xlabel="Training step", ylabel="Mean drift over layers, 1 − CKA")
+        ax.set_ylim(bottom=0)
+    legend_below(fig, axes, "method (error bars: ± SD over seeds)")
+    return fig
+
+
+def cka_heatmaps(results: Mapping[str, Any]) -> Figure | None:
+    """Layer x step heatmaps of CKA with the base model (mean over seeds) per task and method."""
+    cells = [
+        (t, m, g)
+        for t in ex.tasks(results)
+        for m in ex.methods(results)
+        if (g := ex.cka_grid(results, t, m)) is not None
+    ]
+    if not cells:
+        return None
+    lowest = min(float(np.nanmin(g["cka"])) for _, _, g in cells)
+    n_methods = len({m for _, m, _ in cells})
+    title = (
+        f"Linear CKA with the base model by layer and step ({ex.drift_pooling(results)} pooling)"
+    )
+    fig, axes = grid(len(cells), title, panel_w=3.2, panel_h=3.0, max_cols=max(n_methods, 2))
+    image = None
+    for ax, (task, method, g) in zip(axes, cells, strict=True):
+        image = ax.imshow(
+            g["cka"],
+            aspect="auto",
+            origin="lower",
+            cmap="cividis",
+            vmin=lowest,
+            vmax=1.0,
+            interpolation="nearest",
+        )
+        ax.set_xticks(range(len(g["step"])), [str(s) for s in g["step"]])
+        ticks = np.linspace(0, len(g["layer"]) - 1, min(6, len(g["layer"]))).round().astype(int)
+        ax.set_yticks(ticks, [str(g["layer"][i]) for i in ticks])
+        ax.set(title=f"{task} · {method}", xlabel="Training step", ylabel="Layer")
+        ax.grid(False)
+    fig.colorbar(image, ax=axes, label="CKA (mean over seeds; 1 = unchanged)", shrink=0.9)
+    return fig

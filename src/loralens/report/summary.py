@@ -1,0 +1,127 @@
+"""The 'what we found' box: short sentences from the verdicts and the headline numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from loralens.report import extract as ex
+from loralens.report import extract_serving as sv
+from loralens.report import fmt, verdicts
+
+
+def _verdict_items(results: Mapping[str, Any]) -> list[str]:
+    """One sentence per combined verdict (per task) with its parts; standalone verdicts after."""
+    groups = verdicts.groups(results)
+    if not groups:
+        return ["No hypothesis verdicts in results.json: the hypothesis is not tested by this run."]
+    items = []
+    for v, parts in groups:
+        task = verdicts.task_of(v)
+        where = f"{task}: " if task else ""
+        if parts:
+            details = "; ".join(verdicts.phrase(c) for c in parts)
+            items.append(f"{where}the hypothesis is {verdicts.status(v)}. Parts: {details}.")
+        else:
+            items.append(f"{where}{verdicts.phrase(v)}.")
+    return items
+
+
+def _performance_item(results: Mapping[str, Any], task: str, metric: str) -> str | None:
+    """'Accuracy on rotten_tomatoes: full-ft 83.2% ± 0.4, lora-r8 ...; best baseline: ...'."""
+    cells, counts = [], set()
+    for method in ex.methods(results):
+        s = ex.run_metric(results, task, method, metric)
+        if s.n:
+            cells.append(f"{method} {fmt.metric_pm(metric, s.mean, s.sd)}")
+            counts.add(s.n)
+    if not cells:
+        return None
+    seeds = f" ({fmt.plural(counts.pop(), 'seed')} each)" if len(counts) == 1 else ""
+    scored = [(fmt.num((b.get("test") or {}).get(metric)), b) for b in ex.baselines(results, task)]
+    scored = [(x, b) for x, b in scored if fmt.finite(x)]
+    best = ""
+    if scored:
+        x, b = max(scored, key=lambda p: p[0])
+        name = str(b.get("name", "")).replace("_", "-")
+        best = f"; best baseline: {name} {fmt.metric_value(metric, x)}"
+    label = fmt.metric_label(metric)
+    return f"{label} on {task}: {', '.join(cells)}{seeds}{best}."
+
+
+def _drift_item(results: Mapping[str, Any]) -> str | None:
+    """Mean drift per task and method, at the primary pooling."""
+    pooling = ex.drift_pooling(results) or "mean"
+    by_task: dict[str, list[str]] = {}
+    for (task, method, pool), s in ex.drift_summary(results).items():
+        if pool == pooling and s.n:
+            by_task.setdefault(task, []).append(f"{method} {fmt.fixed(s.mean)}")
+    if not by_task:
+        return None
+    parts = "; ".join(f"{t}: {', '.join(v)}" for t, v in by_task.items())
+    return f"Drift (1 − CKA, mean over layers, {pooling} pooling): {parts}."
+
+
+def _serving_item(results: Mapping[str, Any]) -> str | None:
+    """Overhead per engine with K = 2 adapters mixed in a batch (or the smallest K measured)."""
+    rows = sv.serving_rows(results)
+    workload = sv.workloads(rows)[0] if rows else "forward"
+    batch, mine = sv.mixed_slice(rows, workload)
+    multi = sorted({r["k"] for r in mine if r["k"] > 1})
+    if batch is None or not multi:
+        return None
+    k = 2.0 if 2.0 in multi else multi[0]
+    order = sv.orders(mine)[0]
+    cells = [
+        f"{r['engine']} {fmt.pct(r['overhead'], sign=True)}"
+        for r in mine
+        if r["k"] == k
+        and r["order"] == order
+        and r["engine"] != sv.MERGED
+        and fmt.finite(r["overhead"])
+    ]
+    if not cells:
+        return None
+    return (
+        f"Serving {k:g} adapters mixed in one batch ({workload}, batch {batch:g}, "
+        f"{order.replace('_', '-')}): p50 latency {', '.join(cells)} against merged weights."
+    )
+
+
+def _sparsity_item(results: Mapping[str, Any]) -> str | None:
+    """Mean effective rank of ΔW per method (and the LoRA rank)."""
+    cells = []
+    for (task, method), s in sv.sparsity_summary(results).items():
+        rank = s["lora_rank"]
+        of = f" of r = {rank.mean:g}" if rank.n else ""
+        cells.append(f"{method} {fmt.number(s['effective_rank'].mean)}{of} ({task})")
+    return f"Effective rank of ΔW: {', '.join(cells)}." if cells else None
+
+
+def missing_sections(results: Mapping[str, Any]) -> list[str]:
+    """Names of the major sections results.json lacks."""
+    checks = {
+        "trained runs": ex.records(results, "runs"),
+        "baselines": ex.records(results, "baselines"),
+        "drift": ex.records(results, "drift", "rows") or ex.records(results, "drift", "summary"),
+        "serving": sv.serving_rows(results) or sv.memory(results),
+        "sparsity": ex.records(results, "sparsity", "rows"),
+        "hypothesis verdicts": verdicts.verdicts(results),
+    }
+    return [name for name, present in checks.items() if not present]
+
+
+def summary_items(results: Mapping[str, Any]) -> tuple[str, ...]:
+    """The sentences of the summary box, verdicts first."""
+    items = _verdict_items(results)
+    # Numbers behind the verdicts, one line per question.
+    metric = ex.primary_metric(results)
+    if metric is not None:
+        items += [x for t in ex.tasks(results) if (x := _performance_item(results, t, metric))]
+    items += [
+        x for x in (_drift_item(results), _serving_item(results), _sparsity_item(results)) if x
+    ]
+    missing = missing_sections(results)
+    if missing:
+        items.append(f"Not available in this run: {fmt.listing(missing)}.")
+    return tuple(items)

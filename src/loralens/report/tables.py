@@ -1,0 +1,273 @@
+"""Result tables of the report as plain `Table`s of formatted cells (None when data is missing)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from loralens.report import extract as ex
+from loralens.report import extract_serving as sv
+from loralens.report import fmt
+from loralens.report.document import Table
+
+DASH = "—"
+
+
+def _labels(labels: Mapping[str, Any], size: Any) -> str:
+    """'rotten 203 (42%) · fresh 277 (58%)'."""
+    total = fmt.num(size)
+    parts = []
+    for name, n in labels.items():
+        share = f" ({fmt.pct(fmt.num(n) / total, 0)})" if fmt.finite(total) and total > 0 else ""
+        parts.append(f"{name} {fmt.integer(n)}{share}")
+    return " · ".join(parts) or DASH
+
+
+def data_table(results: Mapping[str, Any]) -> Table | None:
+    """Split sizes, label distributions and token lengths per task."""
+    data = results.get("data")
+    if not isinstance(data, Mapping) or not data:
+        return None
+    rows = []
+    for task, stats in data.items():
+        for split, s in ((stats or {}).get("splits") or {}).items():
+            lengths = s.get("token_length") or {}
+            rows.append(
+                (
+                    str(task),
+                    str(split),
+                    fmt.integer(s.get("size")),
+                    _labels(s.get("labels") or {}, s.get("size")),
+                    *(fmt.number(lengths.get(q)) for q in ("p50", "p95", "p100")),
+                )
+            )
+    columns = ("Task", "Split", "Examples", "Labels", "Tokens p50", "p95", "max")
+    note = "Token lengths with the study model's tokenizer; test is the original validation set."
+    return Table("data", "Dataset statistics", columns, tuple(rows), "llrlrrr", note)
+
+
+def _trainable(runs: list[dict]) -> str:
+    """'0.34% (462.0k)' from the first run that reports it."""
+    for r in runs:
+        if fmt.finite(r.get("trainable_params")):
+            x = fmt.num(r.get("trainable_share"))
+            share = f"{fmt.pct(x, 2 if x < 0.1 else 0)} " if fmt.finite(x) else ""
+            return f"{share}({fmt.count(r['trainable_params'])})"
+    return DASH
+
+
+def _baseline_cell(b: Mapping[str, Any], metric: str) -> str:
+    """A baseline's score: value [CI], value ± SD over seeds, or the bare value."""
+    value = (b.get("test") or {}).get(metric)
+    ci, sd = ex.baseline_spread(b, metric)
+    return fmt.metric_ci(metric, value, ci) if ci else fmt.metric_pm(metric, value, sd)
+
+
+def _span(values: list[Any], show: Any = fmt.integer) -> str:
+    """'3' or '2–3' over the finite values."""
+    nums = sorted({fmt.num(v) for v in values if fmt.finite(v)})
+    if not nums:
+        return DASH
+    return show(nums[0]) if len(nums) == 1 else f"{show(nums[0])}–{show(nums[-1])}"
+
+
+def _baseline_rows(results: Mapping[str, Any], tasks: list[str], metric: str) -> list[tuple]:
+    """One row per baseline name: its score on each task and what it is."""
+    by_name: dict[str, dict[str, dict]] = {}
+    for task in tasks:
+        for b in ex.baselines(results, task):
+            by_name.setdefault(str(b.get("name")), {})[task] = b
+    rows = []
+    for name, per_task in by_name.items():
+        cells = [_baseline_cell(per_task[t], metric) if t in per_task else DASH for t in tasks]
+        details = list(dict.fromkeys(str(b.get("detail") or "") for b in per_task.values()))
+        rows.append(
+            (f"{name.replace('_', '-')} (baseline)", *cells, DASH, DASH, "; ".join(details))
+        )
+    return rows
+
+
+def performance_table(results: Mapping[str, Any]) -> Table | None:
+    """The primary test metric by task: trained methods (mean ± SD over seeds), then baselines."""
+    metric, groups = ex.primary_metric(results), ex.runs_by(results)
+    if metric is None:
+        return None
+    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
+    rows = []
+    for method in ex.methods(results):
+        runs = [r for t in tasks for r in groups.get((t, method), [])]
+        if runs:
+            cells = [ex.run_metric(results, t, method, metric) for t in tasks]
+            rows.append(
+                (
+                    method,
+                    *(fmt.metric_pm(metric, c.mean, c.sd) for c in cells),
+                    _span([c.n for c in cells if c.n]),
+                    _trainable(runs),
+                    "",
+                )
+            )
+    rows += _baseline_rows(results, tasks, metric)
+    columns = ("Model", *tasks, "Seeds", "Trainable", "Note")
+    note = (
+        "Trained methods: mean ± SD over seeds (SD in percentage points). Baselines: value "
+        "[95% CI] or ± SD over their seeds, scored by the same evaluation path on the test split."
+    )
+    title = f"Test {fmt.metric_label(metric).lower()} by task"
+    align = "l" + "r" * (len(tasks) + 2) + "l"
+    return Table("performance", title, columns, tuple(rows), align, note)
+
+
+def _pm(runs: list[dict], metric: str, key: str | None = None) -> str:
+    """Mean ± SD over runs of a test metric (or of the run field `key`, in that metric's units)."""
+    s = ex.summarize(r.get(key) if key else (r.get("test") or {}).get(metric) for r in runs)
+    return fmt.metric_pm(metric, s.mean, s.sd)
+
+
+def _mean(runs: list[dict], key: str) -> float:
+    """Mean over runs of a run field."""
+    return ex.summarize(r.get(key) for r in runs).mean
+
+
+def details_table(results: Mapping[str, Any]) -> Table | None:
+    """Other test metrics and training facts per task and method (mean ± SD over seeds)."""
+    metrics = ex.metrics(results)
+    if not metrics:
+        return None
+    primary, others = metrics[0], metrics[1:]
+    rows = tuple(
+        (
+            task,
+            method,
+            *(_pm(runs, m) for m in others),
+            _pm(runs, primary, "val_best"),
+            _span([r.get("selected_step") for r in runs]),
+            fmt.duration(_mean(runs, "wall_time_s")),
+            fmt.number(_mean(runs, "train_tokens_per_s")),
+            fmt.number(_mean(runs, "peak_rss_mb")),
+        )
+        for (task, method), runs in ex.runs_by(results).items()
+    )
+    columns = (
+        "Task",
+        "Method",
+        *map(fmt.metric_label, others),
+        "Val (best)",
+        "Step",
+        "Train time",
+        "Tokens/s",
+        "RSS (MB)",
+    )
+    note = (
+        f"Mean (± SD) over seeds. Val (best): the selection score ({primary}) on val; step: the "
+        "selected checkpoint; train time, training tokens/s and peak RSS are means per run."
+    )
+    align = "ll" + "r" * (len(columns) - 2)
+    return Table("details", "Other metrics and training", columns, rows, align, note)
+
+
+def drift_table(results: Mapping[str, Any]) -> Table | None:
+    """Mean drift over layers at the selected step per task and method (mean ± SD over seeds)."""
+    summary = ex.drift_summary(results)
+    if not summary:
+        return None
+    last = {k: v["mean"][-1] for k, v in ex.drift_by_layer(results).items() if len(v["mean"])}
+    pooling = ex.drift_pooling(results)
+    rows = []
+    for (task, method, pool), s in summary.items():
+        top = last.get((task, method)) if pool == pooling else None
+        rows.append(
+            (
+                task,
+                method,
+                pool,
+                f"{fmt.fixed(s.mean)} ± {fmt.spread(s.sd)}"
+                if fmt.finite(s.sd)
+                else fmt.fixed(s.mean),
+                fmt.fixed(top),
+                str(s.n),
+            )
+        )
+    columns = ("Task", "Method", "Pooling", "Mean drift (1 − CKA)", "Last layer", "Seeds")
+    note = "Drift = 1 − linear CKA with the base model; mean over layers, mean ± SD over seeds."
+    return Table(
+        "drift",
+        "Drift summary (mean over layers, selected step)",
+        columns,
+        tuple(rows),
+        "lllrrr",
+        note,
+    )
+
+
+def controls_table(results: Mapping[str, Any]) -> Table | None:
+    """Null controls per task and pooling: self-CKA, random-init CKA, permutation threshold."""
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for c in ex.records(results, "drift", "controls"):
+        cells.setdefault((str(c.get("task")), str(c.get("pooling", "mean"))), []).append(c)
+    if not cells:
+        return None
+
+    def span(rows: list[dict], key: str) -> str:
+        """'lo – hi' of a control over layers (one value when constant)."""
+        vals = [fmt.num(r.get(key)) for r in rows if fmt.finite(r.get(key))]
+        if not vals:
+            return fmt.NA
+        lo, hi = min(vals), max(vals)
+        return fmt.fixed(lo) if hi - lo < 5e-4 else f"{fmt.fixed(lo)} – {fmt.fixed(hi)}"
+
+    rows = tuple(
+        (
+            task,
+            pool,
+            str(len(rs)),
+            span(rs, "self_cka"),
+            span(rs, "random_init_cka"),
+            span(rs, "permutation_cka_p95"),
+        )
+        for (task, pool), rs in cells.items()
+    )
+    columns = ("Task", "Pooling", "Layers", "Self-CKA", "Random-init CKA", "Permutation p95")
+    note = "Range over layers. Self-CKA should be 1; drift is meaningful well above the nulls."
+    return Table("controls", "CKA null controls", columns, rows, "llrrrr", note)
+
+
+def sparsity_table(results: Mapping[str, Any]) -> Table | None:
+    """Rank measures of ΔW per task and method (mean over modules and seeds)."""
+    summary = sv.sparsity_summary(results)
+    if not summary:
+        return None
+    thresholds = sv.sparsity_thresholds(results)
+    # One intruder threshold (the middle one) keeps the table readable; all are in results.json.
+    thresholds = [thresholds[len(thresholds) // 2]] if thresholds else []
+    fields = ("effective_rank", "stable_rank", "energy_rank_90")
+    rows = []
+    for (task, method), s in summary.items():
+        util = s["rank_utilisation"]
+        rows.append(
+            (
+                task,
+                method,
+                str(s["effective_rank"].n),
+                *(fmt.number(s[f].mean) for f in fields),
+                fmt.pct(util.mean) if util.n else DASH,
+                *(fmt.number(s[f"intruders_{t}"].mean) for t in thresholds),
+            )
+        )
+    columns = (
+        "Task",
+        "Method",
+        "Matrices",
+        "Effective rank",
+        "Stable rank",
+        "90% energy rank",
+        "Rank used",
+        *(f"Intruders ε = {t}" for t in thresholds),
+    )
+    note = (
+        "Mean over weight matrices (modules x seeds). Rank used = effective rank / LoRA rank. "
+        "Intruders: top "
+        "singular vectors of the fine-tuned weight with max |cos| < ε to every base one."
+    )
+    align = "llrrrrr" + "r" * len(thresholds)
+    return Table("sparsity", "Rank of the weight update ΔW", columns, tuple(rows), align, note)

@@ -1,0 +1,191 @@
+"""One benchmark mode end to end: load (cold start, memory), correctness gate, timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from loralens.config import ServingConfig
+from loralens.serving import analytic
+from loralens.serving.adapters import AdapterSpec, BaseShapes
+from loralens.serving.base import BaseSource, Mode
+from loralens.serving.correctness import Reference, check_engine, failed_engines, mixed_plan
+from loralens.serving.engines import UnmergedEngine
+from loralens.serving.interface import Engine, EngineOptions, Sampling
+from loralens.serving.measure import add_overheads, memory_summary, result_row, switching_cost
+from loralens.serving.timing import interleaved, memory_mb
+from loralens.serving.workloads import (
+    Setting,
+    Workload,
+    assign,
+    check_lengths,
+    forward_settings,
+    generate_settings,
+    make_batch,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BenchContext:
+    """Everything a benchmark mode needs, fixed before anything is timed."""
+
+    model_name: str
+    serving: ServingConfig
+    device: torch.device
+    options: EngineOptions
+    engines: dict[str, Engine]
+    adapters: list[AdapterSpec]
+    base: BaseShapes
+    num_labels: int
+    progress: Progress
+
+
+def run_mode(ctx: BenchContext, mode: Mode, result: dict[str, Any]) -> None:
+    """Load, check and time every engine in one mode, filling `result` in place."""
+    workload: Workload = "forward" if mode == "classify" else "generate"
+    engines = {
+        n: e
+        for n, e in ctx.engines.items()
+        if _supports(e, workload) and n not in result["refused"]
+    }
+    if not engines:
+        return
+    source = BaseSource(ctx.model_name, mode, ctx.device, ctx.num_labels)
+    base_mb = _measure_base(source) if mode == "classify" else None
+    ctx.progress(f"{workload}: loading the reference (PEFT, one adapter active at a time)")
+    reference = UnmergedEngine(ctx.options)
+    reference.load(source, ctx.adapters)
+    try:
+        cold, increments = _load_engines(ctx, engines, source)
+        entries = _check(ctx, reference, engines, source, workload)
+        result["correctness"] += entries
+        refused = failed_engines(entries)
+        result["refused"].update(refused)
+        timed = {n: e for n, e in engines.items() if n not in refused}
+        result["rows"] += _time_all(ctx, timed, source, workload)
+        add_overheads(result["rows"])
+        if mode == "generate":
+            result["cold_start_generate_s"] = cold
+            return
+        result["cold_start_s"] = cold
+        result["memory"] = _memory(ctx, base_mb, increments)
+        names = [a.name for a in ctx.adapters]
+        result["switching"] = switching_cost(reference.peft, names, ctx.serving.repeats, ctx.device)
+    finally:
+        for engine in [reference, *engines.values()]:
+            engine.close()
+
+
+def _supports(engine: Engine, workload: Workload) -> bool:
+    caps = engine.capabilities
+    return caps.supports_forward if workload == "forward" else caps.supports_generate
+
+
+def _measure_base(source: BaseSource) -> float:
+    """Memory of one bare base copy (MiB)."""
+    before = memory_mb(source.device)
+    model = source.load()
+    after = memory_mb(source.device)
+    del model
+    return after - before
+
+
+def _load_engines(
+    ctx: BenchContext, engines: dict[str, Engine], source: BaseSource
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Cold-start seconds and memory increment (MiB) of loading each engine with every adapter."""
+    cold: dict[str, float] = {}
+    increments: dict[str, float] = {}
+    for name, engine in engines.items():
+        ctx.progress(f"{source.mode}: loading engine {name}")
+        before = memory_mb(ctx.device)
+        start = time.perf_counter()
+        engine.load(source, ctx.adapters)
+        cold[name] = time.perf_counter() - start
+        if engine.capabilities.in_process:
+            increments[name] = memory_mb(ctx.device) - before
+    return cold, increments
+
+
+def _check(
+    ctx: BenchContext,
+    reference: Engine,
+    engines: dict[str, Engine],
+    source: BaseSource,
+    workload: Workload,
+) -> list[dict[str, Any]]:
+    """Correctness entries of every engine on one batch mixing every adapter and the base."""
+    s = ctx.serving
+    groups: list[str | None] = [*(a.name for a in ctx.adapters), None]
+    rows = 2 * len(groups)
+    padding = "right" if workload == "forward" else "left"
+    lengths = check_lengths(rows, s.prompt_length, s.seed)
+    batch = make_batch(source.tokenizer, lengths, padding, s.seed + 1).to(ctx.device)
+    n_tokens = min(s.output_length, s.check_tokens)
+    ctx.progress(f"{workload}: correctness gate ({rows} rows, {len(groups)} groups)")
+    ref = Reference(reference, batch, mixed_plan(rows, groups, s.seed), workload, n_tokens)
+    entries = []
+    for name, engine in engines.items():
+        entries += check_engine(name, engine, ref, workload, s.atol, s.rtol)
+    return entries
+
+
+def _time_all(
+    ctx: BenchContext, engines: dict[str, Engine], source: BaseSource, workload: Workload
+) -> list[dict[str, Any]]:
+    """Rows for every setting of the workload, engines interleaved within each setting."""
+    if not engines:
+        return []
+    s = ctx.serving
+    settings = forward_settings(s) if workload == "forward" else generate_settings(s)
+    names = [a.name for a in ctx.adapters]
+    rows = []
+    for setting in settings:
+        padding = "right" if workload == "forward" else "left"
+        lengths = [s.prompt_length] * setting.batch_size
+        batch = make_batch(source.tokenizer, lengths, padding, s.seed + setting.batch_size)
+        batch = batch.to(ctx.device)
+        plan = assign(setting, names, s.seed)
+        calls = {n: _call(e, setting, batch, plan, s) for n, e in engines.items()}
+        ctx.progress(
+            f"{workload}: B={setting.batch_size} K={setting.k_adapters} {setting.order}"
+            + ("" if setting.sampling is None else f" sampling={setting.sampling}")
+        )
+        samples = interleaved(calls, s.warmup, s.repeats, ctx.device)
+        used = [a for a in ctx.adapters if a.name in set(plan)]
+        ratio = analytic.row_ratio(used, ctx.base)
+        for name in engines:
+            row = result_row(name, setting, samples[name], sum(lengths), s.output_length)
+            row["analytic_extra_flops_ratio"] = ratio
+            rows.append(row)
+    return rows
+
+
+def _call(
+    engine: Engine, setting: Setting, batch: Any, plan: list[str], s: ServingConfig
+) -> Callable[[], Any]:
+    """The timed call of one engine in one setting."""
+    if setting.workload == "forward":
+        return lambda: engine.forward(batch, plan)
+    sampling = Sampling(greedy=not setting.sampling, temperature=s.temperature, seed=s.seed)
+    return lambda: engine.generate(batch, plan, s.output_length, sampling)
+
+
+def _memory(ctx: BenchContext, base_mb: float | None, increments: dict[str, float]) -> dict:
+    """The memory block from measured increments and analytic sizes."""
+    method = "torch.cuda.memory_allocated" if ctx.device.type == "cuda" else "process RSS"
+    adapter_mb = sum(analytic.adapter_mb(a) for a in ctx.adapters) / len(ctx.adapters)
+    return memory_summary(
+        base_mb,
+        increments,
+        len(ctx.adapters),
+        analytic.base_mb(ctx.base),
+        adapter_mb,
+        f"{method} after gc (and malloc_trim on Linux), increment of loading each engine",
+    )

@@ -1,0 +1,138 @@
+"""The document: summary from verdicts and numbers, verdict forms, 'not available' statements."""
+
+from __future__ import annotations
+
+import pytest
+
+from loralens.report import verdicts
+from loralens.report.content import build_document
+from loralens.report.document import Callout, Missing, Section, Table, VerdictCard
+from loralens.report.summary import summary_items
+from loralens.stats import Thresholds, evaluate_hypothesis
+
+
+def _blocks(section: Section) -> list:
+    return [*section.blocks, *(b for s in section.subsections for b in _blocks(s))]
+
+
+def _all_blocks(results: dict) -> list:
+    doc = build_document(results, set())
+    return [*doc.lead, *(b for s in doc.sections for b in _blocks(s))]
+
+
+def _verdict(lora_drift: list[float]) -> dict:
+    v = evaluate_hypothesis(
+        {"lora": [0.80, 0.81, 0.82], "full": [0.81, 0.82, 0.815]},
+        {"lora": lora_drift, "full": [0.10, 0.11, 0.12]},
+        None,
+        thresholds=Thresholds(),
+    )
+    return v.to_dict()
+
+
+def test_schema_form_parts_then_combined_is_not_duplicated() -> None:
+    combined = _verdict([0.05, 0.052, 0.055])
+    results = {"hypotheses": [*combined["components"], combined]}  # as docs/results-schema.md
+    cards = verdicts.cards(results)
+    assert len(cards) == 1 and len(cards[0].parts) == 3
+    assert [c[0] for c in verdicts.chips(results)] == ["Overall", "Accuracy", "Drift", "Serving"]
+    table = verdicts.hypotheses_table(results)
+    assert table is not None and len(table.rows) == 4
+
+
+def test_per_task_form_names_the_task() -> None:
+    results = {
+        "hypotheses": [
+            {"task": "sst2", **_verdict([0.05, 0.052, 0.055])},
+            {"task": "rte", **_verdict([0.09, 0.1, 0.13])},
+        ]
+    }
+    cards = verdicts.cards(results)
+    assert [c.name.split(" · ")[-1] for c in cards] == ["sst2", "rte"]
+    assert all(p.name.endswith(f" · {c.name.split(' · ')[-1]}") for c in cards for p in c.parts)
+    labels = [c[0] for c in verdicts.chips(results)]
+    assert labels[:2] == ["Overall · sst2", "Accuracy · sst2"] and len(labels) == 8
+    serving = cards[0].parts[2]
+    assert serving.status == "inconclusive" and dict(serving.facts)["Estimate"] == "n/a"
+
+
+def test_summary_is_generated_from_verdicts_and_numbers(full: dict) -> None:
+    items = summary_items(full)
+    for v in full["hypotheses"]:
+        line = next(i for i in items if i.startswith(f"{v['task']}: the hypothesis is"))
+        assert v["status"] in line
+        drift = next(c for c in v["components"] if c["name"].startswith("Drift"))
+        assert f"drift reduction {100 * drift['estimate']:.1f}%" in line
+    assert any(i.startswith("Accuracy on rotten_tomatoes: full-ft ") for i in items)
+    assert any(i.startswith("Drift (1 − CKA") for i in items)
+    assert any(i.startswith("Serving 2 adapters mixed in one batch") for i in items)
+    assert not any(i.startswith("Not available") for i in items)
+
+
+def test_summary_names_what_is_missing(minimal: dict) -> None:
+    items = summary_items(minimal)
+    assert items[0].startswith("No hypothesis verdicts")
+    assert items[-1] == (
+        "Not available in this run: baselines, drift, serving, sparsity and hypothesis verdicts."
+    )
+
+
+@pytest.mark.parametrize(
+    ("drop", "expected"),
+    [
+        ("drift", "Drift: not available"),
+        ("serving", "Serving results: not available"),
+        ("sparsity", "Sparsity results: not available"),
+        ("hypotheses", "Verdicts: not available"),
+        ("statistics", "Statistics: not available"),
+        ("data", "Dataset statistics: not available"),
+        ("baselines", "Baselines: not available"),
+        ("runs", "Task performance: not available"),
+    ],
+)
+def test_each_missing_section_is_stated(full: dict, drop: str, expected: str) -> None:
+    results = {k: v for k, v in full.items() if k != drop}
+    missing = [b.text for b in _all_blocks(results) if isinstance(b, Missing)]
+    assert any(m.startswith(expected) for m in missing), missing
+    present = [b.text for b in _all_blocks(full) if isinstance(b, Missing)]
+    assert not any(m.startswith(expected) for m in present)
+
+
+def test_full_document_has_cards_tables_and_caveats(full: dict) -> None:
+    blocks = _all_blocks(full)
+    keys = {b.key for b in blocks if isinstance(b, Table)}
+    assert {
+        "setup",
+        "data",
+        "performance",
+        "details",
+        "drift",
+        "controls",
+        "serving",
+        "serving_mixed",
+        "serving_memory",
+        "serving_correctness",
+        "sparsity",
+        "tests",
+        "anova",
+        "power",
+        "environment",
+    } <= keys
+    assert sum(isinstance(b, VerdictCard) for b in blocks) == len(full["hypotheses"])
+    caveats = next(b for b in blocks if isinstance(b, Callout) and b.kind == "caveat")
+    assert caveats.items == tuple(full["study"]["caveats"])
+
+
+def test_empty_results_still_build() -> None:
+    doc = build_document({}, set())
+    assert doc.title == "loralens report: unnamed study"
+    assert any(isinstance(b, Missing) for s in doc.sections for b in _blocks(s))
+
+
+def test_drift_summary_uses_the_selected_checkpoint(full: dict) -> None:
+    from loralens.report.extract import drift_summary
+
+    rows = [{**r, "selected": True, "step": 40} for r in full["drift"]["summary"]]
+    early = [{**r, "selected": False, "step": 10, "mean_drift": 9.0} for r in rows]
+    results = {**full, "drift": {**full["drift"], "summary": [*early, *rows]}}
+    assert drift_summary(results) == drift_summary(full)

@@ -1,0 +1,142 @@
+"""run_serve_bench end to end on the tiny Llama: the gate refuses wrong engines; the schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loralens.config import ServingConfig
+from loralens.serving import format_serve_table, registry, run_serve_bench
+from loralens.serving.engines import PeftMixedEngine
+from loralens.serving.interface import Generation
+
+TINY = ServingConfig(
+    batch_sizes=[1, 2],
+    num_adapters=[1, 2],
+    generation_batch_size=2,
+    prompt_length=6,
+    output_length=2,
+    warmup=0,
+    repeats=2,
+    orders=["round_robin"],
+    sampling=[False],
+    threads=1,
+    device="cpu",
+)
+
+
+class NudgedEngine:
+    """PEFT mixed batches with every logit moved by 0.01 and tokens shifted: must be refused."""
+
+    name = "nudged"
+
+    def __init__(self, options):
+        self.inner = PeftMixedEngine(options)
+        self.capabilities = self.inner.capabilities
+
+    def load(self, base, adapters):
+        self.inner.load(base, adapters)
+
+    def forward(self, batch, adapter_per_row):
+        return self.inner.forward(batch, adapter_per_row) + 1e-2
+
+    def generate(self, batch, adapter_per_row, max_new_tokens, sampling):
+        g = self.inner.generate(batch, adapter_per_row, max_new_tokens, sampling)
+        return Generation(g.tokens + 1, g.ttft_s, g.e2e_s)
+
+    def close(self):
+        self.inner.close()
+
+
+class CrashingEngine(NudgedEngine):
+    """An engine whose forward raises."""
+
+    def forward(self, batch, adapter_per_row):
+        raise RuntimeError("boom")
+
+
+@pytest.fixture(scope="module")
+def result(tiny_llama_dir, tiny_adapters):
+    """One tiny benchmark: a trained-like adapter plus one synthetic; two broken engines."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(registry.ENGINES, "nudged", NudgedEngine)
+        mp.setitem(registry.ENGINES, "crashing", CrashingEngine)
+        engines = ["merged", "fused", "nudged", "crashing"]
+        return run_serve_bench(str(tiny_llama_dir), [tiny_adapters[0].path], TINY, engines)
+
+
+def test_gate_refuses_engines_that_disagree(result):
+    assert set(result["refused"]) == {"nudged", "crashing"}
+    assert "max |Δlogit| 0.01" in result["refused"]["nudged"]
+    assert "boom" in result["refused"]["crashing"]
+    nudged = [c for c in result["correctness"] if c["engine"] == "nudged"]
+    assert nudged and not any(c["passed"] for c in nudged)
+    assert all(c["max_abs_logit_diff"] == pytest.approx(1e-2, rel=1e-3) for c in nudged)
+    assert {r["engine"] for r in result["rows"]} == {"merged", "fused"}
+
+
+def test_correct_engines_pass_every_case(result):
+    good = [c for c in result["correctness"] if c["engine"] in ("merged", "fused")]
+    # 2 adapters + base + mixed, in both workloads
+    assert len(good) == 16 and all(c["passed"] for c in good)
+    assert all(c["greedy_equal"] for c in good if c["workload"] == "generate")
+
+
+def test_result_schema(result):
+    assert set(result) >= {
+        "settings",
+        "correctness",
+        "rows",
+        "memory",
+        "switching",
+        "cold_start_s",
+        "analytic",
+    }
+    s = result["settings"]
+    assert s["threads"] == 1 and s["repeats"] == 2 and s["k_adapters"] == [1, 2]
+    assert [a["synthetic"] for a in result["adapters"]] == [True, True]
+    row_keys = {
+        "engine",
+        "workload",
+        "batch_size",
+        "k_adapters",
+        "order",
+        "sampling",
+        "latency_ms",
+        "ttft_ms",
+        "tpot_ms",
+        "tokens_per_s",
+        "overhead_vs_merged",
+    }
+    for row in result["rows"]:
+        assert set(row) >= row_keys
+        assert row["latency_ms"]["n"] == (2 if row["workload"] == "forward" else 4)
+    gen = [r for r in result["rows"] if r["workload"] == "generate"]
+    assert {(r["k_adapters"], r["order"]) for r in gen} == {(1, "single"), (2, "round_robin")}
+    assert all(r["ttft_ms"] and r["tpot_ms"] for r in gen)
+    merged_single = [r for r in result["rows"] if r["engine"] == "merged" and r["k_adapters"] == 1]
+    assert all(r["overhead_vs_merged"] == 0 for r in merged_single)
+    mem = result["memory"]
+    assert set(mem["per_adapter_mb"]) >= {"merged", "fused"}  # loaded, even if refused later
+    assert mem["break_even_adapters"] is None or mem["break_even_adapters"] >= 1
+    assert set(result["cold_start_s"]) >= {"merged", "fused"}
+    assert result["switching"]["set_adapter_ms"]["median"] > 0
+    assert 0 < result["analytic"]["extra_flops_ratio"] < 1
+    json.dumps(result)  # JSON-able as is
+
+
+def test_table_mentions_every_part(result):
+    text = format_serve_table(result)
+    for part in (
+        "correctness",
+        "FAILED (not timed)",
+        "timings",
+        "memory",
+        "switching",
+        "cold start",
+        "analytic",
+        "refused to time nudged",
+        "synthetic",
+    ):
+        assert part in text, part
