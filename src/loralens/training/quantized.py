@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import ModuleType
 
@@ -92,6 +93,9 @@ def _disable_cpu_inference_packing(model: torch.nn.Module) -> int:
 
 def _import_bitsandbytes() -> ModuleType:
     """bitsandbytes, or a ModelError saying how to install it."""
+    # Its CPU backend warns at import that an optional hub kernel package is absent; the native
+    # kernels it falls back to are the ones measured, so the warning is noise to our users.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     try:
         import bitsandbytes
     except Exception as exc:  # ImportError, or a native-library failure while importing
