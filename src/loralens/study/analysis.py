@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
+from loralens.study.variants import adalora_rank_rows, variant_summary
 
 SCHEMA_VERSION = 1
 
@@ -37,6 +38,8 @@ def clean(value: Any) -> Any:
 
 def collect(inputs: dict[str, Path]) -> dict[str, Any]:
     """Read every upstream artifact, grouped by stage kind."""
+    from loralens.training.adalora import RANK_PATTERN_FILE  # imports torch: only when collecting
+
     out: dict[str, Any] = defaultdict(list)
     for sid, path in sorted(inputs.items()):
         kind, *rest = sid.split("/")
@@ -54,6 +57,11 @@ def collect(inputs: dict[str, Path]) -> dict[str, Any]:
                     **_predictions(path),
                 }
             )
+            if (path / RANK_PATTERN_FILE).is_file():
+                ident = {"task": metrics["task"], "method": variant, "seed": metrics["seed"]}
+                pattern = _read(path / RANK_PATTERN_FILE)
+                source = str(Path(_rel(path)) / RANK_PATTERN_FILE)
+                out["adalora"] += adalora_rank_rows(ident, pattern, source)
         elif kind == "baselines":
             out["baselines"] += [
                 {**b, "artifact": _rel(path)} for b in _read(path / "baselines.json")
@@ -139,6 +147,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "drift": drift,
         "serving": got.get("serving") or {},
         "sparsity": sparsity_section(got["sparsity"]),
+        "variants": {"rows": variant_summary(runs), "adalora_ranks": got["adalora"]},
     }
     th = Thresholds(
         accuracy_margin=params["report"]["max_accuracy_loss"],
