@@ -6,8 +6,10 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from loralens.report import extract as ex
+from loralens.report import extract_variants as xv
 from loralens.report import fmt, tables, tables_stats, verdicts
 from loralens.report import tables_serving as ts
+from loralens.report import tables_variants as tv
 from loralens.report.document import (
     Block,
     Bullets,
@@ -181,6 +183,21 @@ def sparsity_section(results: Mapping[str, Any], figures: Collection[str]) -> Se
     return Section("sparsity", "Sparsity of the update", (*blocks, *_figures("sparsity", figures)))
 
 
+def variants_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+    """Cost and accuracy per method variant, the Pareto figure and AdaLoRA's kept ranks."""
+    title = "Method variants: accuracy and cost"
+    blocks = _table_or(
+        tv.cost_table(results),
+        "Cost per variant",
+        "results.json has no variants section (the analysis writes it from the training runs).",
+    )
+    blocks += _figures("variants", figures)
+    if xv.variants_of(results, xv.ADALORA) and not xv.adalora_grids(results):
+        why = "results.json holds no final rank pattern of the AdaLoRA runs."
+        blocks.append(missing("AdaLoRA rank heatmap", why))
+    return Section("variants", title, tuple(blocks))
+
+
 def statistics_section(results: Mapping[str, Any]) -> Section:
     """Seed-level tests, ANOVA and power."""
     tests = tables_stats.tests_table(results)
@@ -208,6 +225,7 @@ def results_section(results: Mapping[str, Any], figures: Collection[str]) -> Sec
         drift_section(results, figures),
         serving_section(results, figures),
         sparsity_section(results, figures),
+        variants_section(results, figures),
         statistics_section(results),
     )
     return Section("results", "Results", (), subs)
@@ -257,6 +275,7 @@ def _subtitle(results: Mapping[str, Any]) -> str:
 def build_document(results: Mapping[str, Any], figures: Collection[str]) -> Document:
     """The whole report for `results`, referring to the figures in `figures` (by key)."""
     caveats = tuple(str(c) for c in ex.study(results).get("caveats") or [])
+    caveats += tuple(tv.variant_caveats(results))
     lead = (
         Callout("summary", "What we found", summary_items(results), verdicts.chips(results)),
         Callout("caveat", "Caveats", caveats or ("None recorded in results.json.",)),

@@ -16,43 +16,19 @@ from matplotlib.ticker import ScalarFormatter
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
-from loralens.report import figures_drift, figures_serving
-from loralens.report.fmt import is_percent, metric_label, num
+from loralens.report import figures_drift, figures_serving, figures_variants
+from loralens.report.fmt import metric_label, num
 from loralens.report.plotstyle import (
-    BASELINE_STYLES,
+    baseline_lines,
     colours,
     grid,
     legend_below,
     markers,
+    metric_axis_label,
+    metric_scale,
     render_png,
     style,
 )
-
-
-def _scale(metric: str) -> float:
-    """100 for metrics shown as percentages, else 1."""
-    return 100.0 if is_percent(metric) else 1.0
-
-
-def _axis_label(metric: str) -> str:
-    """'Test accuracy (%)'."""
-    return f"Test {metric_label(metric).lower()}" + (" (%)" if is_percent(metric) else "")
-
-
-def _baseline_lines(ax: Any, results: Mapping[str, Any], task: str, metric: str) -> None:
-    """Horizontal reference lines for the task's baselines."""
-    for b in ex.baselines(results, task):
-        value = num((b.get("test") or {}).get(metric))
-        if np.isfinite(value):
-            name = str(b.get("name"))
-            colour, dash = BASELINE_STYLES.get(name, ("#777777", ":"))
-            ax.axhline(
-                value * _scale(metric),
-                color=colour,
-                linestyle=dash,
-                linewidth=1.1,
-                label=f"{name.replace('_', '-')} baseline",
-            )
 
 
 def performance(results: Mapping[str, Any]) -> Figure | None:
@@ -61,7 +37,7 @@ def performance(results: Mapping[str, Any]) -> Figure | None:
     if metric is None:
         return None
     tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
-    methods, k = ex.methods(results), _scale(metric)
+    methods, k = ex.methods(results), metric_scale(metric)
     colour = colours(methods)
     fig, axes = grid(len(tasks), f"Task performance ({metric_label(metric).lower()} on test)")
     for ax, task in zip(axes, tasks, strict=True):
@@ -86,10 +62,12 @@ def performance(results: Mapping[str, Any]) -> Figure | None:
                 linewidth=2,
                 zorder=3,
             )
-        _baseline_lines(ax, results, task, metric)
+        baseline_lines(ax, results, task, metric)
         ax.set_xticks(range(len(methods)), methods)
         ax.set_xlim(-0.6, len(methods) - 0.4)
-        ax.set(title=task, ylabel=_axis_label(metric), xlabel="Method (mean ± SD; dots: seeds)")
+        ax.set(
+            title=task, ylabel=metric_axis_label(metric), xlabel="Method (mean ± SD; dots: seeds)"
+        )
     legend_below(fig, axes, "baselines (same evaluation path, test split)")
     return fig
 
@@ -104,7 +82,7 @@ def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
     for p in pairs:
         ax.scatter(
             p["drift"],
-            p["score"] * _scale(metric),
+            p["score"] * metric_scale(metric),
             color=colour[p["method"]],
             marker=marker[p["task"]],
             s=36,
@@ -121,7 +99,9 @@ def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
         ncols=min(5, len(handles)),
         title="colour: method · marker: task",
     )
-    ax.set(xlabel="Mean drift over layers, 1 − CKA (selected step)", ylabel=_axis_label(metric))
+    ax.set(
+        xlabel="Mean drift over layers, 1 − CKA (selected step)", ylabel=metric_axis_label(metric)
+    )
     return fig
 
 
@@ -176,7 +156,8 @@ FIGURES: tuple[FigureSpec, ...] = (
         "drift_by_layer",
         "drift",
         "Drift (1 − linear CKA with the base model) per layer at the selected step, mean "
-        "over seeds; the band spans the per-seed bootstrap CIs.",
+        "over seeds; the band spans the per-seed 95% CIs of CKA (delete-one jackknife over "
+        "probe examples, normal approximation), shown as 1 − CKA.",
         figures_drift.drift_by_layer,
     ),
     FigureSpec(
@@ -216,6 +197,21 @@ FIGURES: tuple[FigureSpec, ...] = (
         "Memory of N merged copies against one base model plus N unmerged adapters (the "
         "benchmark's measured per-adapter cost), with the reported break-even.",
         figures_serving.memory,
+    ),
+    FigureSpec(
+        "variants_pareto",
+        "variants",
+        "Test score of each variant against its trainable parameters (log scale), mean ± SD "
+        "over seeds; dashed: the Pareto front of the means (no other variant has fewer "
+        "parameters and a higher score); baselines, where measured, as horizontal lines.",
+        figures_variants.accuracy_vs_params,
+    ),
+    FigureSpec(
+        "adalora_ranks",
+        "variants",
+        "Rank AdaLoRA kept in each adapted module at the end of its budget schedule, by layer "
+        "and module type, mean over seeds.",
+        figures_variants.adalora_ranks,
     ),
     FigureSpec(
         "sparsity_rank",

@@ -34,7 +34,7 @@ def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
                 )
         ax.set(title=task, xlabel="Layer (0 = embeddings)", ylabel="Drift, 1 − CKA")
         ax.set_ylim(bottom=0)
-    legend_below(fig, axes, "method (band: envelope of per-seed bootstrap CIs)")
+    legend_below(fig, axes, "method (band: envelope of per-seed jackknife 95% CIs)")
     return fig
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loralens.report import tables, tables_serving, verdicts
+from loralens.report import tables, tables_serving, tables_variants, verdicts
 from loralens.report.document import Table
 
 _CHARS = {
@@ -87,6 +87,7 @@ def render_latex(results: Mapping[str, Any]) -> str:
         ("Serving latency", tables_serving.latency_table),
         ("Serving with mixed adapters", tables_serving.mixed_table),
         ("Sparsity", tables.sparsity_table),
+        ("Cost per variant", tables_variants.cost_table),
         ("Hypotheses", verdicts.hypotheses_table),
     )
     parts = [HEADER]

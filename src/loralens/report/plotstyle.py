@@ -1,17 +1,21 @@
-"""Shared look of the report's figures: Okabe-Ito palette, rc settings, figure grid, PNG output."""
+"""Shared look of the report's figures: Okabe-Ito palette, rc settings, grid, PNG, metric axes."""
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from loralens.report import extract as ex
+from loralens.report.fmt import is_percent, metric_label, num
 
 # Okabe & Ito (2008), colour-blind safe; yellow last (weak on white).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
@@ -101,3 +105,29 @@ def legend_below(
             ncols=min(ncols, len(entries)),
             title=title,
         )
+
+
+def metric_scale(metric: str) -> float:
+    """100 for metrics shown as percentages, else 1."""
+    return 100.0 if is_percent(metric) else 1.0
+
+
+def metric_axis_label(metric: str) -> str:
+    """'Test accuracy (%)'."""
+    return f"Test {metric_label(metric).lower()}" + (" (%)" if is_percent(metric) else "")
+
+
+def baseline_lines(ax: Axes, results: Mapping[str, Any], task: str, metric: str) -> None:
+    """Horizontal reference lines for the task's baselines."""
+    for b in ex.baselines(results, task):
+        value = num((b.get("test") or {}).get(metric))
+        if np.isfinite(value):
+            name = str(b.get("name"))
+            colour, dash = BASELINE_STYLES.get(name, ("#777777", ":"))
+            ax.axhline(
+                value * metric_scale(metric),
+                color=colour,
+                linestyle=dash,
+                linewidth=1.1,
+                label=f"{name.replace('_', '-')} baseline",
+            )

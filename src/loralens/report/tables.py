@@ -135,6 +135,8 @@ def details_table(results: Mapping[str, Any]) -> Table | None:
     if not metrics:
         return None
     primary, others = metrics[0], metrics[1:]
+    # Time, throughput and memory move to the cost-per-variant table when results.json has it.
+    cost = not ex.records(results, "variants", "rows")
     rows = tuple(
         (
             task,
@@ -142,9 +144,15 @@ def details_table(results: Mapping[str, Any]) -> Table | None:
             *(_pm(runs, m) for m in others),
             _pm(runs, primary, "val_best"),
             _span([r.get("selected_step") for r in runs]),
-            fmt.duration(_mean(runs, "wall_time_s")),
-            fmt.number(_mean(runs, "train_tokens_per_s")),
-            fmt.number(_mean(runs, "peak_rss_mb")),
+            *(
+                (
+                    fmt.duration(_mean(runs, "wall_time_s")),
+                    fmt.number(_mean(runs, "train_tokens_per_s")),
+                    fmt.number(_mean(runs, "peak_rss_mb")),
+                )
+                if cost
+                else ()
+            ),
         )
         for (task, method), runs in ex.runs_by(results).items()
     )
@@ -154,13 +162,16 @@ def details_table(results: Mapping[str, Any]) -> Table | None:
         *map(fmt.metric_label, others),
         "Val (best)",
         "Step",
-        "Train time",
-        "Tokens/s",
-        "RSS (MB)",
+        *(("Train time", "Tokens/s", "RSS (MB)") if cost else ()),
     )
     note = (
         f"Mean (± SD) over seeds. Val (best): the selection score ({primary}) on val; step: the "
-        "selected checkpoint; train time, training tokens/s and peak RSS are means per run."
+        "selected checkpoint"
+        + (
+            "; train time, training tokens/s and peak RSS are means per run."
+            if cost
+            else "; cost per run: see the cost-per-variant table."
+        )
     )
     align = "ll" + "r" * (len(columns) - 2)
     return Table("details", "Other metrics and training", columns, rows, align, note)

@@ -14,6 +14,7 @@ from loralens.stats import (
     two_way_anova,
     welch_t_test,
 )
+from loralens.study.variants import variant_summary
 from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_result
 
 TASKS = ("rotten_tomatoes", "mrpc")
@@ -27,6 +28,7 @@ ACCURACY = {
     ("mrpc", "full"): 0.745,
     ("mrpc", "lora"): 0.73,
 }
+NOT_IN_FULL = frozenset({"adalora_ranks"})  # figures whose data the main synthetic study lacks
 CAVEATS = [
     "SmolLM2 weights are 4-bit-quantized (Q4_1) originals, dequantized to fp32",
     "Budgets are CPU-sized: 480 training examples & 40 steps per run (not a 100% replication)",
@@ -312,6 +314,7 @@ def synthetic_results(seed: int = 0) -> dict[str, Any]:
         "drift": drift,
         "serving": serving,
         "sparsity": _sparsity(rng),
+        "variants": {"rows": variant_summary(runs), "adalora_ranks": []},
         "statistics": _statistics(runs),
         "hypotheses": _hypotheses(runs, drift, serving),
     }

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from loralens.report.figures import FIGURES
 from loralens.report.plotstyle import OKABE_ITO, style
+from tests.unit.report._synthetic import NOT_IN_FULL
 
 BY_KEY = {s.key: s for s in FIGURES}
 
@@ -36,13 +37,14 @@ def test_only_performance_is_drawn_for_runs_only(minimal: dict) -> None:
         ("drift", {"drift_by_layer", "cka_heatmap", "drift_over_steps", "drift_vs_performance"}),
         ("serving", {"serving_latency", "serving_overhead", "serving_memory"}),
         ("sparsity", {"sparsity_rank"}),
+        ("variants", {"variants_pareto"}),
     ],
 )
 def test_removing_a_section_removes_its_figures(full: dict, section: str, keys: set) -> None:
     results = {k: v for k, v in full.items() if k != section}
     with style():
         drawn = {s.key for s in FIGURES if s.draw(results) is not None}
-    assert drawn == {s.key for s in FIGURES} - keys
+    assert drawn == {s.key for s in FIGURES} - keys - NOT_IN_FULL
 
 
 def test_serving_without_memory_block_drops_only_the_memory_figure(full: dict) -> None:

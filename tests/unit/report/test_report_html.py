@@ -11,6 +11,7 @@ import pytest
 from loralens.report.content import build_document
 from loralens.report.figures import FIGURES
 from loralens.report.html import render_html
+from tests.unit.report._synthetic import NOT_IN_FULL
 from tests.unit.report.conftest import html_tables
 
 SECTIONS = (
@@ -72,7 +73,7 @@ def test_one_embedded_image_per_figure_with_data(
         n_figures = len(list((run[0] / "figures").glob("*.png")))
         assert html.count("<img ") == n_figures
         assert html.count('src="data:image/png;base64,') == n_figures
-    assert _html(full_run).count("<img ") == len(FIGURES)
+    assert _html(full_run).count("<img ") == len(FIGURES) - len(NOT_IN_FULL)
     assert _html(minimal_run).count("<img ") == 1
 
 

@@ -58,7 +58,7 @@ def test_md_escape(text: str, escaped: str) -> None:
 def test_latex_tables_are_booktabs(full_run: tuple[Path, dict]) -> None:
     tex = (full_run[0] / "tables.tex").read_text(encoding="utf-8")
     n_tables = tex.count(r"\begin{table}")
-    assert n_tables == 7  # performance, details, drift, serving x2, sparsity, hypotheses
+    assert n_tables == 8  # performance, details, drift, serving x2, sparsity, variants, hypotheses
     for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}", r"\end{table}"):
         assert tex.count(rule) == n_tables, rule
     for label in ("performance", "drift", "serving", "hypotheses"):
@@ -72,7 +72,7 @@ def test_latex_tables_are_booktabs(full_run: tuple[Path, dict]) -> None:
 def test_latex_states_what_is_missing(minimal: dict) -> None:
     tex = render_latex(minimal)
     assert tex.count(r"\toprule") == 2  # performance and details only
-    for what in ("Drift summary", "Serving latency", "Sparsity", "Hypotheses"):
+    for what in ("Drift summary", "Serving latency", "Sparsity", "Cost per variant", "Hypotheses"):
         assert f"% {what}: not available" in tex
 
 

@@ -1,0 +1,89 @@
+"""The cost-per-variant table and the caveats the variants call for (None / empty when no data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from loralens.report import extract_variants as xv
+from loralens.report import fmt
+from loralens.report.document import Table
+from loralens.report.extract import Summary
+
+DASH = "—"
+
+
+def _pm(s: Summary, show: Callable[[Any], str]) -> str:
+    """'mean ± SD' with `show` for both, the mean alone below two seeds, a dash when empty."""
+    if not s.n or not fmt.finite(s.mean):
+        return DASH
+    return f"{show(s.mean)} ± {show(s.sd)}" if fmt.finite(s.sd) else show(s.mean)
+
+
+def _trainable(row: Mapping[str, Any]) -> str:
+    """'462.0k (0.34%)'."""
+    params, share = xv.stat(row.get("trainable_params")), xv.stat(row.get("trainable_share"))
+    if not fmt.finite(params.mean):
+        return DASH
+    if not fmt.finite(share.mean):
+        return fmt.count(params.mean)
+    return f"{fmt.count(params.mean)} ({fmt.pct(share.mean, 2 if share.mean < 0.1 else 0)})"
+
+
+def cost_table(results: Mapping[str, Any]) -> Table | None:
+    """Per task and variant: trainable parameters, time, memory, throughput, test score."""
+    rows = xv.variant_rows(results)
+    metric = xv.pareto_metric(rows)
+    if not rows or metric is None:
+        return None
+    body = []
+    for r in rows:
+        score = xv.stat((r.get("test") or {}).get(metric))
+        front = (r.get("pareto") or {}).get("on_front")
+        body.append(
+            (
+                str(r.get("task")),
+                str(r.get("method")),
+                str(r.get("base_method") or DASH),
+                str(score.n or len(r.get("seeds") or [])),
+                _trainable(r),
+                _pm(xv.stat(r.get("wall_time_s")), fmt.duration),
+                _pm(xv.stat(r.get("peak_rss_mb")), fmt.number),
+                _pm(xv.stat(r.get("train_tokens_per_s")), fmt.number),
+                fmt.metric_pm(metric, score.mean, score.sd) if score.n else DASH,
+                "yes" if front else "",
+            )
+        )
+    columns = (
+        "Task",
+        "Variant",
+        "Method",
+        "Seeds",
+        "Trainable (share)",
+        "Train time",
+        "Peak RSS (MB)",
+        "Tokens/s",
+        f"Test {fmt.metric_label(metric).lower()}",
+        "Pareto front",
+    )
+    note = (
+        "Mean ± SD over seeds. Trainable: parameters the optimiser updates (share of all); "
+        "AdaLoRA's are counted at init_r, before pruning (kept ranks: the heatmap). Train time: "
+        "wall time of the training loop; tokens/s: training tokens per second. Peak RSS: the "
+        "training process's high-water mark (ru_maxrss), which includes earlier stages run in "
+        "the same process. Pareto front: no other variant of the task has fewer trainable "
+        "parameters and a higher mean score."
+    )
+    return Table("variants", "Cost per variant", columns, tuple(body), "lllr" + "r" * 6, note)
+
+
+def variant_caveats(results: Mapping[str, Any]) -> list[str]:
+    """Caveats due to the variants themselves (a QLoRA variant's 4-bit base)."""
+    qlora = xv.variants_of(results, xv.QLORA)
+    if not qlora:
+        return []
+    return [
+        f"{fmt.listing(qlora)}: QLoRA trains LoRA on a 4-bit NF4-quantized base (bitsandbytes, "
+        "fp32 compute), so its scores, time and memory are those of a quantized base, unlike "
+        "the other methods' fp32 base."
+    ]
