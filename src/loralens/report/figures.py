@@ -202,8 +202,8 @@ FIGURES: tuple[FigureSpec, ...] = (
         "variants_pareto",
         "variants",
         "Test score of each variant against its trainable parameters (log scale), mean ± SD "
-        "over seeds; dashed: the Pareto front of the means (no other variant has fewer "
-        "parameters and a higher score); baselines, where measured, as horizontal lines.",
+        "over seeds; dashed: the Pareto front of the means (variants no other one beats on both "
+        "parameters and score); baselines, where measured, as horizontal lines.",
         figures_variants.accuracy_vs_params,
     ),
     FigureSpec(

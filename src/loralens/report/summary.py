@@ -7,6 +7,7 @@ from typing import Any
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
+from loralens.report import extract_variants as xv
 from loralens.report import fmt, verdicts
 
 
@@ -98,6 +99,18 @@ def _sparsity_item(results: Mapping[str, Any]) -> str | None:
     return f"Effective rank of ΔW: {', '.join(cells)}." if cells else None
 
 
+def _pareto_item(results: Mapping[str, Any]) -> str | None:
+    """The variants on each task's score/parameter Pareto front, fewest parameters first."""
+    parts = []
+    for task, points in xv.pareto_points(results).items():
+        front = sorted((p for p in points if p["on_front"]), key=lambda p: p["params"])
+        if len(points) > 1 and front:
+            parts.append(f"{task}: {', '.join(p['method'] for p in front)}")
+    if not parts:
+        return None
+    return f"Pareto front of score against trainable parameters: {'; '.join(parts)}."
+
+
 def missing_sections(results: Mapping[str, Any]) -> list[str]:
     """Names of the major sections results.json lacks."""
     checks = {
@@ -119,7 +132,14 @@ def summary_items(results: Mapping[str, Any]) -> tuple[str, ...]:
     if metric is not None:
         items += [x for t in ex.tasks(results) if (x := _performance_item(results, t, metric))]
     items += [
-        x for x in (_drift_item(results), _serving_item(results), _sparsity_item(results)) if x
+        x
+        for x in (
+            _drift_item(results),
+            _serving_item(results),
+            _sparsity_item(results),
+            _pareto_item(results),
+        )
+        if x
     ]
     missing = missing_sections(results)
     if missing:

@@ -127,6 +127,9 @@ def test_cost_table(variants: dict) -> None:
 def test_document_has_variants_section_and_qlora_caveat(variants: dict, full: dict) -> None:
     blocks = _blocks(build_document(variants, draw_figures(variants)))
     assert "variants" in {b.key for b in blocks if isinstance(b, Table)}
+    summary = next(b for b in blocks if isinstance(b, Callout) and b.kind == "summary")
+    front = "Pareto front of score against trainable parameters: rte: "
+    assert f"{front}lora-r4, adalora, lora-r16, full-ft." in summary.items
     caveats = next(b for b in blocks if isinstance(b, Callout) and b.kind == "caveat")
     (qlora,) = [c for c in caveats.items if "NF4" in c]
     assert qlora.startswith("qlora-r8: ") and "4-bit" in qlora
