@@ -24,6 +24,10 @@ VOLATILE = {
     "peak_gpu_mb",
     "serving",
     "hypotheses",
+    "started",
+    "finished",
+    "compute_time_s",
+    "environment",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
+from loralens.study.provenance import study_block
 from loralens.study.variants import adalora_rank_rows, variant_summary
 
 SCHEMA_VERSION = 1
@@ -132,6 +133,7 @@ def sparsity_section(entries: list) -> dict[str, list]:
 
 def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
     """The results.json document (see docs/results-schema.md)."""
+    from loralens.env import fingerprint
     from loralens.study.statistics import baseline_table, study_statistics
 
     got = collect(inputs)
@@ -141,6 +143,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     drift = drift_section(got["drift"])
     results = {
         "schema_version": SCHEMA_VERSION,
+        "study": study_block(params.get("config") or {}, inputs, fingerprint()),
         "data": {task: stats for task, stats in got["data"]},
         "runs": runs,
         "baselines": baseline_table(got["baselines"]) + encoder_baselines(got["encoder"]),

@@ -100,7 +100,11 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
         Stage(
             "analysis",
             "analysis",
-            {"report": cfg.report.model_dump(mode="json"), "study": st.model_dump(mode="json")},
+            {
+                "report": cfg.report.model_dump(mode="json"),
+                "study": st.model_dump(mode="json"),
+                "config": cfg.model_dump(mode="json"),
+            },
             deps=upstream,
         )
     )
