@@ -284,7 +284,7 @@ def cmd_bench_cka(args: argparse.Namespace) -> None:
     print_json(result) if args.json else print(format_cka_bench(result))
 
 
-def cmd_bench_serve(args: argparse.Namespace) -> None:
+def cmd_bench_serve(args: argparse.Namespace) -> int | None:
     """Merged vs unmerged vs mixed vs fused multi-adapter serving, correctness checked first."""
     from loralens.config import load_config
     from loralens.console import print_json
@@ -301,6 +301,9 @@ def cmd_bench_serve(args: argparse.Namespace) -> None:
     if args.out:
         write_json(Path(args.out), result)
     print_json(result) if args.json else print(format_serve_table(result))
+    for engine, why in result.get("failed", {}).items():  # the other engines' results stand
+        print(f"loralens: error: engine {engine} {why}", file=sys.stderr)
+    return 2 if result.get("failed") else None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -143,6 +143,27 @@ class StudyConfig(Section):
         return self
 
 
+class VllmConfig(Section):
+    """The `vllm` engine: its server settings and the load it is measured under."""
+
+    concurrency: list[int] = Field(default_factory=lambda: [1, 16])  # closed-loop levels
+    requests: int = Field(32, ge=1)  # requests per closed-loop level (at least 2 per worker)
+    poisson_rates: list[float] = Field(default_factory=lambda: [4.0])  # open-loop req/s
+    poisson_requests: int = Field(32, ge=1)
+    warmup_requests: int = Field(4, ge=0)  # sent (and not timed) before each server's runs
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    kvcache_space_gib: int = Field(1, ge=1)  # VLLM_CPU_KVCACHE_SPACE
+    omp_threads_bind: str | None = None  # VLLM_CPU_OMP_THREADS_BIND (None: vLLM's default)
+    env: dict[str, str] = Field(default_factory=dict)  # more server variables (recorded)
+    max_loras: int | None = Field(None, ge=1)  # None: every adapter served at once
+    max_lora_rank: int | None = Field(None, ge=1)  # None: the smallest vLLM allows >= ranks
+    max_num_seqs: int = Field(16, ge=1)
+    max_model_len: int = Field(512, ge=16)
+    merged: bool = True  # also serve adapter 1 merged, the baseline of the LoRA overhead
+    startup_timeout_s: float = Field(300.0, gt=0)
+    build_env: bool = True  # build the vLLM environment if it is not cached
+
+
 class ServingConfig(Section):
     """In-process and vLLM serving benchmark settings."""
 
@@ -173,6 +194,7 @@ class ServingConfig(Section):
     rtol: float = Field(1e-4, ge=0)  # gate: max|Δlogit| <= atol + rtol·max|reference logit|
     check_tokens: int = Field(4, ge=1)  # greedy tokens compared by the correctness gate
     seed: int = 0
+    vllm: VllmConfig = Field(default_factory=VllmConfig)
 
     @field_validator("batch_sizes", "num_adapters", "synthetic_ranks")
     @classmethod

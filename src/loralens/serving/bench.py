@@ -14,6 +14,14 @@ Result schema (every value JSON-able; times in ms unless the key says `_s`):
 - correctness: [{engine, workload, adapter (name | "__base__" | "mixed"), max_abs_logit_diff
   (None if the engine returns no logits), greedy_equal (None for forward), passed, error}]
 - refused: {engine: reason}, engines that failed the gate and were not timed
+- failed: {engine: error}, separate-process engines (vLLM) that failed to start or to serve;
+  the other engines' results are complete
+- vllm (with the `vllm` engine): {overheads: [{concurrency, k_adapters, merged_tokens_per_s,
+  lora_tokens_per_s, latency_overhead, throughput_ratio}], merged_vs_lora_greedy: agreement,
+  settings: {env, lora, merged: every server setting, command line, VLLM_* variables,
+  startup_s, rss_mb_idle}}; its load rows (engines `vllm-merged` and `vllm`, K = 0: the base
+  through the LoRA server) are in `rows` with arrival ("closed" | "poisson"), rate_per_s,
+  itl_ms, requests_per_s, server_rss_mb, errors; batch_size = concurrency (None: open loop)
 - rows: [{engine, workload ("forward" | "generate"), batch_size, k_adapters, order ("single" |
   "round_robin" | "random"), sampling (None for forward), latency_ms, ttft_ms, tpot_ms,
   tokens_per_s, overhead_vs_merged, analytic_extra_flops_ratio}], each *_ms a summary
@@ -95,7 +103,7 @@ def prepare(
     progress: Progress,
 ) -> BenchContext:
     """Validate engines and adapters against the base, then add synthetic adapters up to max K."""
-    options = EngineOptions(device=device, max_rank=serving.max_rank)
+    options = EngineOptions(device=device, max_rank=serving.max_rank, serving=serving)
     engines = {n: make_engine(n, options) for n in engine_names}
     trained = _unique_names([read_adapter(Path(p)) for p in adapter_dirs])
     num_labels = head_labels(trained) or serving.num_labels
@@ -207,6 +215,7 @@ def _skeleton(ctx: BenchContext, threads: int) -> dict[str, Any]:
         "adapters": [a.describe() for a in ctx.adapters],
         "correctness": [],
         "refused": {},
+        "failed": {},
         "rows": [],
         "memory": {},
         "switching": {},

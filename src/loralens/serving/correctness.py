@@ -118,15 +118,40 @@ def _compare(
     if engine.capabilities.supports_forward:
         got = engine.forward(batch, plan)
         diff, close = _diff(got.cpu(), ref_logits.cpu(), batch.attention_mask.cpu(), atol, rtol)
-    equal = None
+    equal, agree = None, {}
     if ref_tokens is not None:
         tokens = engine.generate(batch, plan, n, Sampling()).tokens
         equal = bool(torch.equal(tokens.cpu(), ref_tokens.cpu()))
+        agree = agreement(tokens.tolist(), ref_tokens.tolist())
+    tokens_ok = equal is not False or not engine.capabilities.exact_greedy
     return {
         "max_abs_logit_diff": diff,
         "greedy_equal": equal,
-        "passed": close and equal is not False,
+        "passed": close and tokens_ok,
         "error": None,
+    } | agree
+
+
+def agreement(got: Sequence[Sequence[int]], ref: Sequence[Sequence[int]]) -> dict[str, Any]:
+    """Greedy-token agreement: fraction of equal positions, rows equal, first divergence."""
+    positions = equal = rows_equal = 0
+    first: int | None = None
+    for g, r in zip(got, ref, strict=True):
+        n = min(len(g), len(r))
+        same = [a == b for a, b in zip(g[:n], r[:n], strict=True)]
+        positions += max(len(g), len(r))
+        equal += sum(same)
+        rows_equal += int(all(same) and len(g) == len(r))
+        diverge = next((i for i, s in enumerate(same) if not s), None)
+        if diverge is None and len(g) != len(r):
+            diverge = n
+        if diverge is not None:
+            first = diverge if first is None else min(first, diverge)
+    return {
+        "token_agreement": equal / positions if positions else 1.0,
+        "rows_equal": rows_equal,
+        "rows": len(ref),
+        "first_divergence": first,  # earliest differing token index over rows (None: identical)
     }
 
 

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from loralens.config import ServingConfig
 from loralens.serving.adapters import AdapterSpec
 from loralens.serving.base import BaseSource, Batch
 
@@ -31,6 +32,7 @@ class Capabilities:
     max_rank: int | None = None  # largest LoRA rank it can serve (None: unlimited)
     supports_dora: bool = False
     in_process: bool = True  # memory is measured as this process's RSS / CUDA allocation
+    exact_greedy: bool = True  # greedy tokens must equal the reference (False: agreement rate)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class EngineOptions:
 
     device: torch.device
     max_rank: int = 64
+    serving: ServingConfig | None = None  # every serving setting, for engines that need more
 
 
 @runtime_checkable

@@ -43,15 +43,23 @@ def result_row(
 
 
 def add_overheads(rows: list[dict[str, Any]]) -> None:
-    """overhead_vs_merged: median latency over `merged` serving one adapter's batch of that size."""
+    """overhead_vs_merged: median latency over `merged` serving one adapter's batch of that size.
+
+    A row naming a `baseline_engine` (vLLM's rows: `vllm-merged`) is compared with that engine's
+    K = 1 row of the same size and arrival instead.
+    """
     merged = {
-        (r["workload"], r["batch_size"], r["sampling"]): r["latency_ms"]["median"]
+        (r["engine"], r["workload"], r["batch_size"], r["sampling"], r.get("arrival")): r[
+            "latency_ms"
+        ]["median"]
         for r in rows
-        if r["engine"] == "merged" and r["k_adapters"] == 1
+        if r["k_adapters"] == 1 and r["latency_ms"]
     }
     for r in rows:
-        ref = merged.get((r["workload"], r["batch_size"], r["sampling"]))
-        r["overhead_vs_merged"] = r["latency_ms"]["median"] / ref - 1 if ref else None
+        key = (r["workload"], r["batch_size"], r["sampling"], r.get("arrival"))
+        ref = merged.get((r.get("baseline_engine", "merged"), *key))
+        lat = r["latency_ms"]
+        r["overhead_vs_merged"] = lat["median"] / ref - 1 if ref and lat else None
 
 
 def switching_cost(peft: Any, names: list[str], repeats: int, device: torch.device) -> dict:

@@ -9,6 +9,7 @@ from loralens.serving.engines import MergedEngine, PeftMixedEngine, UnmergedEngi
 from loralens.serving.errors import AdapterRankError, UnknownEngineError, UnsupportedAdapterError
 from loralens.serving.fused import FusedEngine
 from loralens.serving.interface import Engine, EngineOptions
+from loralens.serving.vllm.engine import VllmEngine
 from loralens.suggest import unknown_name_message
 
 EngineFactory = Callable[[EngineOptions], Engine]
@@ -18,6 +19,7 @@ ENGINES: dict[str, EngineFactory] = {
     "unmerged": UnmergedEngine,
     "peft-mixed": PeftMixedEngine,
     "fused": FusedEngine,
+    "vllm": VllmEngine,  # a separate server process in its own environment
 }
 
 

@@ -39,6 +39,22 @@ def _header(result: dict[str, Any]) -> str:
     )
 
 
+def _greedy(equal: list[bool], agreement: list[float]) -> str:
+    """yes / NO, with the worst token agreement when some differ."""
+    if not equal:
+        return "-"
+    if all(equal):
+        return "yes"
+    return f"NO ({100 * min(agreement):.0f}% tokens)" if agreement else "NO"
+
+
+def _size(row: dict[str, Any]) -> str:
+    """B: batch size or concurrency; for open-loop rows the Poisson rate."""
+    if row.get("arrival") == "poisson":
+        return f"λ{row['rate_per_s']:g}/s"
+    return str(row["batch_size"])
+
+
 def _correctness(result: dict[str, Any]) -> str:
     groups: dict[tuple[str, str], list[dict]] = {}
     for e in result["correctness"]:
@@ -47,6 +63,7 @@ def _correctness(result: dict[str, Any]) -> str:
     for (engine, workload), entries in groups.items():
         diffs = [e["max_abs_logit_diff"] for e in entries if e["max_abs_logit_diff"] is not None]
         greedy = [e["greedy_equal"] for e in entries if e["greedy_equal"] is not None]
+        agree = [e["token_agreement"] for e in entries if e.get("token_agreement") is not None]
         ok = all(e["passed"] for e in entries)
         rows.append(
             [
@@ -54,7 +71,7 @@ def _correctness(result: dict[str, Any]) -> str:
                 workload,
                 str(len(entries)),
                 f"{max(diffs):.2e}" if diffs else "-",
-                ("yes" if all(greedy) else "NO") if greedy else "-",
+                _greedy(greedy, agree),
                 "pass" if ok else "FAILED (not timed)",
             ]
         )
@@ -87,7 +104,7 @@ def _rows(result: dict[str, Any]) -> str:
             [
                 r["engine"],
                 r["workload"],
-                str(r["batch_size"]),
+                _size(r),
                 str(r["k_adapters"]),
                 r["order"],
                 "-" if r["sampling"] is None else ("yes" if r["sampling"] else "no"),
@@ -97,7 +114,7 @@ def _rows(result: dict[str, Any]) -> str:
                 _ms(lat, "p99"),
                 _ms(r["ttft_ms"], "p50"),
                 _ms(r["tpot_ms"], "p50"),
-                f"{r['tokens_per_s']:.0f}",
+                f"{r['tokens_per_s']:.1f}",
                 _pct(r["overhead_vs_merged"]),
                 _pct(r.get("analytic_extra_flops_ratio"), 2),
             ]
@@ -141,10 +158,58 @@ def _memory_and_more(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _vllm(block: dict[str, Any]) -> str:
+    """vLLM's LoRA over merged per concurrency and K, greedy agreement, and server settings."""
+    rows = [
+        [
+            str(o["concurrency"]),
+            str(o["k_adapters"]),
+            f"{o['merged_tokens_per_s']:.1f}",
+            f"{o['lora_tokens_per_s']:.1f}",
+            _pct(o["latency_overhead"]),
+            f"{o['throughput_ratio']:.2f}",
+        ]
+        for o in block.get("overheads", [])
+    ]
+    headers = ["concurrency", "K", "merged tok/s", "LoRA tok/s", "latency vs merged", "tok/s ratio"]
+    lines = [
+        "vLLM: base + K unmerged adapters vs one adapter merged (K = 0: base through the LoRA "
+        "server)",
+        _table(headers, rows) if rows else "(no load rows)",
+    ]
+    agree = block.get("merged_vs_lora_greedy")
+    if agree:
+        lines.append(
+            f"greedy tokens, merged server vs LoRA server ({agree['dtype']}): "
+            f"{100 * agree['token_agreement']:.1f}% agree, {agree['rows_equal']}/{agree['rows']} "
+            f"rows equal, first divergence {agree['first_divergence']}"
+        )
+    for label, s in block.get("settings", {}).items():
+        if label == "env":
+            lines.append(f"vLLM environment {s['path']} (built in {s['build_s']} s)")
+            continue
+        env = " ".join(f"{k}={v}" for k, v in s["env"].items())
+        lora = (
+            f"max-loras {s['max_loras']}, max-lora-rank {s['max_lora_rank']}"
+            if s["lora_modules"]
+            else "no LoRA"
+        )
+        lines.append(
+            f"{label} server: dtype {s['dtype']}, {lora}, max-num-seqs {s['max_num_seqs']}, "
+            f"started in {s['startup_s']:.0f} s, RSS {s['rss_mb_idle']:.0f} MiB, CPU binding "
+            f"{s.get('cpu_binding') or '-'}; {env}"
+        )
+    return "\n".join(lines)
+
+
 def format_serve_table(result: dict[str, Any]) -> str:
     """The benchmark result as plain-text tables: correctness, timings, memory, switching."""
     parts = [_header(result), _correctness(result)]
     if result["rows"]:
         parts.append(_rows(result))
+    if result.get("vllm"):
+        parts.append(_vllm(result["vllm"]))
     parts.append(_memory_and_more(result))
+    for engine, why in result.get("failed", {}).items():
+        parts.append(f"ENGINE FAILED: {engine} {why}")
     return "\n\n".join(parts)

@@ -15,6 +15,7 @@ from loralens.serving.adapters import AdapterSpec, BaseShapes
 from loralens.serving.base import BaseSource, Mode
 from loralens.serving.correctness import Reference, check_engine, failed_engines, mixed_plan
 from loralens.serving.engines import UnmergedEngine
+from loralens.serving.errors import ServingError
 from loralens.serving.interface import Engine, EngineOptions, Sampling
 from loralens.serving.measure import add_overheads, memory_summary, result_row, switching_cost
 from loralens.serving.timing import interleaved, memory_mb
@@ -61,14 +62,15 @@ def run_mode(ctx: BenchContext, mode: Mode, result: dict[str, Any]) -> None:
     ctx.progress(f"{workload}: loading the reference (PEFT, one adapter active at a time)")
     reference = UnmergedEngine(ctx.options)
     reference.load(source, ctx.adapters)
+    cold: dict[str, float] = {}
+    increments: dict[str, float] = {}
     try:
-        cold, increments = _load_engines(ctx, engines, source)
-        entries = _check(ctx, reference, engines, source, workload)
-        result["correctness"] += entries
-        refused = failed_engines(entries)
-        result["refused"].update(refused)
-        timed = {n: e for n, e in engines.items() if n not in refused}
-        result["rows"] += _time_all(ctx, timed, source, workload)
+        # in-process engines together; each separate-process engine (vLLM) alone afterwards, so
+        # an idle server never competes with in-process timings and its failure stays its own
+        local = {n: e for n, e in engines.items() if e.capabilities.in_process}
+        groups = [local, *({n: e} for n, e in engines.items() if n not in local)]
+        for group in filter(None, groups):
+            _run_group(ctx, reference, group, source, workload, result, cold, increments)
         add_overheads(result["rows"])
         if mode == "generate":
             result["cold_start_generate_s"] = cold
@@ -78,8 +80,65 @@ def run_mode(ctx: BenchContext, mode: Mode, result: dict[str, Any]) -> None:
         names = [a.name for a in ctx.adapters]
         result["switching"] = switching_cost(reference.peft, names, ctx.serving.repeats, ctx.device)
     finally:
-        for engine in [reference, *engines.values()]:
+        reference.close()
+
+
+def _run_group(
+    ctx: BenchContext,
+    reference: Engine,
+    engines: dict[str, Engine],
+    source: BaseSource,
+    workload: Workload,
+    result: dict[str, Any],
+    cold: dict[str, float],
+    increments: dict[str, float],
+) -> None:
+    """Load, check and time a group of engines (then their extra results), closing them after."""
+    to_close = list(engines.values())  # also those that fail to load
+    try:
+        c, inc = _load_engines(ctx, engines, source, result)
+        cold |= c
+        increments |= inc
+        entries = _check(ctx, reference, engines, source, workload)
+        result["correctness"] += entries
+        refused = failed_engines(entries)
+        result["refused"].update(refused)
+        timed = {n: e for n, e in engines.items() if n not in refused}
+        in_process = all(e.capabilities.in_process for e in timed.values())
+        try:
+            result["rows"] += _time_all(ctx, timed, source, workload)
+        except ServingError as exc:
+            if in_process:
+                raise
+            for name in timed:
+                _fail(result, name, f"failed while timed: {exc}")
+            return
+        if workload == "generate":
+            _extra_results(ctx, timed, result)
+    finally:
+        for engine in to_close:
             engine.close()
+
+
+def _fail(result: dict[str, Any], name: str, why: str) -> None:
+    """Record that a separate-process engine failed (its other results are kept)."""
+    result["refused"][name] = why
+    result.setdefault("failed", {})[name] = why
+
+
+def _extra_results(ctx: BenchContext, engines: dict[str, Engine], result: dict[str, Any]) -> None:
+    """Engine-specific measurements (vLLM under load): rows added, the rest under its name."""
+    for name, engine in engines.items():
+        extra = getattr(engine, "extra_results", None)
+        if extra is None or name in result["refused"]:
+            continue
+        try:
+            block = extra(ctx.serving, ctx.progress)
+        except ServingError as exc:
+            _fail(result, name, f"failed under load: {exc}")
+            continue
+        result["rows"] += block.pop("rows")
+        result[name] = block
 
 
 def _supports(engine: Engine, workload: Workload) -> bool:
@@ -97,16 +156,27 @@ def _measure_base(source: BaseSource) -> float:
 
 
 def _load_engines(
-    ctx: BenchContext, engines: dict[str, Engine], source: BaseSource
+    ctx: BenchContext, engines: dict[str, Engine], source: BaseSource, result: dict[str, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Cold-start seconds and memory increment (MiB) of loading each engine with every adapter."""
+    """Cold-start seconds and memory increment (MiB) of loading each engine with every adapter.
+
+    A separate-process engine that fails to start (vLLM) is dropped from `engines` and its error
+    recorded in `result["refused"]`; the other engines go on.
+    """
     cold: dict[str, float] = {}
     increments: dict[str, float] = {}
-    for name, engine in engines.items():
+    for name, engine in list(engines.items()):
         ctx.progress(f"{source.mode}: loading engine {name}")
         before = memory_mb(ctx.device)
         start = time.perf_counter()
-        engine.load(source, ctx.adapters)
+        try:
+            engine.load(source, ctx.adapters)
+        except ServingError as exc:
+            if engine.capabilities.in_process:
+                raise
+            _fail(result, name, f"failed to start: {exc}")
+            del engines[name]
+            continue
         cold[name] = time.perf_counter() - start
         if engine.capabilities.in_process:
             increments[name] = memory_mb(ctx.device) - before
