@@ -70,8 +70,8 @@ def cost_table(results: Mapping[str, Any]) -> Table | None:
         "Mean ± SD over seeds. Trainable: parameters the optimiser updates (share of all); "
         "AdaLoRA's are counted at init_r, before pruning (kept ranks: the heatmap). Train time: "
         "wall time of the training loop; tokens/s: training tokens per second. Peak RSS: the "
-        "training process's high-water mark (ru_maxrss), which includes earlier stages run in "
-        "the same process. Pareto front: no other variant of the task has at most as many "
+        "highest resident memory of the training run (model load, training, test evaluation). "
+        "Pareto front: no other variant of the task has at most as many "
         "trainable parameters and at least the mean score, one of them strictly."
     )
     return Table("variants", "Cost per variant", columns, tuple(body), "lllr" + "r" * 6, note)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import sys
 import time
@@ -18,6 +17,7 @@ from loralens.config import RunConfig, config_to_yaml
 from loralens.data import TaskData, load_task_from_config
 from loralens.env import fingerprint
 from loralens.evaluation import encode, predict_logits, score
+from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.probing.probe_set import probe_set
 from loralens.training.adalora import RANK_PATTERN_FILE, kept_ranks
 from loralens.training.callbacks import (
@@ -54,8 +54,11 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
     if (out / METRICS_FILE).is_file():
         return json.loads((out / METRICS_FILE).read_text())
+    peak_scope = "run" if reset_peak_rss() else "process"
     data = load_task_from_config(cfg.task)
     device = resolve_device(cfg)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     steps = total_training_steps(cfg, len(data.splits.train))  # AdaLoRA's schedule needs it
     model, tok = build_model(cfg, data.spec.num_labels, steps)  # validates targets and ranks
     out.mkdir(parents=True, exist_ok=True)
@@ -97,7 +100,8 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
         "train_runtime_s": result.metrics.get("train_runtime"),
         "wall_time_s": wall,
         "train_tokens_per_s": _tokens_per_s(rows["train"], trainer, result),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_scope": peak_scope,  # "run": this run's own peak; "process": the process's
         "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
         "device": device,
     }
