@@ -214,6 +214,14 @@ class ReportConfig(Section):
     serving_engine: str = "peft-mixed"  # the multi-adapter engine the hypothesis is tested on
 
 
+class WandbConfig(Section):
+    """Weights & Biases tracking (with `tracker: wandb`); unset keys fall back to WANDB_* env."""
+
+    project: str | None = None
+    entity: str | None = None
+    mode: Literal["online", "offline"] | None = None  # offline: logs kept locally, synced later
+
+
 class RunConfig(Section):
     """One run (`loralens train`) plus the study it belongs to (`loralens run`)."""
 
@@ -221,7 +229,8 @@ class RunConfig(Section):
     method: str = "lora"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     executor: Literal["local", "ray"] = "local"
-    tracker: Literal["none", "wandb"] = "none"
+    tracker: Literal["none", "wandb"] = "none"  # local JSON logs are always written
+    wandb: WandbConfig = Field(default_factory=WandbConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     task: TaskConfig = Field(default_factory=TaskConfig)
     lora: LoraConfig = Field(default_factory=LoraConfig)

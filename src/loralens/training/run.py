@@ -29,6 +29,7 @@ from loralens.training.callbacks import (
 from loralens.training.setup import (
     build_model,
     resolve_device,
+    setup_tracker,
     total_training_steps,
     trainable_parameters,
     training_arguments,
@@ -54,6 +55,7 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
     if (out / METRICS_FILE).is_file():
         return json.loads((out / METRICS_FILE).read_text())
+    setup_tracker(cfg)
     peak_scope = "run" if reset_peak_rss() else "process"
     data = load_task_from_config(cfg.task)
     device = resolve_device(cfg)

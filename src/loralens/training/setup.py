@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -23,6 +25,28 @@ def resolve_device(cfg: RunConfig) -> str:
     if cfg.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return cfg.device
+
+
+def tracker_env(cfg: RunConfig, environ: dict[str, str]) -> dict[str, str]:
+    """WANDB_* variables the Trainer's W&B callback reads: config first, then the environment."""
+    if cfg.tracker != "wandb":
+        return {}
+    wanted = {
+        "WANDB_PROJECT": cfg.wandb.project or environ.get("WANDB_PROJECT") or "loralens",
+        "WANDB_ENTITY": cfg.wandb.entity or environ.get("WANDB_ENTITY"),
+        "WANDB_MODE": cfg.wandb.mode or environ.get("WANDB_MODE"),
+    }
+    return {k: v for k, v in wanted.items() if v}
+
+
+def setup_tracker(cfg: RunConfig) -> None:
+    """Check the tracker can run and export its settings; raises before any work if not."""
+    if cfg.tracker == "wandb" and importlib.util.find_spec("wandb") is None:
+        raise ConfigError(
+            "tracker: 'wandb' needs the wandb package (pip install -e '.[wandb]'); "
+            "allowed without it: 'none'"
+        )
+    os.environ.update(tracker_env(cfg, dict(os.environ)))
 
 
 def use_bf16(cfg: RunConfig, device: str) -> bool:

@@ -1,5 +1,6 @@
 """Every training and LoRA setting in the config reaches what the Trainer and PEFT receive."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from transformers import AutoModelForSequenceClassification
 from loralens.config import LoraConfig, TrainingConfig, load_config
 from loralens.errors import ConfigError
 from loralens.training.adapters import lora_config, resolve_targets
-from loralens.training.setup import training_arguments
+from loralens.training.setup import setup_tracker, tracker_env, training_arguments
 
 # (override, TrainingArguments attribute, expected value)
 CASES = [
@@ -126,3 +127,25 @@ def test_bad_lora_settings_stop_before_training(tiny_model, overrides, message) 
     with pytest.raises(ConfigError) as info:
         lora_config(load_config(None, overrides), tiny_model)
     assert message in str(info.value)
+
+
+def test_tracker_env_prefers_config_then_environment() -> None:
+    off = load_config(None, [])
+    assert tracker_env(off, {"WANDB_PROJECT": "p"}) == {}
+    cfg = load_config(None, ["tracker=wandb", "wandb.mode=offline"])
+    env = tracker_env(cfg, {"WANDB_PROJECT": "from-env", "WANDB_ENTITY": "lab"})
+    assert env == {"WANDB_PROJECT": "from-env", "WANDB_ENTITY": "lab", "WANDB_MODE": "offline"}
+    cfg = load_config(None, ["tracker=wandb", "wandb.project=mine"])
+    assert tracker_env(cfg, {"WANDB_PROJECT": "from-env"}) == {"WANDB_PROJECT": "mine"}
+    assert tracker_env(cfg, {})["WANDB_PROJECT"] == "mine"
+
+
+def test_wandb_without_its_package_stops_with_the_install_hint(monkeypatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[wandb\]'"):
+        setup_tracker(load_config(None, ["tracker=wandb"]))
+
+
+def test_wandb_mode_is_validated() -> None:
+    with pytest.raises(ConfigError, match=r"wandb\.mode"):
+        load_config(None, ["wandb.mode=sometimes"])
