@@ -61,7 +61,8 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
                 bar, total=total, completed=done, description=f"{event}: {stage.id}"[:70]
             )
             if event in ("done", "failed", "blocked"):
-                console.log(f"{event:7s} {stage.id}")
+                clock = time.strftime("%H:%M:%S")
+                console.print(f"[dim]{clock}[/dim] {event:7s} {stage.id}", highlight=False)
 
         executor = make_executor(cfg, root, args)
         outcome = run_study(cfg, root, executor, on_event)
