@@ -2,8 +2,9 @@
 
 loralens chooses the test and states the unit of replication: the training seed for comparisons
 of methods (independent samples, never paired), the test example for McNemar and paired
-permutation tests, the probe example for row bootstraps of CKA. Every result carries its
-effect estimate and, where one applies, a confidence interval; none is a bare p-value.
+permutation tests, the probe example for delete-one jackknife intervals of CKA (a row bootstrap
+duplicates rows, which inflates CKA). Every result carries its effect estimate and, where one
+applies, a confidence interval; none is a bare p-value.
 """
 
 from loralens.stats.anova import AnovaRow, AnovaTable, two_way_anova
