@@ -109,7 +109,7 @@ def ensure_env(spec: EnvSpec | None = None, progress: Callable[[str], None] | No
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.key}.building-", dir=folder.parent))
     try:
         start = time.perf_counter()
-        _run([sys.executable, "-m", "venv", str(tmp)], "create the virtual environment", say)
+        create_venv(tmp, say)
         for step in build_steps(spec, env_python(tmp)):
             _run(step, " ".join(step[1:5]), say)
         seconds = time.perf_counter() - start
@@ -121,6 +121,11 @@ def ensure_env(spec: EnvSpec | None = None, progress: Callable[[str], None] | No
         shutil.rmtree(tmp, ignore_errors=True)
     say(f"vLLM environment ready at {folder}")
     return folder
+
+
+def create_venv(folder: Path, say: Callable[[str], None]) -> None:
+    """A fresh virtual environment with pip in `folder`, from this interpreter's base Python."""
+    _run([sys.executable, "-m", "venv", str(folder)], "create the virtual environment", say)
 
 
 def build_seconds(folder: Path) -> float | None:
