@@ -297,7 +297,13 @@ def cmd_bench_serve(args: argparse.Namespace) -> int | None:
     adapters = [
         Path(d) / "adapter" if (Path(d) / "adapter").is_dir() else Path(d) for d in args.adapters
     ]
-    result = run_serve_bench(config.model.name, adapters, config.serving, engines)
+
+    def progress(msg: str) -> None:  # stderr, so --json output stays clean
+        print(f"[bench serve] {msg}", file=sys.stderr, flush=True)
+
+    result = run_serve_bench(
+        config.model.name, adapters, config.serving, engines, progress=progress
+    )
     if args.out:
         write_json(Path(args.out), result)
     print_json(result) if args.json else print(format_serve_table(result))
