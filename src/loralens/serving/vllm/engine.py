@@ -73,11 +73,6 @@ def row_prompts(batch: Batch) -> list[list[int]]:
     return [ids[i][mask[i]].tolist() for i in range(batch.size)]
 
 
-def cycle_models(names: Sequence[str], n: int) -> list[str]:
-    """`n` request model names cycling through `names` (round robin)."""
-    return [names[i % len(names)] for i in range(n)]
-
-
 class VllmEngine:
     """vLLM serving the base with every adapter unmerged, as a separate server process."""
 
@@ -142,6 +137,7 @@ class VllmEngine:
         """Stop every server (process group killed, port free) and delete the work folder."""
         self.lora = None
         self.stack.close()
+        self.stack = contextlib.ExitStack()
 
     def extra_results(self, serving: ServingConfig, progress: Progress) -> dict[str, Any]:
         """vLLM under load: LoRA server with K adapters, then (alone) the merged server."""
