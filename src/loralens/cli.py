@@ -22,7 +22,16 @@ def config_path(arg: str | None, default: str | None = None) -> Path | None:
     if path.is_file() or name.endswith((".yaml", ".yml")):
         return path
     builtin = BUILTIN_CONFIGS / f"{name}.yaml"
-    return builtin if builtin.is_file() else path
+    if builtin.is_file():
+        return builtin
+    from loralens.errors import ConfigError
+    from loralens.suggest import unknown_name_message
+
+    known = [p.stem for p in BUILTIN_CONFIGS.glob("*.yaml")]
+    raise ConfigError(
+        unknown_name_message("config", name, known)
+        + " (or a YAML file; overrides are written key.sub=value)"
+    )
 
 
 def split_config_args(items: list[str]) -> tuple[str | None, list[str]]:
@@ -30,6 +39,34 @@ def split_config_args(items: list[str]) -> tuple[str | None, list[str]]:
     if items and "=" not in items[0]:
         return items[0], items[1:]
     return None, items
+
+
+def training_run_dirs(names: list[str], finished: bool = True) -> list[Path]:
+    """The given folders as training runs (finished ones if `finished`), all checked up front.
+
+    A missing folder, a study directory (whose runs are RUN_DIR/artifacts/train-*) or an
+    unfinished run is named with what is expected instead.
+    """
+    from loralens.errors import LoralensError
+
+    dirs = [Path(n) for n in names]
+    for d in dirs:
+        if not d.is_dir():
+            raise LoralensError(f"{d}: no such directory; give a `loralens train --out` folder")
+        if (d / "plan.json").is_file():
+            raise LoralensError(
+                f"{d} is a study run directory; give its training runs, {d}/artifacts/train-*"
+            )
+        if not (d / "config.yaml").is_file():
+            raise LoralensError(
+                f"{d} is not a training run (no config.yaml); give a `loralens train --out` folder"
+            )
+        if finished and not (d / "metrics.json").is_file():
+            raise LoralensError(
+                f"{d}: training has not finished (no metrics.json); "
+                f"rerun `loralens train ... --out {d}` to resume it"
+            )
+    return dirs
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
@@ -176,7 +213,7 @@ def cmd_drift(args: argparse.Namespace) -> None:
     from loralens.drift.io import run_drift
 
     summaries = []
-    for run_dir in map(Path, args.run_dirs):
+    for run_dir in training_run_dirs(args.run_dirs, finished=False):
         out = Path(args.out) / run_dir.name if args.out else run_dir / "drift"
         summaries.append(run_drift(run_dir, out, n_perm=args.permutations) | {"out": str(out)})
     if args.json:
@@ -234,7 +271,7 @@ def cmd_sparsity(args: argparse.Namespace) -> None:
     from loralens.console import print_json, print_table
     from loralens.sparsity.run import run_sparsity
 
-    results = [run_sparsity(Path(d)) for d in args.run_dirs]
+    results = [run_sparsity(d) for d in training_run_dirs(args.run_dirs)]
     if args.json:
         print_json(results)
         return

@@ -326,7 +326,11 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
     """Load a YAML config (or the defaults), apply `key.sub=value` overrides, check variants."""
     raw = read_yaml(path) if path is not None else {}
     raw = deep_merge(raw, parse_overrides(overrides or []))
-    config = validate_config(raw, source=str(path) if path else "config")
+    source = str(path) if path else "config"
+    if overrides:
+        # The bad value may come from the command line, not the file: name both.
+        source += " with overrides " + " ".join(overrides)
+    config = validate_config(raw, source=source)
     for name in config.study.variants:
         variant_config(config, name)
     return config

@@ -8,8 +8,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
+
+# Widest the first column of a table is kept whole (longer names are still cut).
+KEY_WIDTH = 48
 
 
 def print_json(data: Any) -> None:
@@ -18,12 +22,24 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """Render a simple table."""
+    """Render a simple table; the first column (the row's name) is never cut short.
+
+    Rich shrinks columns with an ellipsis to fit the terminal (80 columns when piped), which
+    would turn names such as task names or module paths into "rotten_tomat…"; the first column
+    keeps its full width (up to KEY_WIDTH) and the other columns give way instead. Cells are
+    plain text, never rich markup.
+    """
+    cells = [[str(v) for v in row] for row in rows]
     table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*(str(v) for v in row))
+    for i, col in enumerate(columns):
+        if i == 0:
+            width = max([len(col), *(len(r[0]) for r in cells if r)])
+            table.add_column(col, no_wrap=True, min_width=min(width, KEY_WIDTH))
+        else:
+            table.add_column(col)
+    for row in cells:
+        # Text, not markup: a value such as "[q_proj]" or an error message must print as given.
+        table.add_row(*(Text(c) for c in row))
     console.print(table)
 
 

@@ -97,3 +97,9 @@ def test_missing_and_non_mapping_files(tmp_path: Path) -> None:
 
 def test_defaults_are_valid() -> None:
     assert RunConfig().method == "lora"
+
+
+def test_error_names_the_overrides_not_only_the_file() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "quickstart.yaml", ["training.learning_rate=-1"])
+    assert "quickstart.yaml with overrides training.learning_rate=-1:" in str(info.value)

@@ -89,7 +89,8 @@ def setup_section(results: Mapping[str, Any]) -> Section:
     """Model, tasks, methods, seeds and budgets."""
     text = (
         "Splits are fixed per task: train and val are carved from the original training data "
-        "(val selects the checkpoint), test is the original validation set, scored once after "
+        "(val selects the checkpoint); test is the original validation set, or a fixed "
+        "stratified held-out part for a task without one (see Data), scored once after "
         "selection by one evaluation path for every model and baseline."
     )
     return Section("setup", "Setup", (tables_stats.setup_table(results), Paragraph(text)))

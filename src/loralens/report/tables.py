@@ -42,7 +42,10 @@ def data_table(results: Mapping[str, Any]) -> Table | None:
                 )
             )
     columns = ("Task", "Split", "Examples", "Labels", "Tokens p50", "p95", "max")
-    note = "Token lengths with the study model's tokenizer; test is the original validation set."
+    note = (
+        "Token lengths with the study model's tokenizer; test is the original validation set "
+        "unless the task's notes say otherwise."
+    )
     return Table("data", "Dataset statistics", columns, tuple(rows), "llrlrrr", note)
 
 

@@ -136,3 +136,15 @@ def test_drift_summary_uses_the_selected_checkpoint(full: dict) -> None:
     early = [{**r, "selected": False, "step": 10, "mean_drift": 9.0} for r in rows]
     results = {**full, "drift": {**full["drift"], "summary": [*early, *rows]}}
     assert drift_summary(results) == drift_summary(full)
+
+
+def test_setup_and_data_do_not_claim_every_test_split_is_official(full: dict) -> None:
+    # rotten_tomatoes has no official test split: its test part is carved and held out.
+    from loralens.report.content import setup_section
+    from loralens.report.document import Paragraph
+    from loralens.report.tables import data_table
+
+    text = " ".join(b.text for b in setup_section(full).blocks if isinstance(b, Paragraph))
+    assert "held-out part for a task without one" in text
+    table = data_table(full)
+    assert table is not None and "unless the task's notes say otherwise" in table.note

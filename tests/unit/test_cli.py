@@ -1,0 +1,63 @@
+"""CLI helpers: config names and run directories are checked with one clear message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from loralens.cli import BUILTIN_CONFIGS, config_path, training_run_dirs
+from loralens.errors import ConfigError, LoralensError
+
+
+def test_builtin_config_names_resolve() -> None:
+    assert config_path("quickstart") == BUILTIN_CONFIGS / "quickstart.yaml"
+    assert config_path(None) is None
+
+
+def test_unknown_builtin_config_suggests_and_lists_the_builtins() -> None:
+    with pytest.raises(ConfigError) as info:
+        config_path("quickstrat")
+    msg = str(info.value)
+    assert "unknown config 'quickstrat'; did you mean 'quickstart'?" in msg
+    assert "glue-cpu, paper, quickstart" in msg and "YAML file" in msg
+
+
+def test_a_yaml_path_is_returned_for_load_config_to_report() -> None:
+    assert config_path("missing.yaml") == Path("missing.yaml")
+
+
+def _train_run(folder: Path, finished: bool = True) -> Path:
+    folder.mkdir()
+    (folder / "config.yaml").write_text("{}")
+    if finished:
+        (folder / "metrics.json").write_text("{}")
+    return folder
+
+
+def test_training_run_dirs_accepts_runs(tmp_path: Path) -> None:
+    run = _train_run(tmp_path / "run")
+    assert training_run_dirs([str(run)]) == [run]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "no such directory"),
+        (lambda d: (d.mkdir(), (d / "plan.json").write_text("{}")), "artifacts/train-*"),
+        (lambda d: d.mkdir(), "not a training run (no config.yaml)"),
+        (lambda d: _train_run(d, finished=False), "training has not finished"),
+    ],
+)
+def test_training_run_dirs_names_what_is_wrong(tmp_path: Path, setup, message: str) -> None:
+    good = _train_run(tmp_path / "good")
+    bad = tmp_path / "bad"
+    setup(bad)
+    with pytest.raises(LoralensError, match=re.escape(message)):
+        training_run_dirs([str(good), str(bad)])
+
+
+def test_unfinished_runs_are_allowed_when_asked(tmp_path: Path) -> None:
+    run = _train_run(tmp_path / "run", finished=False)
+    assert training_run_dirs([str(run)], finished=False) == [run]
