@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loralens.errors import LoralensError
+
+if TYPE_CHECKING:
+    from loralens.config import RunConfig
 
 BUILTIN_CONFIGS = Path(__file__).parent / "configs"
 
@@ -67,6 +71,27 @@ def training_run_dirs(names: list[str], finished: bool = True) -> list[Path]:
                 f"rerun `loralens train ... --out {d}` to resume it"
             )
     return dirs
+
+
+def check_names(config: RunConfig) -> None:
+    """Raise on an unknown task or model name in a config, before any work starts.
+
+    Tasks are the run's and the study's; models the run's, every study method's (a variant may
+    change it) and the encoder baseline's. A Hugging Face id or an existing folder passes.
+    """
+    from loralens.config import variant_config
+    from loralens.data import get_task
+    from loralens.models.registry import REGISTRY, resolve_model
+
+    for task in dict.fromkeys([config.task.name, *config.study.tasks]):
+        get_task(task)
+    models = [config.model.name]
+    models += [variant_config(config, m).model.name for m in config.study.methods]
+    if "encoder" in config.study.baselines:
+        models.append(config.study.encoder_model)
+    for name in dict.fromkeys(models):
+        if name not in REGISTRY:
+            resolve_model(name)
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
@@ -141,6 +166,7 @@ def cmd_config(args: argparse.Namespace) -> None:
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name), overrides)
+    check_names(config)
     sys.stdout.write(config_to_yaml(config))
 
 
@@ -190,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name, "quickstart"), overrides)
+    check_names(config)
     return run_command(config, args)
 
 

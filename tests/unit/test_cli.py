@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from loralens.cli import BUILTIN_CONFIGS, config_path, training_run_dirs
+from loralens.cli import BUILTIN_CONFIGS, check_names, config_path, training_run_dirs
+from loralens.config import load_config
 from loralens.errors import ConfigError, LoralensError
 
 
@@ -61,3 +62,26 @@ def test_training_run_dirs_names_what_is_wrong(tmp_path: Path, setup, message: s
 def test_unfinished_runs_are_allowed_when_asked(tmp_path: Path) -> None:
     run = _train_run(tmp_path / "run", finished=False)
     assert training_run_dirs([str(run)], finished=False) == [run]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("task.name=roten_tomatoes", "did you mean 'rotten_tomatoes'"),
+        ("study.tasks=[rotten_tomatoes,mrcp]", "did you mean 'mrpc'"),
+        ("model.name=smolm2-135m", "did you mean 'smollm2-135m'"),
+        ("study.variants.lora-r8.model.name=./nope", "unknown model './nope'"),
+        ("study.encoder_model=minilm", "did you mean 'minilm-l6'"),
+    ],
+)
+def test_check_names_rejects_unknown_tasks_and_models(override: str, message: str) -> None:
+    config = load_config(config_path("quickstart"), [override])
+    with pytest.raises(LoralensError, match=re.escape(message)):
+        check_names(config)
+
+
+def test_check_names_accepts_builtins_hub_ids_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    for name in ("quickstart", "paper", "glue-cpu"):
+        check_names(load_config(config_path(name)))
+    check_names(load_config(config_path("quickstart"), [f"model.name={tmp_path}"]))
