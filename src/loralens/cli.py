@@ -178,7 +178,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name, "quickstart"), overrides)
-    metrics = train_run(config, Path(args.out))
+    finished = (Path(args.out) / "metrics.json").is_file()
+    metrics = train_run(config, Path(args.out))  # refuses a folder holding another config's run
+    if finished:
+        print(
+            f"{args.out} already holds this finished run: its metrics, not retrained "
+            "(delete the folder to train again)",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(metrics)
         return

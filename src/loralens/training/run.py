@@ -13,9 +13,10 @@ import torch
 from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 from transformers.trainer_callback import PrinterCallback
 
-from loralens.config import RunConfig, config_to_yaml
+from loralens.config import RunConfig, config_to_yaml, load_config
 from loralens.data import TaskData, load_task_from_config
 from loralens.env import fingerprint
+from loralens.errors import ConfigError, LoralensError
 from loralens.evaluation import encode, predict_logits, score
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.probing.probe_set import probe_set
@@ -37,6 +38,10 @@ from loralens.training.setup import (
 
 METRICS_FILE = "metrics.json"
 
+# The config sections that decide what a training run computes; a run directory is reused
+# (resumed, or its finished metrics returned) only when they all equal the ones asked for.
+RUN_SECTIONS = ("method", "model", "task", "lora", "adalora", "training", "probing")
+
 
 def write_json(path: Path, data: object) -> None:
     """Write JSON atomically (temporary file, then rename)."""
@@ -53,6 +58,7 @@ def last_checkpoint(folder: Path) -> str | None:
 
 def train_run(cfg: RunConfig, out: Path) -> dict:
     """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
+    check_same_run(cfg, out)
     if (out / METRICS_FILE).is_file():
         return json.loads((out / METRICS_FILE).read_text())
     setup_tracker(cfg)
@@ -64,7 +70,9 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     steps = total_training_steps(cfg, len(data.splits.train))  # AdaLoRA's schedule needs it
     model, tok = build_model(cfg, data.spec.num_labels, steps)  # validates targets and ranks
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(config_to_yaml(cfg))
+    tmp = out / "config.yaml.tmp"  # atomic: check_same_run reads it when the run is resumed
+    tmp.write_text(config_to_yaml(cfg))
+    tmp.replace(out / "config.yaml")
     write_json(out / "env.json", fingerprint())
     trainable, total = trainable_parameters(model)
     rows = {
@@ -110,6 +118,35 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
     write_json(out / METRICS_FILE, metrics)  # written last: its presence marks a finished run
     return metrics
+
+
+def _differences(old: object, new: object, key: str) -> list[str]:
+    """Dotted keys whose values differ between two config dumps."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = dict.fromkeys([*old, *new])
+        return [d for k in keys for d in _differences(old.get(k), new.get(k), f"{key}.{k}")]
+    return [] if old == new else [f"{key.lstrip('.')}: {old!r} -> {new!r}"]
+
+
+def check_same_run(cfg: RunConfig, out: Path) -> None:
+    """Raise unless `out` is new or holds a run of the same config (in RUN_SECTIONS)."""
+    path = out / "config.yaml"
+    if not path.is_file():
+        return
+    try:
+        previous = load_config(path).model_dump(mode="json")
+    except LoralensError:
+        raise ConfigError(
+            f"{out} holds a config.yaml that is not a loralens run config; give another --out"
+        ) from None
+    asked = cfg.model_dump(mode="json")
+    diff = [d for k in RUN_SECTIONS for d in _differences(previous[k], asked[k], k)]
+    if diff:
+        state = "finished" if (out / METRICS_FILE).is_file() else "interrupted"
+        raise ConfigError(
+            f"{out} holds a {state} run with a different config ({'; '.join(diff)}); "
+            f"give another --out, or delete {out} to train again"
+        )
 
 
 def _resume_point(cfg: RunConfig, out: Path) -> str | None:
