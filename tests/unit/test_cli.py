@@ -85,3 +85,13 @@ def test_check_names_accepts_builtins_hub_ids_and_folders(tmp_path: Path) -> Non
     for name in ("quickstart", "paper", "glue-cpu"):
         check_names(load_config(config_path(name)))
     check_names(load_config(config_path("quickstart"), [f"model.name={tmp_path}"]))
+
+
+def test_main_silences_the_bitsandbytes_kernel_notice(capsys: pytest.CaptureFixture) -> None:
+    import logging
+
+    from loralens.cli import main
+
+    assert main(["tasks", "--json"]) == 0
+    capsys.readouterr()
+    assert logging.getLogger("bitsandbytes.backends.cpu.ops").level == logging.ERROR

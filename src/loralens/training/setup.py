@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -77,7 +78,11 @@ def build_model(
         for p in model.parameters():
             p.requires_grad_(True)
         return model, tok
-    return get_peft_model(model, peft_config(cfg, model, total_steps)), tok
+    config = peft_config(cfg, model, total_steps)
+    with warnings.catch_warnings():
+        # PEFT reads transformers' deprecated `is_gradient_checkpointing`: not our users' concern.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        return get_peft_model(model, config), tok
 
 
 def total_training_steps(cfg: RunConfig, num_train: int) -> int:

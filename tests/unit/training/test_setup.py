@@ -149,3 +149,17 @@ def test_wandb_without_its_package_stops_with_the_install_hint(monkeypatch) -> N
 def test_wandb_mode_is_validated() -> None:
     with pytest.raises(ConfigError, match=r"wandb\.mode"):
         load_config(None, ["wandb.mode=sometimes"])
+
+
+def test_building_a_lora_model_emits_no_transformers_deprecation_notice(
+    tiny_llama_dir: Path,
+) -> None:
+    import warnings
+
+    from loralens.training.setup import build_model
+
+    cfg = load_config(None, [f"model.name={tiny_llama_dir}", "method=lora"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_model(cfg, 2, 10)
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]
