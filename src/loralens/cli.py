@@ -237,9 +237,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(records)
     else:
-        rows = [[r["id"], r["state"], r.get("error", "")] for r in records]
+        rows = [[r["id"], r["state"], _failure(r)] for r in records]
         print_table(f"study {args.run_dir}", ["stage", "state", "error"], rows)
     return 1 if any(r["state"] == "failed" for r in records) else 0
+
+
+def _failure(record: dict) -> str:
+    """A failed stage's error and the log file to read; empty for other states."""
+    if "log" not in record:
+        return record.get("error", "")
+    return f"{record.get('error', '')} (log: {record['log']})"
 
 
 def cmd_drift(args: argparse.Namespace) -> None:

@@ -95,3 +95,11 @@ def test_main_silences_the_bitsandbytes_kernel_notice(capsys: pytest.CaptureFixt
     assert main(["tasks", "--json"]) == 0
     capsys.readouterr()
     assert logging.getLogger("bitsandbytes.backends.cpu.ops").level == logging.ERROR
+
+
+def test_status_table_names_the_log_of_a_failed_stage() -> None:
+    from loralens.cli import _failure
+
+    assert _failure({"state": "done"}) == ""
+    failed = {"state": "failed", "error": "boom", "log": "logs/train.log"}
+    assert _failure(failed) == "boom (log: logs/train.log)"

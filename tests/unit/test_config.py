@@ -103,3 +103,12 @@ def test_error_names_the_overrides_not_only_the_file() -> None:
     with pytest.raises(ConfigError) as info:
         load_config(CONFIGS / "quickstart.yaml", ["training.learning_rate=-1"])
     assert "quickstart.yaml with overrides training.learning_rate=-1:" in str(info.value)
+
+
+def test_invalid_yaml_is_one_line_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("a: 1\n  b: 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    msg = str(info.value)
+    assert "\n" not in msg and "not valid YAML at line 2, column 4" in msg
