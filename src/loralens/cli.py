@@ -242,6 +242,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if any(r["state"] == "failed" for r in records) else 0
 
 
+def _fixed4(x: float) -> str:
+    """x to 4 decimals without a '-0.0000' for a rounding-level negative (1 - CKA at step 0)."""
+    return f"{round(x, 4) + 0.0:.4f}"
+
+
 def _failure(record: dict) -> str:
     """A failed stage's error and the log file to read; empty for other states."""
     if "log" not in record:
@@ -267,8 +272,8 @@ def cmd_drift(args: argparse.Namespace) -> None:
                 r["pooling"],
                 r["step"],
                 "yes" if r["selected"] else "",
-                f"{r['mean_drift']:.4f}",
-                f"{r['max_drift']:.4f}",
+                _fixed4(r["mean_drift"]),
+                _fixed4(r["max_drift"]),
             ]
             for r in s["summary"]
         ]

@@ -103,3 +103,10 @@ def test_status_table_names_the_log_of_a_failed_stage() -> None:
     assert _failure({"state": "done"}) == ""
     failed = {"state": "failed", "error": "boom", "log": "logs/train.log"}
     assert _failure(failed) == "boom (log: logs/train.log)"
+
+
+def test_drift_values_print_without_negative_zero() -> None:
+    from loralens.cli import _fixed4
+
+    assert _fixed4(-2.2e-16) == "0.0000"
+    assert _fixed4(0.01234) == "0.0123" and _fixed4(-0.5) == "-0.5000"
