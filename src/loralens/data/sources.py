@@ -100,7 +100,7 @@ def load_glue(spec: TaskSpec, data_dir: Path | None) -> RawTask:
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise DataError(
-            f"--data-dir {data_dir} lacks the GLUE files for {spec.name}: {', '.join(missing)} "
+            f"data dir {data_dir} lacks the GLUE files for {spec.name}: {', '.join(missing)} "
             f"(expected {spec.source.tsv['folder']}/train.tsv and dev.tsv)"
         )
     cols = spec.source.tsv["columns"]
@@ -119,8 +119,9 @@ def load_hub(spec: TaskSpec, data_dir: Path | None) -> RawTask:
     except Exception as exc:  # the hub raises many types; all mean "could not load"
         raise DataError(
             f"could not load {path}/{name} from the Hugging Face hub ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}); offline, pass --data-dir with "
-            f"the GLUE TSV files"
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); offline, give the folder of the "
+            "GLUE TSV files: task.data_dir=DIR (train, run, config) or --data-dir DIR "
+            "(data stats, sanity, probe)"
         ) from None
     cols = spec.source.columns
     where = f"{path}/{name}"

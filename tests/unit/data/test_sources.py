@@ -100,3 +100,16 @@ def test_glue_tsv_labels_by_name(glue_dir: Path) -> None:
     assert len(data.splits.test) == 277
     assert {e.label for e in data.splits.test} == {0, 1}
     assert len(data.splits.test[0].texts) == 2
+
+
+def test_hub_failure_names_both_ways_to_give_a_local_glue_folder(monkeypatch) -> None:
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataError) as info:
+        load_task("mrpc")
+    assert "task.data_dir=DIR (train, run, config)" in str(info.value)
+    assert "--data-dir DIR (data stats, sanity, probe)" in str(info.value)
