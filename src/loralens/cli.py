@@ -259,9 +259,17 @@ def cmd_drift(args: argparse.Namespace) -> None:
     from loralens.console import print_json, print_table
     from loralens.drift.io import run_drift
 
+    run_dirs = training_run_dirs(args.run_dirs, finished=False)
+    names = [d.resolve().name for d in run_dirs]
+    if args.out and len(set(names)) < len(names):
+        clash = next(n for n in names if names.count(n) > 1)
+        raise LoralensError(
+            f"--out {args.out} would hold the tables of several runs named '{clash}' in one "
+            f"folder, {args.out}/{clash}; run them separately or leave --out out (RUN_DIR/drift)"
+        )
     summaries = []
-    for run_dir in training_run_dirs(args.run_dirs, finished=False):
-        out = Path(args.out) / run_dir.name if args.out else run_dir / "drift"
+    for run_dir, name in zip(run_dirs, names, strict=True):
+        out = Path(args.out) / name if args.out else run_dir / "drift"
         summaries.append(run_drift(run_dir, out, n_perm=args.permutations) | {"out": str(out)})
     if args.json:
         print_json(summaries)
@@ -452,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
     p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--out", help="folder for the tables (default RUN_DIR/drift)")
+    p.add_argument("--out", help="tables go to OUT/<run folder name> (default RUN_DIR/drift)")
     p.add_argument("--permutations", type=int, default=100, help="row shuffles for the null")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_drift)

@@ -110,3 +110,17 @@ def test_drift_values_print_without_negative_zero() -> None:
 
     assert _fixed4(-2.2e-16) == "0.0000"
     assert _fixed4(0.01234) == "0.0123" and _fixed4(-0.5) == "-0.5000"
+
+
+def test_drift_refuses_two_runs_whose_tables_would_share_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from loralens.cli import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    runs = [_train_run(tmp_path / d / "lora", finished=False) for d in ("a", "b")]
+    out = tmp_path / "tables"
+    assert main(["drift", *map(str, runs), "--out", str(out)]) == 2
+    assert "several runs named 'lora'" in capsys.readouterr().err
+    assert not out.exists()
