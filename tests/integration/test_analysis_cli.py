@@ -71,6 +71,7 @@ def test_drift_writes_tables_with_controls(runs: dict[str, Path], tmp_path: Path
 
 
 def test_drift_without_snapshots_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("{}\n")  # a training run, but without snapshots
     (tmp_path / "snapshots").mkdir()
     proc = run_cli("drift", str(tmp_path))
     assert proc.returncode == 2 and "no snapshots" in proc.stderr and str(tmp_path) in proc.stderr
