@@ -166,7 +166,8 @@ def cmd_config(args: argparse.Namespace) -> None:
     from loralens.config import config_to_yaml, load_config
 
     name, overrides = split_config_args(args.items)
-    config = load_config(config_path(name), overrides)
+    # The same default as train, run, sanity and bench serve: what they would use is shown.
+    config = load_config(config_path(name, "quickstart"), overrides)
     check_names(config)
     sys.stdout.write(config_to_yaml(config))
 
@@ -499,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench_serve)
 
     p = sub.add_parser("config", help="validate a config and print it resolved")
-    p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")
+    p.add_argument("items", nargs="*", help="[CONFIG (default: quickstart)] [key.sub=value ...]")
     p.set_defaults(func=cmd_config)
     return parser
 

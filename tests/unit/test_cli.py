@@ -124,3 +124,15 @@ def test_drift_refuses_two_runs_whose_tables_would_share_a_folder(
     assert main(["drift", *map(str, runs), "--out", str(out)]) == 2
     assert "several runs named 'lora'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_config_without_a_name_shows_the_quickstart_that_train_would_use(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    import yaml
+
+    from loralens.cli import main
+
+    assert main(["config", "lora.rank=4"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["name"] == "quickstart" and shown["lora"]["rank"] == 4
