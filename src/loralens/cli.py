@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from loralens.config import RunConfig
 
 BUILTIN_CONFIGS = Path(__file__).parent / "configs"
+DESCRIPTION = (
+    "LoRA against full fine-tuning: representation drift, multi-adapter serving cost and the "
+    "rank an update uses. `loralens run` runs the quickstart study; see README.md."
+)
 
 
 def config_path(arg: str | None, default: str | None = None) -> Path | None:
@@ -407,7 +411,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="loralens", description=__doc__)
+    parser = argparse.ArgumentParser(prog="loralens", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("tasks", help="list registered tasks")

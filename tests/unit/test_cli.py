@@ -136,3 +136,10 @@ def test_config_without_a_name_shows_the_quickstart_that_train_would_use(
     assert main(["config", "lora.rank=4"]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["name"] == "quickstart" and shown["lora"]["rank"] == 4
+
+
+def test_top_level_help_describes_the_tool_not_the_module() -> None:
+    from loralens.cli import build_parser
+
+    text = build_parser().format_help()
+    assert "LoRA against full fine-tuning" in text and "calls one function" not in text
