@@ -154,7 +154,7 @@ class VllmConfig(Section):
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     kvcache_space_gib: int = Field(1, ge=1)  # VLLM_CPU_KVCACHE_SPACE
     omp_threads_bind: str | None = None  # VLLM_CPU_OMP_THREADS_BIND (None: vLLM's default)
-    env: dict[str, str] = Field(default_factory=dict)  # more server variables (recorded)
+    env: dict[str, str | int | float] = Field(default_factory=dict)  # more server variables
     max_loras: int | None = Field(None, ge=1)  # None: every adapter served at once
     max_lora_rank: int | None = Field(None, ge=1)  # None: the smallest vLLM allows >= ranks
     max_num_seqs: int = Field(16, ge=1)

@@ -205,7 +205,7 @@ class VllmEngine:
             max_num_seqs=c.max_num_seqs,
             kvcache_space_gib=c.kvcache_space_gib,
             omp_threads_bind=c.omp_threads_bind,
-            extra_env=dict(c.env),
+            extra_env={k: str(v) for k, v in c.env.items()},
         )
 
     def _start(self, settings: ServerSettings, label: str) -> Server:
