@@ -11,6 +11,7 @@ from loralens.config import ServingConfig, VllmConfig
 from loralens.serving import format_serve_table, run_serve_bench
 from loralens.serving.adapters import CONFIG_FILE, WEIGHTS_FILE
 from loralens.serving.base import Batch
+from loralens.serving.interface import EngineOptions
 from loralens.serving.vllm import engine as vllm_engine
 from loralens.serving.vllm.errors import VllmError
 from loralens.serving.vllm.folders import causal_lm_config, lora_tensors, write_vllm_adapter
@@ -126,3 +127,14 @@ def test_missing_env_without_build_is_a_clear_failure(
     )
     assert "vllm.build_env is false" in result["failed"]["vllm"]
     assert any(r["engine"] == "merged" for r in result["rows"])
+
+
+def test_server_settings_come_from_the_config():
+    config = VllmConfig(env={"VLLM_CPU_NUM_OF_RESERVED_CPU": 0}, dtype="bfloat16", max_loras=3,
+                        omp_threads_bind="0-1", kvcache_space_gib=2)  # fmt: skip
+    options = EngineOptions(device=torch.device("cpu"), serving=ServingConfig(vllm=config))
+    engine = vllm_engine.VllmEngine(options)
+    assert not engine.capabilities.supports_forward and not engine.capabilities.in_process
+    s = engine._settings("/m", "base", {"a": "/a"})
+    assert s.extra_env == {"VLLM_CPU_NUM_OF_RESERVED_CPU": "0"} and s.dtype == "bfloat16"
+    assert s.max_loras == 3 and s.omp_threads_bind == "0-1" and s.kvcache_space_gib == 2
