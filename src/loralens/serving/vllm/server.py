@@ -105,7 +105,9 @@ def cpu_binding(log: str) -> dict[str, str]:
     for line in log.splitlines():
         for key in ("core ids", "reserved_cpus", "reserve_cpu_num"):
             if f"{key}=" in line:
-                out[key] = line.split(f"{key}=", 1)[1].split(",")[0].strip()
+                rest = line.split(f"{key}=", 1)[1].strip()
+                end = rest.find("]") + 1 if rest.startswith("[") else len(rest.split(",")[0])
+                out[key] = rest[:end]
     return out
 
 

@@ -89,6 +89,7 @@ def test_every_setting_is_recorded_with_defaults_named():
 def test_cpu_binding_read_from_the_log():
     log = "x\n\tlocal_world_size=1, reserve_cpu_num=1\n\tlocal_rank=0, core ids=[0]\n"
     assert cpu_binding(log) == {"reserve_cpu_num": "1", "core ids": "[0]"}
+    assert cpu_binding("local_rank=0, core ids=[0, 1]\n")["core ids"] == "[0, 1]"
 
 
 def test_free_port_is_free_until_bound():
