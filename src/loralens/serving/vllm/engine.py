@@ -4,9 +4,10 @@
 the LoRA server: the base plus every adapter (`--enable-lora`). `generate` sends one streamed
 request per row, all at once, each naming its adapter (or the base) in `model`; so the shared
 benchmark's correctness gate and generation timings cover vLLM like any engine. `extra_results`
-then measures vLLM under load: a second server holding the first adapter merged into the base
-(the baseline), and the LoRA server with K adapters, closed loop at each concurrency and open
-loop at Poisson rates. Every server is stopped by `close`, whatever happened before.
+then measures vLLM under load, closed loop at each concurrency and open loop at Poisson rates:
+the LoRA server with K = 0 (base only), and each K adapters; then, after stopping it (one
+server at a time on a small machine), a server holding the first adapter merged into the base,
+the baseline of the overhead. Every server is stopped by `close`, whatever happened before.
 """
 
 from __future__ import annotations
