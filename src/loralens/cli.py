@@ -495,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_cka)
 
-    p = bench.add_parser("serve", help="in-process multi-adapter serving benchmark")
+    p = bench.add_parser("serve", help="multi-adapter serving benchmark (in-process engines, vLLM)")
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...] (serving.* settings)")
     p.add_argument("--engines", help="comma-separated engine names (default: the config's)")
     p.add_argument("--adapters", nargs="*", default=[], help="training run or adapter folders")

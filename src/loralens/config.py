@@ -146,9 +146,9 @@ class StudyConfig(Section):
 class VllmConfig(Section):
     """The `vllm` engine: its server settings and the load it is measured under."""
 
-    concurrency: list[int] = Field(default_factory=lambda: [1, 16])  # closed-loop levels
+    concurrency: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16])  # closed-loop levels
     requests: int = Field(32, ge=1)  # requests per closed-loop level (at least 2 per worker)
-    poisson_rates: list[float] = Field(default_factory=lambda: [4.0])  # open-loop req/s
+    poisson_rates: list[float] = Field(default_factory=lambda: [1.0, 4.0])  # open-loop req/s
     poisson_requests: int = Field(32, ge=1)
     warmup_requests: int = Field(4, ge=0)  # sent (and not timed) before each server's runs
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"

@@ -139,8 +139,34 @@ def power_table(results: Mapping[str, Any]) -> Table | None:
     return Table("power", "Seeds needed", columns, rows, "llrrrl", note)
 
 
+def _value_text(val: Any) -> str:
+    """A config value as text: lists joined by commas."""
+    return ", ".join(map(str, val)) if isinstance(val, list) else str(val)
+
+
+def _per_method(config: Mapping[str, Any], sec: str, key: str, default: Any) -> str:
+    """One setting as the study's methods see it: one value, or `method: value` per method.
+
+    A variant in study.variants may override any key; LoRA keys are left out for methods that
+    train without LoRA (full fine-tuning).
+    """
+    study = config.get("study") if isinstance(config.get("study"), Mapping) else {}
+    variants = study.get("variants") if isinstance(study.get("variants"), Mapping) else {}
+    values: dict[str, str] = {}
+    for name in study.get("methods") or []:
+        spec = variants.get(name) if isinstance(variants.get(name), Mapping) else {}
+        if sec == "lora" and spec.get("method", config.get("method")) == "full":
+            continue
+        section = spec.get(sec) if isinstance(spec.get(sec), Mapping) else {}
+        values[str(name)] = _value_text(section.get(key, default))
+    if len(set(values.values())) > 1:
+        return "; ".join(f"{name}: {val}" for name, val in values.items())
+    return next(iter(values.values()), _value_text(default))
+
+
 def _budget(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Budget lines from the resolved config (only the keys that are present)."""
+    """Budget lines from the resolved config (only the keys that are present), per method where
+    the study's variants set them differently."""
     wanted = {
         ("model", "max_length"): "Max sequence length (tokens)",
         ("task", "max_train"): "Training examples per task (max)",
@@ -161,7 +187,7 @@ def _budget(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     for (sec, key), label in wanted.items():
         val = (config.get(sec) or {}).get(key) if isinstance(config.get(sec), Mapping) else None
         if val is not None:
-            out.append((label, ", ".join(map(str, val)) if isinstance(val, list) else str(val)))
+            out.append((label, _per_method(config, sec, key, val)))
     return out
 
 

@@ -148,3 +148,26 @@ def test_setup_and_data_do_not_claim_every_test_split_is_official(full: dict) ->
     assert "held-out part for a task without one" in text
     table = data_table(full)
     assert table is not None and "unless the task's notes say otherwise" in table.note
+
+
+def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(full: dict) -> None:
+    # The quickstart trains full-ft at 5e-5 and LoRA at 1e-3 through study.variants: the setup
+    # table must not print the base config's 1e-3 as if every method used it.
+    from loralens.report.tables_stats import setup_table
+
+    config = {
+        **full["study"]["config"],
+        "method": "lora",
+        "study": {
+            "methods": ["full-ft", "lora-r8"],
+            "variants": {
+                "full-ft": {"method": "full", "training": {"learning_rate": 5e-5}},
+                "lora-r8": {"method": "lora", "training": {"learning_rate": 1e-3}},
+            },
+        },
+    }
+    results = {**full, "study": {**full["study"], "config": config}}
+    rows = dict(setup_table(results).rows)
+    assert rows["Learning rate"] == "full-ft: 5e-05; lora-r8: 0.001"
+    assert rows["LoRA rank"] == "8"  # only lora-r8 has LoRA settings
+    assert rows["Batch size"] == "16"
