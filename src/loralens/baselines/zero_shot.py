@@ -22,6 +22,16 @@ def choice_sequences(
     return out
 
 
+def _padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and attention mask: (B, T) each."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
+    return ids, mask
+
+
 @torch.no_grad()
 def sequence_logprobs(
     model: PreTrainedModel, seqs: list[tuple[list[int], int]], pad_id: int, batch_size: int
@@ -31,18 +41,59 @@ def sequence_logprobs(
     scores = []
     for start in range(0, len(seqs), batch_size):
         chunk = seqs[start : start + batch_size]
-        width = max(len(ids) for ids, _ in chunk)
-        ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)  # (B, T)
-        mask = torch.zeros_like(ids)
-        for i, (row, _) in enumerate(chunk):
-            ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
+        ids, mask = _padded([row for row, _ in chunk], pad_id)
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # (B, T, V)
-        logp = F.log_softmax(logits.float(), dim=-1)
         for i, (row, k) in enumerate(chunk):
             positions = torch.arange(len(row) - k, len(row))  # the choice tokens
-            targets = torch.tensor(row)[positions]
-            scores.append(logp[i, positions - 1, targets].sum().cpu())
+            logp = F.log_softmax(logits[i, positions - 1].float(), dim=-1)  # (k, V)
+            scores.append(logp[torch.arange(k), torch.tensor(row)[positions]].sum().cpu())
     return torch.stack(scores)
+
+
+@torch.no_grad()
+def next_token_logprobs(
+    model: PreTrainedModel,
+    prefixes: list[list[int]],
+    targets: torch.Tensor,
+    pad_id: int,
+    batch_size: int,
+) -> torch.Tensor:
+    """Log-probability of each target token right after its prefix: targets (N, C) -> (N, C)."""
+    device = next(model.parameters()).device
+    scores = []
+    for start in range(0, len(prefixes), batch_size):
+        chunk = prefixes[start : start + batch_size]
+        ids, mask = _padded(chunk, pad_id)
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # (B, T, V)
+        last = torch.tensor([len(row) - 1 for row in chunk], device=logits.device)
+        logp = F.log_softmax(logits[torch.arange(len(chunk)), last].float(), dim=-1)  # (B, V)
+        scores.append(logp.gather(1, targets[start : start + len(chunk)].to(logp.device)).cpu())
+    return torch.cat(scores)
+
+
+def choice_logprobs(
+    model: PreTrainedModel,
+    tok: PreTrainedTokenizerBase,
+    prompts: list[str],
+    choices: list[str],
+    max_length: int,
+    batch_size: int,
+) -> torch.Tensor:
+    """Log-likelihood of each choice after each prompt: (N, C).
+
+    When every choice is one token after the same prompt ids, one forward pass per prompt scores
+    them all (the same quantity as scoring prompt + choice, at 1/C of the cost).
+    """
+    per_prompt = [choice_sequences(tok, p, choices, max_length) for p in prompts]
+    one_token = all(k == 1 for seqs in per_prompt for _, k in seqs)
+    shared = all(len({tuple(ids[:-1]) for ids, _ in seqs}) == 1 for seqs in per_prompt)
+    if one_token and shared:
+        prefixes = [seqs[0][0][:-1] for seqs in per_prompt]
+        targets = torch.tensor([[ids[-1] for ids, _ in seqs] for seqs in per_prompt])  # (N, C)
+        return next_token_logprobs(model, prefixes, targets, tok.pad_token_id, batch_size)
+    flat = [s for seqs in per_prompt for s in seqs]
+    scores = sequence_logprobs(model, flat, tok.pad_token_id, batch_size)
+    return scores.view(len(prompts), len(choices))
 
 
 def zero_shot_predictions(
@@ -55,10 +106,6 @@ def zero_shot_predictions(
     batch_size: int = 16,
 ) -> torch.Tensor:
     """Predicted label index per example: the choice with the highest log-likelihood."""
-    seqs = [
-        s
-        for e in examples
-        for s in choice_sequences(tok, spec.format_prompt(prompt, e), prompt.choices, max_length)
-    ]
-    scores = sequence_logprobs(model, seqs, tok.pad_token_id, batch_size)
-    return scores.view(len(examples), len(prompt.choices)).argmax(-1)
+    prompts = [spec.format_prompt(prompt, e) for e in examples]
+    scores = choice_logprobs(model, tok, prompts, prompt.choices, max_length, batch_size)
+    return scores.argmax(-1)
