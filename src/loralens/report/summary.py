@@ -56,7 +56,7 @@ def _drift_item(results: Mapping[str, Any]) -> str | None:
     by_task: dict[str, list[str]] = {}
     for (task, method, pool), s in ex.drift_summary(results).items():
         if pool == pooling and s.n:
-            by_task.setdefault(task, []).append(f"{method} {fmt.fixed(s.mean)}")
+            by_task.setdefault(task, []).append(f"{method} {fmt.number(s.mean, 2)}")
     if not by_task:
         return None
     parts = "; ".join(f"{t}: {', '.join(v)}" for t, v in by_task.items())

@@ -171,3 +171,15 @@ def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(fu
     assert rows["Learning rate"] == "full-ft: 5e-05; lora-r8: 0.001"
     assert rows["LoRA rank"] == "8"  # only lora-r8 has LoRA settings
     assert rows["Batch size"] == "16"
+
+
+def test_summary_keeps_small_drifts_apart(full: dict) -> None:
+    # A quickstart's drifts are ~1e-3 and ~3e-4: three decimals would print 0.001 and 0.000.
+    scale = {"full-ft": 0.0012, "lora-r8": 0.00031}
+    summary = [
+        {**s, "mean_drift": scale.get(s["method"], s["mean_drift"])}
+        for s in full["drift"]["summary"]
+    ]
+    items = summary_items({**full, "drift": {**full["drift"], "summary": summary}})
+    line = next(i for i in items if i.startswith("Drift (1 − CKA"))
+    assert "full-ft 0.0012" in line and "lora-r8 0.00031" in line
