@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from loralens.batching import in_original_order, length_order
 from loralens.data.spec import Example, Prompt, TaskSpec
 
 
@@ -90,10 +91,15 @@ def choice_logprobs(
     if one_token and shared:
         prefixes = [seqs[0][0][:-1] for seqs in per_prompt]
         targets = torch.tensor([[ids[-1] for ids, _ in seqs] for seqs in per_prompt])  # (N, C)
-        return next_token_logprobs(model, prefixes, targets, tok.pad_token_id, batch_size)
+        order = length_order([len(p) for p in prefixes])
+        scores = next_token_logprobs(
+            model, [prefixes[i] for i in order], targets[order], tok.pad_token_id, batch_size
+        )
+        return in_original_order(scores, order)
     flat = [s for seqs in per_prompt for s in seqs]
-    scores = sequence_logprobs(model, flat, tok.pad_token_id, batch_size)
-    return scores.view(len(prompts), len(choices))
+    order = length_order([len(ids) for ids, _ in flat])
+    scores = sequence_logprobs(model, [flat[i] for i in order], tok.pad_token_id, batch_size)
+    return in_original_order(scores, order).view(len(prompts), len(choices))
 
 
 def zero_shot_predictions(

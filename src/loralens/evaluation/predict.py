@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from loralens.batching import in_original_order, length_order
 from loralens.data.spec import Example, TaskSpec
 
 
@@ -35,14 +36,15 @@ def pad_batch(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
 def predict_logits(
     model: PreTrainedModel, rows: list[dict], pad_id: int, batch_size: int = 32
 ) -> torch.Tensor:
-    """Class logits (N, C) in float32 for encoded rows, in eval mode, batched."""
+    """Class logits (N, C) in float32 for encoded rows, in eval mode, batched by length."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    order = length_order([len(r["input_ids"]) for r in rows])
     out = []
     for start in range(0, len(rows), batch_size):
-        batch = pad_batch(rows[start : start + batch_size], pad_id)
+        batch = pad_batch([rows[i] for i in order[start : start + batch_size]], pad_id)
         logits = model(**{k: v.to(device) for k, v in batch.items()}).logits  # (B, C)
         out.append(logits.float().cpu())
     model.train(was_training)
-    return torch.cat(out)
+    return in_original_order(torch.cat(out), order)

@@ -11,6 +11,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from loralens.batching import in_original_order, length_order
+
 POOLINGS = ("mean", "last")
 
 
@@ -31,14 +33,19 @@ def capture(
     max_length: int,
     batch_size: int = 32,
 ) -> dict[str, torch.Tensor]:
-    """{'mean.layer_i', 'last.layer_i'}: (n, d) float32 for i = 0 (embeddings) .. num_layers."""
+    """{'mean.layer_i', 'last.layer_i'}: (n, d) float32 for i = 0 (embeddings) .. num_layers.
+
+    Rows are batched by token length and returned in the order of `texts`.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    lengths = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    order = length_order([len(ids) for ids in lengths])
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(texts), batch_size):
         enc = tokenizer(
-            texts[start : start + batch_size],
+            [texts[i] for i in order[start : start + batch_size]],
             truncation=True,
             max_length=max_length,
             padding=True,
@@ -50,7 +57,7 @@ def capture(
             parts.setdefault(f"mean.layer_{i}", []).append(mean.cpu())
             parts.setdefault(f"last.layer_{i}", []).append(last.cpu())
     model.train(was_training)
-    return {k: torch.cat(v).contiguous() for k, v in parts.items()}
+    return {k: in_original_order(torch.cat(v), order).contiguous() for k, v in parts.items()}
 
 
 def save_snapshot(reps: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
