@@ -8,6 +8,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
 from loralens.data.spec import Example, Prompt, TaskSpec
+from loralens.evaluation.predict import pad_batch
 
 
 def choice_sequences(
@@ -23,16 +24,6 @@ def choice_sequences(
     return out
 
 
-def _padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids and attention mask: (B, T) each."""
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
-    return ids, mask
-
-
 @torch.no_grad()
 def sequence_logprobs(
     model: PreTrainedModel, seqs: list[tuple[list[int], int]], pad_id: int, batch_size: int
@@ -42,8 +33,8 @@ def sequence_logprobs(
     scores = []
     for start in range(0, len(seqs), batch_size):
         chunk = seqs[start : start + batch_size]
-        ids, mask = _padded([row for row, _ in chunk], pad_id)
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # (B, T, V)
+        batch = pad_batch([{"input_ids": row} for row, _ in chunk], pad_id)
+        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits  # (B, T, V)
         for i, (row, k) in enumerate(chunk):
             positions = torch.arange(len(row) - k, len(row))  # the choice tokens
             logp = F.log_softmax(logits[i, positions - 1].float(), dim=-1)  # (k, V)
@@ -64,8 +55,8 @@ def next_token_logprobs(
     scores = []
     for start in range(0, len(prefixes), batch_size):
         chunk = prefixes[start : start + batch_size]
-        ids, mask = _padded(chunk, pad_id)
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # (B, T, V)
+        batch = pad_batch([{"input_ids": row} for row in chunk], pad_id)
+        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits  # (B, T, V)
         last = torch.tensor([len(row) - 1 for row in chunk], device=logits.device)
         logp = F.log_softmax(logits[torch.arange(len(chunk)), last].float(), dim=-1)  # (B, V)
         scores.append(logp.gather(1, targets[start : start + len(chunk)].to(logp.device)).cpu())
