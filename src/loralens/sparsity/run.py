@@ -22,12 +22,22 @@ from loralens.sparsity.spectrum import summarize_delta
 TOP_SINGULAR = 16
 
 
-def _base_state(model_name: str, num_labels: int) -> dict[str, torch.Tensor]:
-    """The pretrained weights the run started from."""
+def _base_state(
+    model_name: str, num_labels: int, targets: str | list[str]
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """The pretrained weights the run started from, and its LoRA target names for `targets`
+    (a preset resolves per architecture: Llama q_proj/v_proj, BERT query/value, ...)."""
     from loralens.models.load import load_classifier
+    from loralens.training.adapters import resolve_targets
 
     model, _ = load_classifier(model_name, num_labels)
-    return {k: v.detach() for k, v in model.state_dict().items()}
+    names = resolve_targets(model, targets)
+    return {k: v.detach() for k, v in model.state_dict().items()}, names
+
+
+def _is_target(module: str, targets: list[str]) -> bool:
+    """Whether a module path ends with one of the target names (PEFT's suffix rule)."""
+    return any(module == t or module.endswith("." + t) for t in targets)
 
 
 def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str]) -> dict:
@@ -36,7 +46,7 @@ def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str
     deltas = {}
     for key, w in tuned.items():
         module = key.removesuffix(".weight")
-        if key.endswith(".weight") and module.split(".")[-1] in targets and key in base:
+        if key.endswith(".weight") and _is_target(module, targets) and key in base:
             deltas[module] = w.double() - base[key].double()
     return deltas
 
@@ -77,16 +87,12 @@ def run_sparsity(run_dir: Path) -> dict:
     cfg = load_config(run_dir / "config.yaml")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     num_labels = len(json.loads((run_dir / "data.json").read_text())["label_names"])
-    base = _base_state(cfg.model.name, num_labels)
+    base, targets = _base_state(cfg.model.name, num_labels, cfg.lora.targets)
     ranks: dict[str, int] = {}
     if (run_dir / "adapter").is_dir():
         deltas, ranks = _adapter_deltas(run_dir / "adapter")
     elif (run_dir / "model").is_dir():
-        from loralens.training.adapters import PRESETS
-
-        targets = cfg.lora.targets
-        names = PRESETS["llama"].get(targets, []) if isinstance(targets, str) else targets
-        deltas = _full_deltas(run_dir, base, names)
+        deltas = _full_deltas(run_dir, base, targets)
     else:
         raise LoralensError(f"{run_dir}: neither adapter/ nor model/ found; is it a training run?")
     if not deltas:
