@@ -144,11 +144,11 @@ def _value_text(val: Any) -> str:
     return ", ".join(map(str, val)) if isinstance(val, list) else str(val)
 
 
-def _per_method(config: Mapping[str, Any], sec: str, key: str, default: Any) -> str:
+def _per_method(config: Mapping[str, Any], sec: str, key: str, default: Any) -> str | None:
     """One setting as the study's methods see it: one value, or `method: value` per method.
 
     A variant in study.variants may override any key; LoRA keys are left out for methods that
-    train without LoRA (full fine-tuning).
+    train without LoRA (full fine-tuning), and None is returned when no method uses the key.
     """
     study = config.get("study") if isinstance(config.get("study"), Mapping) else {}
     variants = study.get("variants") if isinstance(study.get("variants"), Mapping) else {}
@@ -161,7 +161,9 @@ def _per_method(config: Mapping[str, Any], sec: str, key: str, default: Any) -> 
         values[str(name)] = _value_text(section.get(key, default))
     if len(set(values.values())) > 1:
         return "; ".join(f"{name}: {val}" for name, val in values.items())
-    return next(iter(values.values()), _value_text(default))
+    if values:
+        return next(iter(values.values()))
+    return None if study.get("methods") else _value_text(default)
 
 
 def _budget(config: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -186,8 +188,9 @@ def _budget(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     for (sec, key), label in wanted.items():
         val = (config.get(sec) or {}).get(key) if isinstance(config.get(sec), Mapping) else None
-        if val is not None:
-            out.append((label, _per_method(config, sec, key, val)))
+        text = _per_method(config, sec, key, val) if val is not None else None
+        if text is not None:
+            out.append((label, text))
     return out
 
 

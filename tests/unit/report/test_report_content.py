@@ -171,6 +171,9 @@ def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(fu
     assert rows["Learning rate"] == "full-ft: 5e-05; lora-r8: 0.001"
     assert rows["LoRA rank"] == "8"  # only lora-r8 has LoRA settings
     assert rows["Batch size"] == "16"
+    full_only = {**config, "study": {**config["study"], "methods": ["full-ft"]}}
+    rows = dict(setup_table({**full, "study": {**full["study"], "config": full_only}}).rows)
+    assert "LoRA rank" not in rows and rows["Learning rate"] == "5e-05"
 
 
 def test_summary_keeps_small_drifts_apart(full: dict) -> None:
