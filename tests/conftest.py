@@ -68,3 +68,16 @@ def run_cli_json(*args: str) -> dict:
     proc = run_cli(*args, "--json")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def mixed_length_texts() -> list[str]:
+    """Short review-like texts of very different token lengths, for length-sorted batching."""
+    return [
+        "a long review that goes on and on about the film and its many, many flaws",
+        "fine",
+        "a warm and funny film",
+        "dull",
+        "the best thing I have seen in a cinema for years, and I have seen a lot of films",
+        "meh, it was ok",
+    ]
