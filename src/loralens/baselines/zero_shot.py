@@ -73,13 +73,12 @@ def choice_logprobs(
 ) -> torch.Tensor:
     """Log-likelihood of each choice after each prompt: (N, C).
 
-    When every choice is one token after the same prompt ids, one forward pass per prompt scores
-    them all (the same quantity as scoring prompt + choice, at 1/C of the cost).
+    When every choice is one token (so all follow the same prompt ids), one forward pass per
+    prompt scores them all (the same quantity as scoring prompt + choice, at 1/C of the cost).
     """
     per_prompt = [choice_sequences(tok, p, choices, max_length) for p in prompts]
-    one_token = all(k == 1 for seqs in per_prompt for _, k in seqs)
-    shared = all(len({tuple(ids[:-1]) for ids, _ in seqs}) == 1 for seqs in per_prompt)
-    if one_token and shared:
+    # one-token choices are all appended to the same truncated prompt ids
+    if all(k == 1 for seqs in per_prompt for _, k in seqs):
         prefixes = [seqs[0][0][:-1] for seqs in per_prompt]
         targets = torch.tensor([[ids[-1] for ids, _ in seqs] for seqs in per_prompt])  # (N, C)
         order = length_order([len(p) for p in prefixes])

@@ -40,17 +40,16 @@ def capture(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    lengths = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    order = length_order([len(ids) for ids in lengths])
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    rows = [
+        {"input_ids": i, "attention_mask": m}
+        for i, m in zip(encoded["input_ids"], encoded["attention_mask"], strict=True)
+    ]
+    order = length_order([len(r["input_ids"]) for r in rows])
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(texts), batch_size):
-        enc = tokenizer(
-            [texts[i] for i in order[start : start + batch_size]],
-            truncation=True,
-            max_length=max_length,
-            padding=True,
-            return_tensors="pt",
-        ).to(device)
+        batch = [rows[i] for i in order[start : start + batch_size]]
+        enc = tokenizer.pad(batch, padding=True, return_tensors="pt").to(device)
         hidden_states = model(**enc, output_hidden_states=True).hidden_states  # L+1 x (B, T, d)
         for i, hidden in enumerate(hidden_states):
             mean, last = pool_hidden(hidden.float(), enc["attention_mask"])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+from transformers import PreTrainedModel
 
 from loralens.config import load_config
 from loralens.errors import LoralensError
@@ -18,26 +19,17 @@ from loralens.sparsity.peft_state import (
     lora_deltas_from_state_dict,
 )
 from loralens.sparsity.spectrum import summarize_delta
+from loralens.training.adapters import matches_target, resolve_targets
 
 TOP_SINGULAR = 16
 
 
-def _base_state(
-    model_name: str, num_labels: int, targets: str | list[str]
-) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """The pretrained weights the run started from, and its LoRA target names for `targets`
-    (a preset resolves per architecture: Llama q_proj/v_proj, BERT query/value, ...)."""
+def _base_model(model_name: str, num_labels: int) -> PreTrainedModel:
+    """The pretrained model the run started from."""
     from loralens.models.load import load_classifier
-    from loralens.training.adapters import resolve_targets
 
     model, _ = load_classifier(model_name, num_labels)
-    names = resolve_targets(model, targets)
-    return {k: v.detach() for k, v in model.state_dict().items()}, names
-
-
-def _is_target(module: str, targets: list[str]) -> bool:
-    """Whether a module path ends with one of the target names (PEFT's suffix rule)."""
-    return any(module == t or module.endswith("." + t) for t in targets)
+    return model
 
 
 def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str]) -> dict:
@@ -46,7 +38,7 @@ def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str
     deltas = {}
     for key, w in tuned.items():
         module = key.removesuffix(".weight")
-        if key.endswith(".weight") and _is_target(module, targets) and key in base:
+        if key.endswith(".weight") and matches_target(module, targets) and key in base:
             deltas[module] = w.double() - base[key].double()
     return deltas
 
@@ -87,12 +79,13 @@ def run_sparsity(run_dir: Path) -> dict:
     cfg = load_config(run_dir / "config.yaml")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     num_labels = len(json.loads((run_dir / "data.json").read_text())["label_names"])
-    base, targets = _base_state(cfg.model.name, num_labels, cfg.lora.targets)
+    model = _base_model(cfg.model.name, num_labels)
+    base = {k: v.detach() for k, v in model.state_dict().items()}
     ranks: dict[str, int] = {}
     if (run_dir / "adapter").is_dir():
         deltas, ranks = _adapter_deltas(run_dir / "adapter")
-    elif (run_dir / "model").is_dir():
-        deltas = _full_deltas(run_dir, base, targets)
+    elif (run_dir / "model").is_dir():  # the matrices LoRA would adapt, named per architecture
+        deltas = _full_deltas(run_dir, base, resolve_targets(model, cfg.lora.targets))
     else:
         raise LoralensError(f"{run_dir}: neither adapter/ nor model/ found; is it a training run?")
     if not deltas:

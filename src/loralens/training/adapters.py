@@ -41,6 +41,11 @@ def linear_module_names(model: nn.Module) -> list[str]:
     return sorted(names)
 
 
+def matches_target(module: str, targets: list[str]) -> bool:
+    """Whether a module path is, or ends with, one of the target names (PEFT's suffix rule)."""
+    return any(module == t or module.endswith("." + t) for t in targets)
+
+
 def resolve_targets(model: PreTrainedModel, targets: str | list[str]) -> list[str]:
     """Module names for a preset or explicit list; raises listing the modules the model has."""
     available = linear_module_names(model)
@@ -55,7 +60,7 @@ def resolve_targets(model: PreTrainedModel, targets: str | list[str]) -> list[st
     else:
         names = list(targets)
     all_names = [n for n, _ in model.named_modules()]
-    missing = [t for t in names if not any(n == t or n.endswith("." + t) for n in all_names)]
+    missing = [t for t in names if not any(matches_target(n, [t]) for n in all_names)]
     if missing:
         raise ConfigError(
             f"lora.targets {missing} not found in {model.config.model_type}; "
