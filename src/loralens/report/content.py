@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from loralens.report import extract as ex
+from loralens.report import extract_serving as sv
 from loralens.report import extract_variants as xv
 from loralens.report import fmt, tables, tables_stats, verdicts
 from loralens.report import tables_serving as ts
@@ -157,21 +158,45 @@ def drift_section(results: Mapping[str, Any], figures: Collection[str]) -> Secti
 
 
 def serving_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
-    """How serving was measured, its tables and figures."""
-    timing = [t for t in (ts.latency_table(results), ts.mixed_table(results)) if t is not None]
-    memory = ts.memory_table(results)
+    """How serving was measured, its tables and figures; one subsection per adapter group."""
+    views = sv.views(results)
+    if len(views) <= 1:
+        view = views[0][1] if views else results
+        blocks = _serving_blocks(view, figures, "")
+        if views:
+            blocks = [Paragraph(f"Served: {views[0][0]}."), *blocks]
+        return Section("serving", "Serving cost", tuple(blocks))
+    intro = Paragraph(
+        "Adapters are served together only when they fit one base model (the same classifier "
+        "head size), so the benchmark ran once per group."
+    )
+    subs = tuple(
+        Section(f"serving-{i}", f"Serving {label}", tuple(_serving_blocks(view, figures, f"-{i}")))
+        for i, (label, view) in enumerate(views, 1)
+    )
+    return Section("serving", "Serving cost", (intro,), subs)
+
+
+def _serving_blocks(view: Mapping[str, Any], figures: Collection[str], suffix: str) -> list[Block]:
+    """Setup, timing tables, figures (keys ending in `suffix`), memory and correctness."""
+    timing = [t for t in (ts.latency_table(view), ts.mixed_table(view)) if t is not None]
+    memory = ts.memory_table(view)
     if not timing and memory is None:
-        why = "results.json has no serving benchmark."
-        return Section("serving", "Serving cost", (missing("Serving results", why),))
+        return [missing("Serving results", "results.json has no serving benchmark.")]
     blocks: list[Block] = []
-    if text := ts.settings_text(results):
+    if text := ts.settings_text(view):
         blocks.append(Paragraph(text, lead="Setup. "))
-    blocks += [*timing, *_figures("serving", figures)]
-    blocks += [t for t in (memory, ts.correctness_table(results)) if t is not None]
-    if extra := ts.extra_items(results):
+    refs = [
+        FigureRef(s.key + suffix, s.caption)
+        for s in FIGURES
+        if s.section == "serving" and s.key + suffix in figures
+    ]
+    blocks += [*timing, *refs]
+    blocks += [t for t in (memory, ts.correctness_table(view)) if t is not None]
+    if extra := ts.extra_items(view):
         blocks.append(Bullets(extra))
-    blocks += [missing(f"Timings of {e}", why) for e, why in ts.refused(results).items()]
-    return Section("serving", "Serving cost", tuple(blocks))
+    blocks += [missing(f"Timings of {e}", why) for e, why in ts.refused(view).items()]
+    return blocks
 
 
 def sparsity_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
@@ -211,8 +236,8 @@ def statistics_section(results: Mapping[str, Any]) -> Section:
     raw = stats.get("anova") if isinstance(stats, Mapping) else None
     if anova is None:
         why = (
-            str(raw["error"])
-            if isinstance(raw, Mapping) and raw.get("error")
+            str(raw["not_computed"])
+            if isinstance(raw, Mapping) and raw.get("not_computed")
             else ("needs at least two tasks and two methods with replicated seeds.")
         )
         blocks.append(missing("Two-way ANOVA (method x task)", why))
@@ -276,6 +301,11 @@ def _subtitle(results: Mapping[str, Any]) -> str:
 def build_document(results: Mapping[str, Any], figures: Collection[str]) -> Document:
     """The whole report for `results`, referring to the figures in `figures` (by key)."""
     caveats = tuple(str(c) for c in ex.study(results).get("caveats") or [])
+    caveats += tuple(
+        f"Stage {m.get('stage')} did not finish ({m.get('reason')}); the parts that need it "
+        "are missing or inconclusive."
+        for m in ex.records(results, "missing_stages")
+    )
     caveats += tuple(tv.variant_caveats(results))
     lead = (
         Callout("summary", "What we found", summary_items(results), verdicts.chips(results)),

@@ -21,10 +21,35 @@ PERCENTILES = ("p50", "p95", "p99")
 ORDER_RANK = {"single": 0, "round_robin": 1, "random": 2}
 
 
-def serving(results: Mapping[str, Any]) -> dict[str, Any]:
-    """The serving section (empty dict when absent)."""
+def groups(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The serving benchmarks, one per group of adapters served on one base (schema 1: one)."""
     value = results.get("serving")
-    return dict(value) if isinstance(value, Mapping) else {}
+    if isinstance(value, Mapping):
+        return [dict(value)] if value else []
+    if isinstance(value, list):
+        return [dict(g) for g in value if isinstance(g, Mapping)]
+    return []
+
+
+def group_label(group: Mapping[str, Any]) -> str:
+    """Which adapters a benchmark served together: 'adapters of mrpc, rte (2 labels)'."""
+    info = group.get("group") if isinstance(group.get("group"), Mapping) else {}
+    tasks = ", ".join(str(t) for t in info.get("tasks") or [])
+    labels = info.get("num_labels")
+    if not tasks:
+        return "the study's adapters"
+    return f"adapters of {tasks}" + (f" ({labels} labels)" if labels is not None else "")
+
+
+def views(results: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, results whose serving section is that one benchmark) per serving group."""
+    return [(group_label(g), {**results, "serving": g}) for g in groups(results)]
+
+
+def serving(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The serving benchmark of a single-group study or view (empty dict otherwise)."""
+    found = groups(results)
+    return found[0] if len(found) == 1 else {}
 
 
 def _stat(value: Any, key: str) -> float:

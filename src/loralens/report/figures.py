@@ -227,9 +227,15 @@ def draw_figures(
 ) -> dict[str, bytes]:
     """PNG bytes of every figure whose data exists, by key, in report order."""
     out: dict[str, bytes] = {}
+    views = sv.views(results)
     for spec in FIGURES if specs is None else specs:
-        with style():
-            fig = spec.draw(results)
-            if fig is not None:
-                out[spec.key] = render_png(fig)
+        # Serving figures: one per benchmark group, keyed key-1, key-2, ... when there are several.
+        todo = [(spec.key, results)]
+        if spec.section == "serving" and len(views) > 1:
+            todo = [(f"{spec.key}-{i}", view) for i, (_, view) in enumerate(views, 1)]
+        for key, data in todo:
+            with style():
+                fig = spec.draw(data)
+                if fig is not None:
+                    out[key] = render_png(fig)
     return out

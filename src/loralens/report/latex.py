@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,10 +92,14 @@ def render_latex(results: Mapping[str, Any]) -> str:
         ("Hypotheses", verdicts.hypotheses_table),
     )
     parts = [HEADER]
+    views = tables_serving.group_views(results)
     for what, build in builders:
-        t = build(results)
-        if t is None or not t.rows:
-            parts.append(f"% {what}: not available (no data in results.json).\n")
-        else:
-            parts.append(render_table(t) + "\n")
+        serving = build in (tables_serving.latency_table, tables_serving.mixed_table)
+        for label, data in views if serving else [("", results)]:
+            t = build(data)
+            if t is None or not t.rows:
+                parts.append(f"% {what}: not available (no data in results.json).\n")
+            else:
+                t = dataclasses.replace(t, title=f"{t.title} ({label})") if label else t
+                parts.append(render_table(t) + "\n")
     return "\n".join(parts)

@@ -63,6 +63,16 @@ def _drift_item(results: Mapping[str, Any]) -> str | None:
     return f"Drift (1 − CKA, mean over layers, {pooling} pooling): {parts}."
 
 
+def _serving_items(results: Mapping[str, Any]) -> list[str]:
+    """One serving line per benchmark group, naming the group when there are several."""
+    views = sv.views(results)
+    out = []
+    for label, view in views:
+        if item := _serving_item(view):
+            out.append(f"{item[:-1]} ({label})." if len(views) > 1 else item)
+    return out
+
+
 def _serving_item(results: Mapping[str, Any]) -> str | None:
     """Overhead per engine with K = 2 adapters mixed in a batch (or the smallest K measured)."""
     rows = sv.serving_rows(results)
@@ -117,7 +127,7 @@ def missing_sections(results: Mapping[str, Any]) -> list[str]:
         "trained runs": ex.records(results, "runs"),
         "baselines": ex.records(results, "baselines"),
         "drift": ex.records(results, "drift", "rows") or ex.records(results, "drift", "summary"),
-        "serving": sv.serving_rows(results) or sv.memory(results),
+        "serving": any(sv.serving_rows(v) or sv.memory(v) for _, v in sv.views(results)),
         "sparsity": ex.records(results, "sparsity", "rows"),
         "hypothesis verdicts": verdicts.verdicts(results),
     }
@@ -131,16 +141,9 @@ def summary_items(results: Mapping[str, Any]) -> tuple[str, ...]:
     metric = ex.primary_metric(results)
     if metric is not None:
         items += [x for t in ex.tasks(results) if (x := _performance_item(results, t, metric))]
-    items += [
-        x
-        for x in (
-            _drift_item(results),
-            _serving_item(results),
-            _sparsity_item(results),
-            _pareto_item(results),
-        )
-        if x
-    ]
+    items += [x for x in (_drift_item(results),) if x]
+    items += _serving_items(results)
+    items += [x for x in (_sparsity_item(results), _pareto_item(results)) if x]
     missing = missing_sections(results)
     if missing:
         items.append(f"Not available in this run: {fmt.listing(missing)}.")

@@ -13,6 +13,12 @@ from loralens.report.document import Table
 DASH = "—"
 
 
+def group_views(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(label, view) per serving group when there are several; else [("", results)]."""
+    views = sv.views(results)
+    return list(views) if len(views) > 1 else [("", results)]
+
+
 def latency_table(results: Mapping[str, Any]) -> Table | None:
     """Latency percentiles, throughput and overhead per engine and batch size (one adapter)."""
     rows = sv.serving_rows(results)

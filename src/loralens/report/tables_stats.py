@@ -52,10 +52,9 @@ def _test_rows(task: str, comparison: str, key: str, r: Any) -> list[tuple[str, 
         return []
     if key.startswith("mcnemar"):
         key = f"McNemar, seed pair {key.rsplit(' ', 1)[-1]}"
-    if "error" in r and "estimate" not in r:
-        return [
-            (task, comparison, key.replace("_", " "), "not computed", str(r["error"]), "—", "—")
-        ]
+    if "not_computed" in r and "estimate" not in r:
+        why = str(r["not_computed"])
+        return [(task, comparison, key.replace("_", " "), "not computed", why, "—", "—")]
     if "estimate" not in r:
         return []
     name = str(r.get("test") or r.get("name") or key)
@@ -102,9 +101,11 @@ def anova_table(results: Mapping[str, Any]) -> Table | None:
         if isinstance(r, Mapping)
     )
     factors = " x ".join(str(f) for f in anova.get("factors") or ())
+    levels = anova.get("levels") if isinstance(anova.get("levels"), Mapping) else {}
+    listed = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in levels.items())
     note = (
         f"Type II two-way ANOVA of {anova.get('response', 'score')} on {factors}, "
-        f"{fmt.integer(anova.get('n_obs'))} runs."
+        f"{fmt.integer(anova.get('n_obs'))} runs" + (f" ({listed})." if listed else ".")
     )
     columns = ("Term", "df", "F", "p", "Partial η²")
     return Table("anova", "Two-way ANOVA", columns, rows, "lrrrr", note)
@@ -128,7 +129,7 @@ def power_table(results: Mapping[str, Any]) -> Table | None:
             fmt.number(r.get("effect_size")),
             fmt.pct(r.get("power"), 0),
             fmt.integer(r.get("n_per_group")),
-            str(r.get("note") or r.get("error") or ""),
+            str(r.get("note") or r.get("not_computed") or ""),
         )
         for entry, r in _power_records(results)
     )

@@ -306,12 +306,12 @@ def _or(*statuses: Status) -> Status:
     return NOT_SUPPORTED if all(s == NOT_SUPPORTED for s in statuses) else INCONCLUSIVE
 
 
-def _serving_not_measured(th: Thresholds) -> _Evidence:
+def _serving_not_measured(th: Thresholds, reason: str) -> _Evidence:
     nan, name = math.nan, "Serving (two adapters cost little extra)"
     n_seeds = {"merged": 0, "adapters": 0}
     return _Evidence(
         name, nan, nan, nan, th.serving_overhead, False, "none", nan, n_seeds, th.alpha,
-        "not measured", "measurements",
+        reason, "measurements",
     )  # fmt: skip
 
 
@@ -352,6 +352,7 @@ def evaluate_hypothesis(
     serving: Mapping[str, Sequence[float]] | None = None,
     *,
     thresholds: Thresholds | None = None,
+    serving_reason: str = "",
 ) -> Verdict:
     """Verdict on H = accuracy AND (drift OR serving), Holm-adjusted across the three tests."""
     # `accuracy` and `drift` map "lora" and "full" to per-seed values; `serving` maps "merged"
@@ -361,7 +362,7 @@ def evaluate_hypothesis(
     evidence = (
         _accuracy(*_pick(accuracy, ("lora", "full"), "accuracy"), th),
         _drift(*_pick(drift, ("lora", "full"), "drift"), th),
-        _serving_not_measured(th)
+        _serving_not_measured(th, serving_reason or "not measured")
         if serving is None
         else _serving(*_pick(serving, ("merged", "adapters"), "serving"), th),
     )

@@ -14,7 +14,7 @@ from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
 from loralens.study.provenance import study_block
 from loralens.study.variants import adalora_rank_rows, variant_summary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages are listed
 
 
 def _read(path: Path) -> Any:
@@ -72,7 +72,10 @@ def collect(inputs: dict[str, Path]) -> dict[str, Any]:
         elif kind == "sparsity":
             out["sparsity"].append((rest, _read(path / "sparsity.json"), _rel(path)))
         elif kind == "serve":
-            out["serving"] = {**_read(path / "serving.json"), "artifact": _rel(path)}
+            group = {"id": sid, **_read(path / "group.json")}
+            out["serving"].append(
+                {**_read(path / "serving.json"), "group": group, "artifact": _rel(path)}
+            )
     return out
 
 
@@ -141,14 +144,16 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         {k: v for k, v in r.items() if k not in ("predictions", "labels")} for r in got["train"]
     ]
     drift = drift_section(got["drift"])
+    missing = params.get("missing") or {}
     results = {
         "schema_version": SCHEMA_VERSION,
-        "study": study_block(params.get("config") or {}, inputs, fingerprint()),
+        "study": study_block(params.get("config") or {}, params["tasks"], inputs, fingerprint()),
+        "missing_stages": [{"stage": sid, "reason": why} for sid, why in missing.items()],
         "data": {task: stats for task, stats in got["data"]},
         "runs": runs,
         "baselines": baseline_table(got["baselines"]) + encoder_baselines(got["encoder"]),
         "drift": drift,
-        "serving": got.get("serving") or {},
+        "serving": got["serving"],
         "sparsity": sparsity_section(got["sparsity"]),
         "variants": {"rows": variant_summary(runs), "adalora_ranks": got["adalora"]},
     }
@@ -160,12 +165,32 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     )
     stats, verdict_inputs = study_statistics(got["train"], drift["summary"], got["baselines"], th)
     results["statistics"] = stats
-    serving = serving_samples(results["serving"], params["report"].get("serving_engine"))
-    results["hypotheses"] = [
-        {"task": task, **evaluate_hypothesis(acc, dr, serving, thresholds=th).to_dict()}
-        for task, (acc, dr) in verdict_inputs.items()
-    ]
+    engine = params["report"]["serving_engine"]
+    results["hypotheses"] = []
+    for task, (acc, dr) in verdict_inputs.items():
+        samples, reason = task_serving(got["serving"], task, engine, missing)
+        verdict = evaluate_hypothesis(acc, dr, samples, thresholds=th, serving_reason=reason)
+        results["hypotheses"].append({"task": task, **verdict.to_dict()})
     return clean(results)
+
+
+def task_serving(
+    groups: list[dict], task: str, engine: str, missing: dict[str, str]
+) -> tuple[dict[str, list[float]] | None, str]:
+    """Merged vs adapter latencies of the serving group holding `task`'s adapters, or why not."""
+    group = next((g for g in groups if task in g["group"]["tasks"]), None)
+    if group is None:
+        failed = [sid for sid in missing if sid.startswith("serve/")]
+        if failed:
+            return (
+                None,
+                f"no serving result: stage {failed[0]} did not finish ({missing[failed[0]]})",
+            )
+        return None, "no serving result: the study served no adapter of this task"
+    samples = serving_samples(group, engine)
+    if samples is None:
+        return None, f"no serving result: {engine} at K = 2 and merged were not both timed"
+    return samples, ""
 
 
 def serving_samples(serving: dict, engine: str | None) -> dict[str, list[float]] | None:

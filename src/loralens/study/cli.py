@@ -14,7 +14,7 @@ from loralens.config import RunConfig
 from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor, RayExecutor
 from loralens.study.plan import Stage
-from loralens.study.runner import StudyFailed, run_study
+from loralens.study.runner import Outcome, run_study
 from loralens.study.store import ArtifactStore
 
 
@@ -68,15 +68,7 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
         outcome = run_study(cfg, root, executor, on_event)
     elapsed = time.perf_counter() - start
     if outcome.failed or outcome.blocked:
-        first = next(iter(outcome.failed.items()), (outcome.blocked[0], "blocked"))
-        stage = next(s for s in _plan(root) if s["id"] == first[0])
-        log = store.logs / (stage["id"].replace("/", "__") + ".log")
-        print(
-            f"loralens: study {cfg.name}: {len(outcome.failed)} stage(s) failed, "
-            f"{len(outcome.blocked)} blocked; first: {first[0]}: {first[1]} (log: {log}); "
-            f"rerun to retry only these",
-            file=sys.stderr,
-        )
+        print(failure_line(cfg.name, outcome, store), file=sys.stderr)
         return 1
     print(
         f"study {cfg.name}: {len(outcome.done)} stages run, {len(outcome.cached)} cached, "
@@ -85,10 +77,21 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan(root: Path) -> list[dict]:
-    import json
+def failure_line(name: str, outcome: Outcome, store: ArtifactStore) -> str:
+    """One line: how many stages failed or were blocked, the first with its log, the report."""
+    if outcome.failed:
+        sid, why = next(iter(outcome.failed.items()))
+    else:
+        sid, why = outcome.blocked[0], "blocked by a failed stage"
+    log = store.logs / (sid.replace("/", "__") + ".log")
+    report = store.root / "report.html"
+    published = "analysis" in outcome.done or "analysis" in outcome.cached
+    tail = f"; report without them: {report}" if published else ""
+    return (
+        f"loralens: study {name}: {len(outcome.failed)} stage(s) failed, "
+        f"{len(outcome.blocked)} blocked; first: {sid}: {why} (log: {log}); "
+        f"rerun to retry only these{tail}"
+    )
 
-    return json.loads((root / "plan.json").read_text())
 
-
-__all__ = ["StudyFailed", "run_command"]
+__all__ = ["run_command"]

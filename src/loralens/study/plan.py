@@ -9,6 +9,7 @@ from typing import Any
 
 import loralens
 from loralens.config import RunConfig, variant_config
+from loralens.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,35 @@ class Stage:
     cpus: int = 1
     gpus: float = 0.0
     key: str = field(default="", compare=False)
+    # A tolerant stage runs even when some upstream stages failed: it gets the ones that
+    # finished, and the others by id with the reason in params["missing"] (another content key).
+    tolerant: bool = False
+
+
+@dataclass(frozen=True)
+class StudyTask:
+    """One task of a study: its declared name (the key everywhere) and how to load it."""
+
+    name: str  # the task's declared name: stage ids, results.json and the report use it
+    entry: str  # as written in study.tasks: a built-in name or a task YAML path
+    num_labels: int
+
+
+def study_tasks(cfg: RunConfig) -> list[StudyTask]:
+    """The study's tasks with their declared names; two entries may not share a name."""
+    from loralens.data.registry import get_task
+
+    out: list[StudyTask] = []
+    for entry in cfg.study.tasks:
+        spec = get_task(entry)
+        clash = next((t for t in out if t.name == spec.name), None)
+        if clash is not None:
+            raise ConfigError(
+                f"study.tasks: '{entry}' and '{clash.entry}' both declare the task name "
+                f"'{spec.name}'; every task of a study needs its own name"
+            )
+        out.append(StudyTask(spec.name, entry, spec.num_labels))
+    return out
 
 
 def content_key(kind: str, params: dict[str, Any], dep_keys: list[str]) -> str:
@@ -37,12 +67,23 @@ def with_keys(stages: list[Stage]) -> list[Stage]:
     for s in stages:
         key = content_key(s.kind, s.params, [keys[d] for d in s.deps])
         keys[s.id] = key
-        out.append(Stage(s.id, s.kind, s.params, s.deps, s.cpus, s.gpus, key))
+        out.append(Stage(s.id, s.kind, s.params, s.deps, s.cpus, s.gpus, key, s.tolerant))
     return out
 
 
+def with_missing(stage: Stage, missing: dict[str, str], keys: dict[str, str]) -> Stage:
+    """A tolerant stage run without its `missing` upstream stages (id -> reason), keyed anew."""
+    deps = tuple(d for d in stage.deps if d not in missing)
+    params = {**stage.params, "missing": dict(sorted(missing.items()))}
+    key = content_key(stage.kind, params, [keys[d] for d in deps])
+    return Stage(stage.id, stage.kind, params, deps, stage.cpus, stage.gpus, key, True)
+
+
+SERVABLE_METHODS = ("lora", "qlora")  # methods whose runs save an adapter the engines can serve
+
+
 def _run_cfg(cfg: RunConfig, task: str, variant: str, seed: int) -> RunConfig:
-    """The run config of one study cell."""
+    """The run config of one study cell (`task`: the entry that loads the task)."""
     run = variant_config(cfg, variant)
     task_cfg = run.task.model_copy(update={"name": task})
     training = run.training.model_copy(update={"seed": seed})
@@ -59,42 +100,42 @@ def _train_params(run: RunConfig) -> dict[str, Any]:
 def plan_study(cfg: RunConfig) -> list[Stage]:
     """Every stage of a study: data, training, baselines, drift, sparsity, serving, analysis."""
     st = cfg.study
+    tasks = study_tasks(cfg)
     stages: list[Stage] = []
-    train_ids: list[str] = []
+    lora_runs: list[tuple[StudyTask, str, int, str]] = []  # (task, variant, seed, stage id)
     gpus = 1.0 if cfg.device == "cuda" else 0.0
-    for task in st.tasks:
-        task_params = cfg.model_copy(update={"task": cfg.task.model_copy(update={"name": task})})
-        data_params = {"task": task_params.task.model_dump(mode="json"), "model": cfg.model.name}
-        stages.append(Stage(f"data/{task}", "data", data_params))
+    for task in tasks:
+        data_params = {"task": _task_params(cfg, task), "model": cfg.model.name}
+        stages.append(Stage(f"data/{task.name}", "data", data_params))
         for variant in st.methods:
             for seed in st.seeds:
-                run = _run_cfg(cfg, task, variant, seed)
-                sid = f"train/{task}/{variant}/{seed}"
+                run = _run_cfg(cfg, task.entry, variant, seed)
+                sid = f"train/{task.name}/{variant}/{seed}"
                 stages.append(
                     Stage(sid, "train", {**_train_params(run), "variant": variant}, gpus=gpus)
                 )
-                train_ids.append(sid)
+                if run.method in SERVABLE_METHODS:
+                    lora_runs.append((task, variant, seed, sid))
                 stages.append(
                     Stage(
-                        f"drift/{task}/{variant}/{seed}",
+                        f"drift/{task.name}/{variant}/{seed}",
                         "drift",
-                        {"task": task},
-                        deps=(sid, f"control/{task}"),
+                        {"task": task.name},
+                        deps=(sid, f"control/{task.name}"),
                     )
                 )
                 stages.append(
                     Stage(
-                        f"sparsity/{task}/{variant}/{seed}",
+                        f"sparsity/{task.name}/{variant}/{seed}",
                         "sparsity",
                         {"model": cfg.model.name},
                         deps=(sid,),
                     )
                 )
-        stages.append(Stage(f"control/{task}", "control", _control_params(cfg, task)))
+        stages.append(Stage(f"control/{task.name}", "control", _control_params(cfg, task)))
         stages += _baseline_stages(cfg, task, gpus)
-    serve = _serve_stage(cfg, train_ids)
-    if serve.deps and cfg.serving.engines:
-        stages.append(serve)
+    if cfg.serving.engines:
+        stages += _serve_stages(cfg, lora_runs)
     upstream = tuple(s.id for s in stages if s.kind != "control")
     stages.append(
         Stage(
@@ -103,45 +144,52 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
             {
                 "report": cfg.report.model_dump(mode="json"),
                 "study": st.model_dump(mode="json"),
+                "tasks": [t.name for t in tasks],
                 "config": cfg.model_dump(mode="json"),
             },
             deps=upstream,
+            tolerant=True,
         )
     )
     return with_keys(_topological(stages))
 
 
-def _control_params(cfg: RunConfig, task: str) -> dict[str, Any]:
+def _task_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:
+    """The task section of one study task (its entry loads it)."""
+    return cfg.task.model_copy(update={"name": task.entry}).model_dump(mode="json")
+
+
+def _control_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:
     """Inputs of the random-init control: the probe set and the model architecture."""
     return {
-        "task": cfg.task.model_copy(update={"name": task}).model_dump(mode="json"),
+        "task": _task_params(cfg, task),
         "model": cfg.model.model_dump(mode="json"),
         "probing": cfg.probing.model_dump(mode="json"),
     }
 
 
-def _baseline_stages(cfg: RunConfig, task: str, gpus: float) -> list[Stage]:
+def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage]:
     """Majority/random/zero-shot in one stage; the encoder baseline as training runs."""
     st = cfg.study
     stages = []
     simple = [b for b in st.baselines if b != "encoder"]
     if simple:
         params = {
-            "task": cfg.task.model_copy(update={"name": task}).model_dump(mode="json"),
+            "task": _task_params(cfg, task),
             "model": cfg.model.model_dump(mode="json"),
             "baselines": simple,
             "eval_batch_size": cfg.training.eval_batch_size,
         }
-        stages.append(Stage(f"baselines/{task}", "baselines", params, gpus=gpus))
+        stages.append(Stage(f"baselines/{task.name}", "baselines", params, gpus=gpus))
     if "encoder" in st.baselines:
         for seed in st.seeds:
-            run = _run_cfg(cfg, task, "full", seed)
+            run = _run_cfg(cfg, task.entry, "full", seed)
             model = run.model.model_copy(update={"name": st.encoder_model})
             training = run.training.model_copy(update={"learning_rate": st.encoder_learning_rate})
             run = run.model_copy(update={"model": model, "training": training})
             stages.append(
                 Stage(
-                    f"encoder/{task}/{seed}",
+                    f"encoder/{task.name}/{seed}",
                     "train",
                     {**_train_params(run), "variant": "encoder"},
                     gpus=gpus,
@@ -150,15 +198,29 @@ def _baseline_stages(cfg: RunConfig, task: str, gpus: float) -> list[Stage]:
     return stages
 
 
-def _serve_stage(cfg: RunConfig, train_ids: list[str]) -> Stage:
-    """The in-process serving benchmark over the study's LoRA adapters."""
-    lora_ids = tuple(
-        sid
-        for sid in train_ids
-        if variant_config(cfg, sid.split("/")[2]).method in ("lora", "qlora")
-    )
-    params = {"serving": cfg.serving.model_dump(mode="json"), "model": cfg.model.name}
-    return Stage("serve", "serve", params, deps=lora_ids)
+def _serve_stages(cfg: RunConfig, runs: list[tuple[StudyTask, str, int, str]]) -> list[Stage]:
+    """One serving benchmark per classifier-head size: adapters that fit one base together."""
+    groups: dict[int, list[tuple[StudyTask, str, int, str]]] = {}
+    for run in runs:
+        groups.setdefault(run[0].num_labels, []).append(run)
+    stages = []
+    for num_labels, members in sorted(groups.items()):
+        serving = cfg.serving.model_copy(update={"num_labels": num_labels})
+        params = {
+            "serving": serving.model_dump(mode="json"),
+            "model": cfg.model.name,
+            "group": {
+                "num_labels": num_labels,
+                "tasks": list(dict.fromkeys(t.name for t, *_ in members)),
+                "runs": [
+                    {"stage": sid, "task": t.name, "variant": v, "seed": seed}
+                    for t, v, seed, sid in members
+                ],
+            },
+        }
+        deps = tuple(sid for *_, sid in members)
+        stages.append(Stage(f"serve/{num_labels}-labels", "serve", params, deps=deps))
+    return stages
 
 
 def _topological(stages: list[Stage]) -> list[Stage]:

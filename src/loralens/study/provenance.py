@@ -56,7 +56,7 @@ def _iso(epoch: float) -> str:
 
 
 def study_block(
-    config: Mapping[str, Any], inputs: Mapping[str, Path], environment: dict
+    config: Mapping[str, Any], tasks: list[str], inputs: Mapping[str, Path], environment: dict
 ) -> dict[str, Any]:
     """Name, resolved config, matrix, model, caveats, environment and timings of a study."""
     st = config.get("study") or {}
@@ -66,7 +66,7 @@ def study_block(
     return {
         "name": config.get("name"),
         "config": dict(config),
-        "tasks": list(st.get("tasks") or []),
+        "tasks": list(tasks),  # declared task names (study.tasks may name files)
         "methods": list(st.get("methods") or []),
         "seeds": list(st.get("seeds") or []),
         "model": model,

@@ -14,13 +14,9 @@ from pathlib import Path
 
 from loralens.config import RunConfig, config_to_yaml
 from loralens.errors import LoralensError
-from loralens.study.plan import Stage, plan_study
+from loralens.study.plan import Stage, plan_study, with_missing
 from loralens.study.stages import RESUMABLE, STAGES
 from loralens.study.store import ArtifactStore
-
-
-class StudyFailed(LoralensError):
-    """One or more stages failed; the others that could run have finished."""
 
 
 @dataclass
@@ -86,15 +82,23 @@ def run_study(
             outcome.cached.append(s.id)
             on_event("cached", s, len(paths), len(stages))
     pending = [s for s in stages if s.id not in paths]
+    keys = {s.id: s.key for s in stages}
     while pending:
         bad = set(outcome.failed) | set(outcome.blocked)
-        for s in [s for s in pending if any(d in bad for d in s.deps)]:
+        for s in [s for s in pending if not s.tolerant and any(d in bad for d in s.deps)]:
             outcome.blocked.append(s.id)
             on_event("blocked", s, len(paths), len(stages))
         pending = [s for s in pending if s.id not in outcome.blocked]
-        ready = [s for s in pending if all(d in paths for d in s.deps)]
+        ready = [s for s in pending if all(d in paths or d in bad for d in s.deps)]
         if not ready:
             break
+        pending = [s for s in pending if s not in ready]
+        ready = [_without_missing(s, outcome, keys) for s in ready]
+        for s in [s for s in ready if store.verify(s) is None]:  # a degraded run done before
+            paths[s.id] = str(store.path(s))
+            outcome.cached.append(s.id)
+            on_event("cached", s, len(paths), len(stages))
+        ready = [s for s in ready if s.id not in paths]
         batch = [(s, {d: paths[d] for d in s.deps}) for s in ready]
         for s in ready:
             on_event("start", s, len(paths), len(stages))
@@ -107,10 +111,20 @@ def run_study(
                 store.record_failure(stage, error)
                 outcome.failed[stage.id] = error
                 on_event("failed", stage, len(paths), len(stages))
-        pending = [s for s in pending if s not in ready]
     if "analysis" in paths:
         publish(store, Path(paths["analysis"]))
     return outcome
+
+
+def _without_missing(stage: Stage, outcome: Outcome, keys: dict[str, str]) -> Stage:
+    """A ready stage as it will run: a tolerant one without the upstream stages that failed."""
+    blocked = set(outcome.blocked)
+    missing = {
+        d: (f"failed: {outcome.failed[d]}" if d in outcome.failed else "blocked by a failed stage")
+        for d in stage.deps
+        if d in outcome.failed or d in blocked
+    }
+    return with_missing(stage, missing, keys) if missing else stage
 
 
 def publish(store: ArtifactStore, analysis_dir: Path) -> None:

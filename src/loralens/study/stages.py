@@ -14,7 +14,8 @@ StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
 
 def _config(params: dict[str, Any]):
     """A RunConfig from a stage's config slice (extra bookkeeping keys removed)."""
-    return validate_config({k: v for k, v in params.items() if k != "variant"}, "stage params")
+    config = {k: v for k, v in params.items() if k not in ("variant", "group", "missing")}
+    return validate_config(config, "stage params")
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -77,12 +78,19 @@ def stage_baselines(params: dict, inputs: dict[str, Path], out: Path) -> None:
 
 
 def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
-    """The in-process serving benchmark over the study's trained adapters."""
+    """The in-process serving benchmark over one group of trained adapters (one head size)."""
     from loralens.serving.bench import run_serve_bench
 
     cfg = _config({"serving": params["serving"]})
-    adapters = [p / "adapter" for p in inputs.values()]
+    group = params["group"]
+    adapters = [inputs[run["stage"]] / "adapter" for run in group["runs"]]
     result = run_serve_bench(params["model"], adapters, cfg.serving, cfg.serving.engines)
+    # Which study run each served adapter is (the benchmark names adapters by folder).
+    runs = [
+        {**run, "adapter": a["name"]}
+        for run, a in zip(group["runs"], result["adapters"], strict=False)
+    ]
+    _write_json(out / "group.json", {**group, "runs": runs})
     _write_json(out / "serving.json", result)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
+
 from loralens.stats.anova import two_way_anova
 from loralens.stats.corrections import holm
 from loralens.stats.effect_size import hedges_g
@@ -29,11 +31,13 @@ def _pair(methods: dict[str, list[dict]]) -> tuple[str, str] | None:
 
 
 def _safe(fn, *args, **kwargs) -> dict[str, Any]:
-    """A test's result as a dict, or the reason it could not be computed."""
+    """A test's result as a dict, or {"not_computed": why} when the data cannot support it."""
+    # The stats layer raises ValueError for data it cannot test (too few seeds, one level, no
+    # residual degrees of freedom); anything else is a bug and propagates.
     try:
         return fn(*args, **kwargs).to_dict()
     except ValueError as exc:
-        return {"error": str(exc)}
+        return {"not_computed": str(exc)}
 
 
 def compare_accuracy(task: str, metric: str, lora: list[dict], full: list[dict]) -> dict:
@@ -64,15 +68,21 @@ def compare_accuracy(task: str, metric: str, lora: list[dict], full: list[dict])
     }
 
 
-def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict | None:
-    """Two-way ANOVA method x task on each task's primary metric (needs >= 2 of each)."""
-    rows = [
-        {"score": r["test"][metric_of[r["task"]]], "method": r["base_method"], "task": r["task"]}
-        for r in runs
-    ]
-    if len({r["task"] for r in rows}) < 2 or len({r["method"] for r in rows}) < 2:
-        return None
-    return _safe(two_way_anova, rows)
+def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
+    """Two-way ANOVA method x task on each task's primary metric, or why it was not computed."""
+    frame = pd.DataFrame(
+        {
+            "score": [r["test"][metric_of[r["task"]]] for r in runs],
+            "method": [r["base_method"] for r in runs],
+            "task": [r["task"] for r in runs],
+        }
+    )
+    n_tasks, n_methods = frame["task"].nunique(), frame["method"].nunique()
+    if n_tasks < 2 or n_methods < 2:
+        why = f"needs at least two tasks and two methods; the study has {n_tasks} and {n_methods}"
+        return {"not_computed": why}
+    levels = {"method": sorted(frame["method"].unique()), "task": sorted(frame["task"].unique())}
+    return {**_safe(two_way_anova, frame), "levels": levels}
 
 
 def study_statistics(

@@ -1,9 +1,13 @@
 """Study expansion: the DAG, content keys, and what changes them."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from loralens.config import load_config
-from loralens.study.plan import content_key, plan_study
+from loralens.errors import ConfigError
+from loralens.study.plan import content_key, plan_study, with_missing
 
 
 def _ids(stages) -> list[str]:
@@ -22,15 +26,16 @@ def test_quickstart_expands_into_every_stage() -> None:
         "drift/rotten_tomatoes/lora/1",
         "sparsity/rotten_tomatoes/full/2",
         "encoder/rotten_tomatoes/1",
-        "serve",
+        "serve/2-labels",
         "analysis",
     ):
         assert sid in ids
     position = {sid: i for i, sid in enumerate(ids)}
     for s in stages:  # dependency order
         assert all(position[d] < position[s.id] for d in s.deps)
-    serve = next(s for s in stages if s.id == "serve")
+    serve = next(s for s in stages if s.id == "serve/2-labels")
     assert all("/lora/" in d for d in serve.deps)  # adapters only from LoRA runs
+    assert [r["stage"] for r in serve.params["group"]["runs"]] == list(serve.deps)
 
 
 def test_keys_change_with_the_config_slice_and_upstream() -> None:
@@ -68,4 +73,59 @@ def test_variants_and_seeds_multiply() -> None:
 
 @pytest.mark.parametrize("serving", [["serving.engines=[]"], ["study.methods=[full]"]])
 def test_no_serve_stage_without_engines_or_adapters(serving: list[str]) -> None:
-    assert "serve" not in _ids(plan_study(load_config(None, serving)))
+    assert not [s for s in plan_study(load_config(None, serving)) if s.kind == "serve"]
+
+
+def _custom_task(folder: Path, name: str, labels: list[str]) -> Path:
+    """A custom task file (its data file need not exist to be planned)."""
+    path = folder / f"{name}-file.yaml"
+    spec = {
+        "name": name,
+        "text_fields": ["text"],
+        "label_names": labels,
+        "source": {"kind": "file", "file": "data.csv", "columns": {"text": "t", "label": "y"}},
+    }
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_a_task_named_by_path_is_keyed_by_its_declared_name(tmp_path: Path) -> None:
+    news = _custom_task(tmp_path, "news", ["a", "b", "c"])
+    stages = plan_study(load_config(None, [f"study.tasks=[{news}]"]))
+    ids = _ids(stages)
+    for sid in ("data/news", "control/news", "train/news/lora/42", "drift/news/lora/42"):
+        assert sid in ids
+    assert not [i for i in ids if ".yaml" in i]
+    train = next(s for s in stages if s.id == "train/news/lora/42")
+    assert train.params["task"]["name"] == str(news)  # the file still loads the task
+    assert next(s for s in stages if s.id == "analysis").params["tasks"] == ["news"]
+
+
+def test_two_entries_declaring_one_name_are_refused(tmp_path: Path) -> None:
+    a = _custom_task(tmp_path, "rotten_tomatoes", ["neg", "pos"])
+    with pytest.raises(ConfigError, match="both declare the task name 'rotten_tomatoes'"):
+        plan_study(load_config(None, [f"study.tasks=[rotten_tomatoes, {a}]"]))
+
+
+def test_adapters_are_served_in_groups_by_head_size(tmp_path: Path) -> None:
+    three = _custom_task(tmp_path, "three", ["a", "b", "c"])
+    two = _custom_task(tmp_path, "two", ["x", "y"])
+    tasks = f"study.tasks=[rotten_tomatoes, {three}, {two}]"
+    stages = {s.id: s for s in plan_study(load_config(None, [tasks, "study.seeds=[1]"]))}
+    serve = {sid: s for sid, s in stages.items() if s.kind == "serve"}
+    assert set(serve) == {"serve/2-labels", "serve/3-labels"}
+    assert serve["serve/3-labels"].deps == ("train/three/lora/1",)
+    assert serve["serve/3-labels"].params["serving"]["num_labels"] == 3
+    assert serve["serve/2-labels"].params["group"]["tasks"] == ["rotten_tomatoes", "two"]
+    assert stages["analysis"].tolerant and set(serve) <= set(stages["analysis"].deps)
+
+
+def test_a_tolerant_stage_without_a_failed_input_gets_another_key() -> None:
+    stages = plan_study(load_config())
+    analysis = next(s for s in stages if s.id == "analysis")
+    keys = {s.id: s.key for s in stages}
+    degraded = with_missing(analysis, {"serve/2-labels": "failed: boom"}, keys)
+    assert "serve/2-labels" not in degraded.deps and degraded.key != analysis.key
+    assert degraded.params["missing"] == {"serve/2-labels": "failed: boom"}
+    again = with_missing(analysis, {"serve/2-labels": "failed: boom"}, keys)
+    assert again.key == degraded.key  # the same failure: the same (cached) degraded analysis

@@ -49,7 +49,8 @@ def test_stage_times_take_earliest_start_and_sum_of_seconds(tmp_path: Path) -> N
 
 def test_study_block_of_the_quickstart(tmp_path: Path) -> None:
     config = load_config(config_path("quickstart")).model_dump(mode="json")
-    block = study_block(config, {"a": _artifact(tmp_path, "a", 0.0, 3.0)}, {"python": "3.11"})
+    artifacts = {"a": _artifact(tmp_path, "a", 0.0, 3.0)}
+    block = study_block(config, ["rotten_tomatoes"], artifacts, {"python": "3.11"})
     assert block["name"] == "quickstart" and block["model"] == "smollm2-135m"
     assert block["methods"] == ["full-ft", "lora-r8"] and block["seeds"] == [42, 1337, 2024]
     assert any("4-bit" in c for c in block["caveats"])
