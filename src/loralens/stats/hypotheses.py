@@ -222,6 +222,17 @@ def _accuracy(lora: Any, full: Any, th: Thresholds) -> _Evidence:
 
 def _drift(lora: Any, full: Any, th: Thresholds) -> _Evidence:
     name, need = "Drift (LoRA moves representations less)", th.drift_reduction
+    raw = _samples(False, lora=lora, full=full)
+    if unmoved := [k for k, v in raw.items() if np.any(v <= 0)]:
+        # A selected model identical to the base (step 0, or a learning rate of 0 in warmup).
+        why = (
+            f"{' and '.join(unmoved)} drift is 0 in some seed (the selected model equals the "
+            "base), and a ratio on the log scale cannot take 0: no test"
+        )
+        n_seeds, nan = {k: int(v.size) for k, v in raw.items()}, math.nan
+        return _Evidence(
+            name, nan, nan, nan, need, True, "none", nan, n_seeds, th.alpha, why, "seeds"
+        )  # fmt: skip
     groups = _samples(True, lora=lora, full=full)
     observed = 1.0 - _gm_ratio(groups["lora"], groups["full"])
     point = (observed, f"reduction = {_pct(observed)}")

@@ -268,7 +268,9 @@ def _statistics(runs: list[dict]) -> dict[str, Any]:
                 "mann_whitney": mann_whitney_u(lora, full, ci_resamples=200, rng=0).to_dict(),
                 "hedges_g": hedges_g(lora, full).to_dict(),
                 "power": seeds_needed_for_observed(lora, full).to_dict(),
-                "mcnemar_per_seed_pair": [{"not_computed": "no predictions in the synthetic study"}],
+                "mcnemar_per_seed_pair": [
+                    {"not_computed": "no predictions in the synthetic study"}
+                ],
             }
         )
     frame = {

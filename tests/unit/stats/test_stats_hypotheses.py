@@ -89,6 +89,21 @@ def test_inconclusive_with_too_few_seeds():
     assert accuracy_verdict([], FULL_ACC).status == "inconclusive"
 
 
+def test_zero_drift_is_inconclusive_with_its_reason_not_a_crash():
+    # warmup gives step 1 a learning rate of 0: a selected LoRA model can equal the base exactly
+    v = evaluate_hypothesis(ACC_CLOSE, {"lora": [0.0, 0.1, 0.1], "full": FULL_DRIFT}, SERVE_CHEAP)
+    drift = v.components[1]
+    assert drift.status == "inconclusive" and math.isnan(drift.p_value)
+    assert "lora drift is 0 in some seed" in drift.sentence
+    assert v.status == "supported"  # accuracy and serving still decide
+    assert drift_verdict([0.1, 0.2], [0.0, 0.3]).status == "inconclusive"
+
+
+def test_unmeasured_serving_carries_its_reason():
+    v = evaluate_hypothesis(ACC_CLOSE, DRIFT_HALF, None, serving_reason="no serving result: x")
+    assert "no serving result: x" in v.components[2].sentence
+
+
 def test_inconclusive_without_variation():
     v = accuracy_verdict([0.85, 0.85, 0.85], [0.86, 0.86, 0.86])
     assert v.status == "inconclusive"
@@ -150,8 +165,8 @@ def test_bad_input():
         accuracy_verdict([0.8, math.nan], FULL_ACC)
     with pytest.raises(ValueError, match="keys"):
         evaluate_hypothesis({"LoRA": [0.8, 0.9], "full": FULL_ACC}, DRIFT_HALF)
-    with pytest.raises(ValueError, match="> 0"):
-        drift_verdict([0.0, 0.1], FULL_DRIFT)
+    with pytest.raises(ValueError, match="NaN"):
+        drift_verdict([math.nan, 0.1], FULL_DRIFT)
     with pytest.raises(ValueError, match="alpha"):
         Thresholds(alpha=0.6)
     with pytest.raises(ValueError, match="min_seeds"):
