@@ -169,6 +169,11 @@ def cmd_config(args: argparse.Namespace) -> None:
     """Validate a config and print it resolved."""
     from loralens.config import config_to_yaml, load_config
 
+    if args.list:
+        for path in sorted(BUILTIN_CONFIGS.glob("*.yaml")):
+            first = path.read_text().splitlines()[0].lstrip("# ").strip().rstrip(":")
+            print(f"{path.stem}\t{first}\t{path}")
+        return
     name, overrides = split_config_args(args.items)
     # The same default as train, run, sanity and bench serve: what they would use is shown.
     config = load_config(config_path(name, "quickstart"), overrides)
@@ -505,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("config", help="validate a config and print it resolved")
     p.add_argument("items", nargs="*", help="[CONFIG (default: quickstart)] [key.sub=value ...]")
+    p.add_argument("--list", action="store_true", help="list the built-in configs and their paths")
     p.set_defaults(func=cmd_config)
     return parser
 
