@@ -81,3 +81,29 @@ def mixed_length_texts() -> list[str]:
         "the best thing I have seen in a cinema for years, and I have seen a lot of films",
         "meh, it was ok",
     ]
+
+
+def run_metrics(**fields: object):
+    """A complete metrics record of a finished run (fields override the defaults)."""
+    from loralens.training.folder import RunMetrics
+
+    defaults = {
+        "task": "rotten_tomatoes",
+        "method": "lora",
+        "seed": 0,
+        "test": {"accuracy": 0.5},
+        "val_best": 0.5,
+        "selected_step": 1,
+        "steps": 1,
+        "trainable_params": 1,
+        "total_params": 2,
+        "trainable_share": 0.5,
+        "train_runtime_s": 1.0,
+        "wall_time_s": 1.0,
+        "train_tokens_per_s": 1.0,
+        "peak_rss_mb": 1.0,
+        "peak_rss_scope": "run",
+        "peak_gpu_mb": None,
+        "device": "cpu",
+    }
+    return RunMetrics(**{**defaults, **fields})

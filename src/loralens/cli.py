@@ -57,20 +57,22 @@ def training_run_dirs(names: list[str], finished: bool = True) -> list[Path]:
     unfinished run is named with what is expected instead.
     """
     from loralens.errors import LoralensError
+    from loralens.training.folder import TrainingRun
 
     dirs = [Path(n) for n in names]
     for d in dirs:
+        run = TrainingRun(d)
         if not d.is_dir():
             raise LoralensError(f"{d}: no such directory; give a `loralens train --out` folder")
         if (d / "plan.json").is_file():
             raise LoralensError(
                 f"{d} is a study run directory; give its training runs, {d}/artifacts/train-*"
             )
-        if not (d / "config.yaml").is_file():
+        if not run.exists():
             raise LoralensError(
                 f"{d} is not a training run (no config.yaml); give a `loralens train --out` folder"
             )
-        if finished and not (d / "metrics.json").is_file():
+        if finished and not run.finished():
             raise LoralensError(
                 f"{d}: training has not finished (no metrics.json); "
                 f"rerun `loralens train ... --out {d}` to resume it"
@@ -185,12 +187,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     """One training run; prints its test metrics."""
     from loralens.config import load_config
     from loralens.console import print_json, print_table
+    from loralens.training.folder import TrainingRun
     from loralens.training.run import train_run
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name, "quickstart"), overrides)
-    finished = (Path(args.out) / "metrics.json").is_file()
-    metrics = train_run(config, Path(args.out))  # refuses a folder holding another config's run
+    finished = TrainingRun(Path(args.out)).finished()
+    metrics = train_run(config, Path(args.out)).to_dict()  # refuses another config's run
     if finished:
         print(
             f"{args.out} already holds this finished run: its metrics, not retrained "
@@ -391,14 +394,13 @@ def cmd_bench_serve(args: argparse.Namespace) -> int | None:
     from loralens.config import load_config
     from loralens.console import print_json
     from loralens.serving import format_serve_table, run_serve_bench
-    from loralens.training.run import write_json
+    from loralens.training.folder import TrainingRun, write_json
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name, "quickstart"), overrides)
     engines = args.engines.split(",") if args.engines else config.serving.engines
-    adapters = [
-        Path(d) / "adapter" if (Path(d) / "adapter").is_dir() else Path(d) for d in args.adapters
-    ]
+    runs = [TrainingRun(Path(d)) for d in args.adapters]
+    adapters = [run.adapter_dir if run.has_adapter() else run.root for run in runs]
 
     def progress(msg: str) -> None:  # stderr, so --json output stays clean
         print(f"[bench serve] {msg}", file=sys.stderr, flush=True)
@@ -477,10 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="pooled per-layer representations of a task's probe set")
     p.add_argument("model_or_run", help="model name, HF id or folder, or a training run directory")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", help="task of a base model (a run is probed on its own task)")
     p.add_argument("--data-dir")
     p.add_argument("--out", required=True, help="output .safetensors file")
-    p.add_argument("--max-examples", type=int, default=256)
+    p.add_argument("--max-examples", type=int, default=256, help="for base models")
     p.add_argument("--max-length", type=int, default=64, help="for base models (runs use theirs)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from loralens.config import RunConfig, load_config
+from loralens.config import RunConfig
 from loralens.data import load_task_from_config
 from loralens.drift.analysis import control_rows, drift_rows, summarize
 from loralens.errors import LoralensError
@@ -18,6 +18,7 @@ from loralens.models.load import load_classifier, load_tokenizer
 from loralens.models.registry import resolve_model
 from loralens.probing.capture import capture, read_metadata
 from loralens.probing.probe_set import probe_set
+from loralens.training.folder import TrainingRun
 
 
 class DriftInputError(LoralensError):
@@ -26,7 +27,8 @@ class DriftInputError(LoralensError):
 
 def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]]]:
     """(step-0 representations, [(step, is_selected, reps)]) of a run; raises if there are none."""
-    folder = run_dir / "snapshots"
+    run = TrainingRun(run_dir)
+    folder = run.snapshots
     paths = sorted(folder.glob("step_*.safetensors"))
     if not paths:
         raise DriftInputError(f"{folder}: no snapshots (step_*.safetensors); train with loralens")
@@ -34,7 +36,7 @@ def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]]]:
     base = next((reps for step, _, reps in snaps if step == 0), None)
     if base is None:
         raise DriftInputError(f"{folder}: no step-0 snapshot of the base model")
-    selected = folder / "selected.safetensors"
+    selected = run.selected_snapshot
     if selected.is_file():
         snaps.append((int(read_metadata(selected)["step"]), True, load_file(str(selected))))
     return base, snaps
@@ -67,7 +69,7 @@ def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm:
     """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
     base, snaps = read_snapshots(run_dir)
     if control_dir is None:
-        _, rand = control_representations(load_config(run_dir / "config.yaml"))
+        _, rand = control_representations(TrainingRun(run_dir).config())
     else:
         rand = load_file(str(control_dir / "random_init.safetensors"))
     rows = drift_rows(base, snaps)

@@ -5,44 +5,45 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-from loralens.config import load_config
-from loralens.data import load_task
+from loralens.data import get_task, load_task, load_task_from_config
+from loralens.errors import LoralensError
 from loralens.models.load import load_classifier
 from loralens.probing.capture import capture, save_snapshot
 from loralens.probing.probe_set import probe_set
-
-
-def load_trained(run_dir: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, int]:
-    """The selected model of a training run (base + adapter, or the full model) and max length."""
-    from peft import PeftModel
-
-    cfg = load_config(run_dir / "config.yaml")
-    labels = json.loads((run_dir / "data.json").read_text())["label_names"]
-    if (run_dir / "adapter").is_dir():
-        base, tok = load_classifier(cfg.model.name, len(labels))
-        return PeftModel.from_pretrained(base, run_dir / "adapter"), tok, cfg.model.max_length
-    model, tok = load_classifier(str(run_dir / "model"), len(labels))
-    return model, tok, cfg.model.max_length
+from loralens.training.folder import TrainingRun
 
 
 def probe_command(
     model_or_run: str,
-    task: str,
+    task: str | None,
     out: Path,
     data_dir: Path | None = None,
     max_examples: int = 256,
     max_length: int = 64,
     batch_size: int = 32,
 ) -> dict:
-    """Capture every layer's pooled representations of the task's fixed probe set into `out`."""
-    data = load_task(task, data_dir)
-    probe = probe_set(data, max_examples)
-    path = Path(model_or_run)
-    if (path / "config.yaml").is_file() and (path / "metrics.json").is_file():
-        model, tok, max_length = load_trained(path)
+    """Capture every layer's pooled representations of the task's fixed probe set into `out`.
+
+    A finished training run is probed on its own probe set (its task, data and split settings,
+    probe size and sequence length); the arguments then only name what to check it against.
+    """
+    run = TrainingRun(Path(model_or_run))
+    if run.exists() and run.finished():
+        cfg = run.config()
+        if task is not None and get_task(task).name != run.metrics().task:
+            raise LoralensError(
+                f"{model_or_run} is a run of task '{run.metrics().task}', not '{task}'; "
+                "a run is probed on its own task (leave out --task)"
+            )
+        data = load_task_from_config(cfg.task)
+        probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+        model, tok = run.load_model()
+        max_length = cfg.model.max_length
     else:
+        if task is None:
+            raise LoralensError(f"{model_or_run} is a model, not a training run: give --task")
+        data = load_task(task, data_dir)
+        probe = probe_set(data, max_examples)
         model, tok = load_classifier(model_or_run, data.spec.num_labels)
     reps = capture(model, tok, probe.texts, max_length, batch_size)
     info = {"probe_sha256": probe.sha256, "n": len(probe.texts), "source": model_or_run}

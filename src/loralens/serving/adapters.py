@@ -21,6 +21,7 @@ from loralens.serving.errors import (
     AdapterNotFoundError,
     UnsupportedAdapterError,
 )
+from loralens.training.folder import TrainingRun
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -96,7 +97,7 @@ def adapter_folder(path: Path) -> Path:
     path = Path(path).expanduser()
     if not path.exists():
         raise AdapterNotFoundError(f"adapter directory not found: {path}")
-    for folder in (path, path / "adapter"):
+    for folder in (path, TrainingRun(path).adapter_dir):
         if (folder / CONFIG_FILE).is_file():
             return folder
     raise AdapterNotFoundError(

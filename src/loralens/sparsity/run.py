@@ -10,7 +10,6 @@ import torch
 from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
-from loralens.config import load_config
 from loralens.errors import LoralensError
 from loralens.sparsity.intruders import DEFAULT_EPSILONS, intruder_dimensions_by_layer
 from loralens.sparsity.peft_state import (
@@ -20,6 +19,7 @@ from loralens.sparsity.peft_state import (
 )
 from loralens.sparsity.spectrum import summarize_delta
 from loralens.training.adapters import matches_target, resolve_targets
+from loralens.training.folder import TrainingRun
 
 TOP_SINGULAR = 16
 
@@ -32,9 +32,9 @@ def _base_model(model_name: str, num_labels: int) -> PreTrainedModel:
     return model
 
 
-def _full_deltas(run_dir: Path, base: dict[str, torch.Tensor], targets: list[str]) -> dict:
+def _full_deltas(run: TrainingRun, base: dict[str, torch.Tensor], targets: list[str]) -> dict:
     """W_ft − W_base for the matrices a LoRA run of the same config would adapt."""
-    tuned = load_file(str(run_dir / "model" / "model.safetensors"))
+    tuned = load_file(str(run.model_dir / "model.safetensors"))
     deltas = {}
     for key, w in tuned.items():
         module = key.removesuffix(".weight")
@@ -76,16 +76,15 @@ def _layer(module: str) -> int | None:
 
 def run_sparsity(run_dir: Path) -> dict:
     """Per adapted matrix: spectrum summary, top singular values, intruder counts over ε."""
-    cfg = load_config(run_dir / "config.yaml")
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    num_labels = len(json.loads((run_dir / "data.json").read_text())["label_names"])
-    model = _base_model(cfg.model.name, num_labels)
+    run = TrainingRun(run_dir)
+    cfg, metrics = run.config(), run.metrics()
+    model = _base_model(cfg.model.name, len(run.label_names()))
     base = {k: v.detach() for k, v in model.state_dict().items()}
     ranks: dict[str, int] = {}
-    if (run_dir / "adapter").is_dir():
-        deltas, ranks = _adapter_deltas(run_dir / "adapter")
-    elif (run_dir / "model").is_dir():  # the matrices LoRA would adapt, named per architecture
-        deltas = _full_deltas(run_dir, base, resolve_targets(model, cfg.lora.targets))
+    if run.has_adapter():
+        deltas, ranks = _adapter_deltas(run.adapter_dir)
+    elif run.model_dir.is_dir():  # the matrices LoRA would adapt, named per architecture
+        deltas = _full_deltas(run, base, resolve_targets(model, cfg.lora.targets))
     else:
         raise LoralensError(f"{run_dir}: neither adapter/ nor model/ found; is it a training run?")
     if not deltas:
@@ -106,9 +105,9 @@ def run_sparsity(run_dir: Path) -> dict:
         )
     return {
         "run": str(run_dir),
-        "method": metrics["method"],
-        "task": metrics["task"],
-        "seed": metrics["seed"],
+        "method": metrics.method,
+        "task": metrics.task,
+        "seed": metrics.seed,
         "epsilons": list(DEFAULT_EPSILONS),
         "rows": rows,
     }

@@ -13,6 +13,7 @@ import numpy as np
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
 from loralens.study.provenance import study_block
 from loralens.study.variants import adalora_rank_rows, variant_summary
+from loralens.training.folder import TrainingRun
 
 SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages are listed
 
@@ -37,40 +38,27 @@ def clean(value: Any) -> Any:
     return value
 
 
-def collect(inputs: dict[str, Path]) -> dict[str, Any]:
-    """Read every upstream artifact, grouped by stage kind."""
-    from loralens.training.adalora import RANK_PATTERN_FILE  # imports torch: only when collecting
-
+def collect(inputs: dict[str, Path], cells: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Read every upstream artifact, grouped by stage kind (`cells`: what each stage is)."""
     out: dict[str, Any] = defaultdict(list)
     for sid, path in sorted(inputs.items()):
-        kind, *rest = sid.split("/")
+        cell = cells[sid]
+        kind = cell["kind"]
+        ident = (cell.get("task"), cell.get("variant"), cell.get("seed"))
         if kind == "data":
-            out["data"].append((rest[0], _read(path / "stats.json")))
-        elif kind in ("train", "encoder"):
-            metrics = _read(path / "metrics.json")
-            variant = "encoder" if kind == "encoder" else rest[1]
-            out[kind].append(
-                {
-                    **metrics,
-                    "method": variant,
-                    "base_method": metrics["method"],
-                    "artifact": _rel(path),
-                    **_predictions(path),
-                }
+            out["data"].append((cell["task"], _read(path / "stats.json")))
+        elif kind == "train":
+            out["encoder" if cell["variant"] == "encoder" else "train"].append(
+                _run_record(TrainingRun(path), cell["variant"], out["adalora"])
             )
-            if (path / RANK_PATTERN_FILE).is_file():
-                ident = {"task": metrics["task"], "method": variant, "seed": metrics["seed"]}
-                pattern = _read(path / RANK_PATTERN_FILE)
-                source = str(Path(_rel(path)) / RANK_PATTERN_FILE)
-                out["adalora"] += adalora_rank_rows(ident, pattern, source)
         elif kind == "baselines":
             out["baselines"] += [
                 {**b, "artifact": _rel(path)} for b in _read(path / "baselines.json")
             ]
         elif kind == "drift":
-            out["drift"].append((rest, _read(path / "drift.json"), _rel(path)))
+            out["drift"].append((ident, _read(path / "drift.json"), _rel(path)))
         elif kind == "sparsity":
-            out["sparsity"].append((rest, _read(path / "sparsity.json"), _rel(path)))
+            out["sparsity"].append((ident, _read(path / "sparsity.json"), _rel(path)))
         elif kind == "serve":
             group = {"id": sid, **_read(path / "group.json")}
             out["serving"].append(
@@ -79,10 +67,23 @@ def collect(inputs: dict[str, Path]) -> dict[str, Any]:
     return out
 
 
-def _predictions(run_dir: Path) -> dict[str, list[int]]:
-    """Per-example test predictions and labels of a run (for McNemar)."""
-    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
-    return {"predictions": [r["pred"] for r in rows], "labels": [r["label"] for r in rows]}
+def _run_record(run: TrainingRun, variant: str, adalora: list[dict]) -> dict[str, Any]:
+    """A run's metrics as a results row, with its test predictions; AdaLoRA ranks to `adalora`."""
+    metrics = run.metrics().to_dict()
+    artifact = _rel(run.root)
+    pattern = run.rank_pattern()
+    if pattern is not None:
+        ident = {"task": metrics["task"], "method": variant, "seed": metrics["seed"]}
+        adalora += adalora_rank_rows(ident, pattern, str(Path(artifact) / run.RANK_PATTERN))
+    rows = run.predictions()
+    return {
+        **metrics,
+        "method": variant,
+        "base_method": metrics["method"],
+        "artifact": artifact,
+        "predictions": [r["pred"] for r in rows],
+        "labels": [r["label"] for r in rows],
+    }
 
 
 def encoder_baselines(encoder_runs: list[dict]) -> list[dict]:
@@ -139,7 +140,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     from loralens.env import fingerprint
     from loralens.study.statistics import baseline_table, study_statistics
 
-    got = collect(inputs)
+    got = collect(inputs, params["cells"])
     runs = [
         {k: v for k, v in r.items() if k not in ("predictions", "labels")} for r in got["train"]
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 import loralens
 from loralens.config import RunConfig, variant_config
 from loralens.errors import ConfigError
+from loralens.training.folder import run_fields
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,16 @@ class Stage:
     # A tolerant stage runs even when some upstream stages failed: it gets the ones that
     # finished, and the others by id with the reason in params["missing"] (another content key).
     tolerant: bool = False
+    cell: Cell | None = None  # the study cell a per-run stage belongs to
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Which study cell a stage works on: task (declared name), variant and seed."""
+
+    task: str
+    variant: str | None = None  # None: a per-task stage (data, control, baselines)
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,7 @@ def with_keys(stages: list[Stage]) -> list[Stage]:
     for s in stages:
         key = content_key(s.kind, s.params, [keys[d] for d in s.deps])
         keys[s.id] = key
-        out.append(Stage(s.id, s.kind, s.params, s.deps, s.cpus, s.gpus, key, s.tolerant))
+        out.append(dataclasses.replace(s, key=key))
     return out
 
 
@@ -76,7 +88,7 @@ def with_missing(stage: Stage, missing: dict[str, str], keys: dict[str, str]) ->
     deps = tuple(d for d in stage.deps if d not in missing)
     params = {**stage.params, "missing": dict(sorted(missing.items()))}
     key = content_key(stage.kind, params, [keys[d] for d in deps])
-    return Stage(stage.id, stage.kind, params, deps, stage.cpus, stage.gpus, key, True)
+    return dataclasses.replace(stage, params=params, deps=deps, key=key)
 
 
 SERVABLE_METHODS = ("lora", "qlora")  # methods whose runs save an adapter the engines can serve
@@ -90,13 +102,6 @@ def _run_cfg(cfg: RunConfig, task: str, variant: str, seed: int) -> RunConfig:
     return run.model_copy(update={"task": task_cfg, "training": training, "name": variant})
 
 
-def _train_params(run: RunConfig) -> dict[str, Any]:
-    """The slice of a run config that determines a training result."""
-    dump = run.model_dump(mode="json")
-    keep = ("method", "device", "model", "task", "lora", "adalora", "training", "probing")
-    return {k: dump[k] for k in keep}
-
-
 def plan_study(cfg: RunConfig) -> list[Stage]:
     """Every stage of a study: data, training, baselines, drift, sparsity, serving, analysis."""
     st = cfg.study
@@ -106,14 +111,14 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
     gpus = 1.0 if cfg.device == "cuda" else 0.0
     for task in tasks:
         data_params = {"task": _task_params(cfg, task), "model": cfg.model.name}
-        stages.append(Stage(f"data/{task.name}", "data", data_params))
+        stages.append(Stage(f"data/{task.name}", "data", data_params, cell=Cell(task.name)))
         for variant in st.methods:
             for seed in st.seeds:
                 run = _run_cfg(cfg, task.entry, variant, seed)
                 sid = f"train/{task.name}/{variant}/{seed}"
-                stages.append(
-                    Stage(sid, "train", {**_train_params(run), "variant": variant}, gpus=gpus)
-                )
+                cell = Cell(task.name, variant, seed)
+                params = {**run_fields(run), "variant": variant}
+                stages.append(Stage(sid, "train", params, gpus=gpus, cell=cell))
                 if run.method in SERVABLE_METHODS:
                     lora_runs.append((task, variant, seed, sid))
                 stages.append(
@@ -122,6 +127,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                         "drift",
                         {"task": task.name},
                         deps=(sid, f"control/{task.name}"),
+                        cell=cell,
                     )
                 )
                 stages.append(
@@ -130,13 +136,16 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                         "sparsity",
                         {"model": cfg.model.name},
                         deps=(sid,),
+                        cell=cell,
                     )
                 )
-        stages.append(Stage(f"control/{task.name}", "control", _control_params(cfg, task)))
+        control = _control_params(cfg, task)
+        stages.append(Stage(f"control/{task.name}", "control", control, cell=Cell(task.name)))
         stages += _baseline_stages(cfg, task, gpus)
     if cfg.serving.engines:
         stages += _serve_stages(cfg, lora_runs)
-    upstream = tuple(s.id for s in stages if s.kind != "control")
+    upstream = [s for s in stages if s.kind != "control"]
+    cells = {s.id: {"kind": s.kind, **_cell_dict(s.cell)} for s in upstream}
     stages.append(
         Stage(
             "analysis",
@@ -145,13 +154,19 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 "report": cfg.report.model_dump(mode="json"),
                 "study": st.model_dump(mode="json"),
                 "tasks": [t.name for t in tasks],
+                "cells": cells,  # what each upstream stage is, so no stage id is parsed
                 "config": cfg.model_dump(mode="json"),
             },
-            deps=upstream,
+            deps=tuple(s.id for s in upstream),
             tolerant=True,
         )
     )
     return with_keys(_topological(stages))
+
+
+def _cell_dict(cell: Cell | None) -> dict[str, Any]:
+    """A stage's cell as JSON (empty for study-wide stages such as serving)."""
+    return dataclasses.asdict(cell) if cell is not None else {}
 
 
 def _task_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:
@@ -180,7 +195,8 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
             "baselines": simple,
             "eval_batch_size": cfg.training.eval_batch_size,
         }
-        stages.append(Stage(f"baselines/{task.name}", "baselines", params, gpus=gpus))
+        cell = Cell(task.name)
+        stages.append(Stage(f"baselines/{task.name}", "baselines", params, gpus=gpus, cell=cell))
     if "encoder" in st.baselines:
         for seed in st.seeds:
             run = _run_cfg(cfg, task.entry, "full", seed)
@@ -191,8 +207,9 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
                 Stage(
                     f"encoder/{task.name}/{seed}",
                     "train",
-                    {**_train_params(run), "variant": "encoder"},
+                    {**run_fields(run), "variant": "encoder"},
                     gpus=gpus,
+                    cell=Cell(task.name, "encoder", seed),
                 )
             )
     return stages

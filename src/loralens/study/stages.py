@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from loralens.config import validate_config
+from loralens.training.folder import TrainingRun
 
 StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
 
@@ -83,7 +84,7 @@ def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
 
     cfg = _config({"serving": params["serving"]})
     group = params["group"]
-    adapters = [inputs[run["stage"]] / "adapter" for run in group["runs"]]
+    adapters = [TrainingRun(inputs[run["stage"]]).adapter_dir for run in group["runs"]]
     result = run_serve_bench(params["model"], adapters, cfg.serving, cfg.serving.engines)
     # Which study run each served adapter is (the benchmark names adapters by folder).
     runs = [

@@ -12,8 +12,6 @@ from typing import Any
 
 from torch import nn
 
-RANK_PATTERN_FILE = "adalora_rank_pattern.json"
-
 
 def is_adalora(model: nn.Module) -> bool:
     """Whether `model` is a PEFT model with a trainable AdaLoRA adapter."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
@@ -13,20 +12,21 @@ import torch
 from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 from transformers.trainer_callback import PrinterCallback
 
-from loralens.config import RunConfig, config_to_yaml, load_config
+from loralens.config import RunConfig
 from loralens.data import TaskData, load_task_from_config
 from loralens.env import fingerprint
 from loralens.errors import ConfigError, LoralensError
 from loralens.evaluation import encode, predict_logits, score
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.probing.probe_set import probe_set
-from loralens.training.adalora import RANK_PATTERN_FILE, kept_ranks
+from loralens.training.adalora import kept_ranks
 from loralens.training.callbacks import (
     AdaLoraAllocationCallback,
     GuardedTrainer,
     SnapshotCallback,
     StderrLogCallback,
 )
+from loralens.training.folder import RunMetrics, TrainingRun, run_fields
 from loralens.training.setup import (
     build_model,
     resolve_device,
@@ -36,19 +36,6 @@ from loralens.training.setup import (
     training_arguments,
 )
 
-METRICS_FILE = "metrics.json"
-
-# The config sections that decide what a training run computes; a run directory is reused
-# (resumed, or its finished metrics returned) only when they all equal the ones asked for.
-RUN_SECTIONS = ("method", "model", "task", "lora", "adalora", "training", "probing")
-
-
-def write_json(path: Path, data: object) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
-
 
 def last_checkpoint(folder: Path) -> str | None:
     """The newest complete Trainer checkpoint in folder, if any."""
@@ -56,11 +43,12 @@ def last_checkpoint(folder: Path) -> str | None:
     return str(max(ckpts, key=lambda p: int(p.name.split("-")[1]))) if ckpts else None
 
 
-def train_run(cfg: RunConfig, out: Path) -> dict:
+def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
-    check_same_run(cfg, out)
-    if (out / METRICS_FILE).is_file():
-        return json.loads((out / METRICS_FILE).read_text())
+    run = TrainingRun(out)
+    check_same_run(cfg, run)
+    if run.finished():
+        return run.metrics()
     setup_tracker(cfg)
     peak_scope = "run" if reset_peak_rss() else "process"
     data = load_task_from_config(cfg.task)
@@ -69,54 +57,51 @@ def train_run(cfg: RunConfig, out: Path) -> dict:
         torch.cuda.reset_peak_memory_stats()
     steps = total_training_steps(cfg, len(data.splits.train))  # AdaLoRA's schedule needs it
     model, tok = build_model(cfg, data.spec.num_labels, steps)  # validates targets and ranks
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "config.yaml.tmp"  # atomic: check_same_run reads it when the run is resumed
-    tmp.write_text(config_to_yaml(cfg))
-    tmp.replace(out / "config.yaml")
-    write_json(out / "env.json", fingerprint())
+    run.write_config(cfg)  # check_same_run reads it when the run is resumed
+    run.write_json(run.ENV, fingerprint())
     trainable, total = trainable_parameters(model)
     rows = {
         s: encode(data.spec, tok, getattr(data.splits, s), cfg.model.max_length)
         for s in ("train", "val", "test")
     }
     probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
-    write_json(out / "data.json", _data_record(data, probe.sha256))
-    trainer, snapshots = _trainer(cfg, out, device, data, model, tok, rows, probe)
+    run.write_json(run.DATA, _data_record(data, probe.sha256))
+    trainer, snapshots = _trainer(cfg, run, device, data, model, tok, rows, probe)
 
     start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=_resume_point(cfg, out))
+    result = trainer.train(resume_from_checkpoint=_resume_point(cfg, run))
     wall = time.perf_counter() - start
     best = trainer.model  # the checkpoint selected on val (load_best_model_at_end)
     best_step = _best_step(trainer)
-    snapshots.snapshot(best, best_step, out / "snapshots" / "selected.safetensors")
+    snapshots.snapshot(best, best_step, run.selected_snapshot)
 
     test = _evaluate_test(data, best, tok, rows["test"], cfg.training.eval_batch_size)
-    _save_weights(cfg, best, tok, out)
+    _save_weights(cfg, best, tok, run)
     if cfg.method == "adalora":
-        write_json(out / RANK_PATTERN_FILE, kept_ranks(best))
-    write_json(out / "log.json", _log_record(trainer.state.log_history))
-    _write_predictions(out / "predictions.jsonl", data, test["logits"])
-    metrics = {
-        "task": data.spec.name,
-        "method": cfg.method,
-        "seed": cfg.training.seed,
-        "test": test["metrics"],
-        "val_best": trainer.state.best_metric,
-        "selected_step": best_step,
-        "steps": trainer.state.global_step,
-        "trainable_params": trainable,
-        "total_params": total,
-        "trainable_share": trainable / total,
-        "train_runtime_s": result.metrics.get("train_runtime"),
-        "wall_time_s": wall,
-        "train_tokens_per_s": _tokens_per_s(rows["train"], trainer, result),
-        "peak_rss_mb": peak_rss_mb(),
-        "peak_rss_scope": peak_scope,  # "run": this run's own peak; "process": the process's
-        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
-        "device": device,
-    }
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    write_json(out / METRICS_FILE, metrics)  # written last: its presence marks a finished run
+        run.write_json(run.RANK_PATTERN, kept_ranks(best))
+    run.write_json(run.LOG, _log_record(trainer.state.log_history))
+    run.write_predictions(_prediction_records(data, test["logits"]))
+    metrics = RunMetrics(
+        task=data.spec.name,
+        method=cfg.method,
+        seed=cfg.training.seed,
+        test=test["metrics"],
+        val_best=trainer.state.best_metric,
+        selected_step=best_step,
+        steps=trainer.state.global_step,
+        trainable_params=trainable,
+        total_params=total,
+        trainable_share=trainable / total,
+        train_runtime_s=result.metrics.get("train_runtime"),
+        wall_time_s=wall,
+        train_tokens_per_s=_tokens_per_s(rows["train"], trainer, result),
+        peak_rss_mb=peak_rss_mb(),
+        peak_rss_scope=peak_scope,
+        peak_gpu_mb=torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
+        device=device,
+    )
+    shutil.rmtree(run.checkpoints, ignore_errors=True)
+    run.write_json(run.METRICS, metrics.to_dict())  # written last: it marks a finished run
     return metrics
 
 
@@ -128,51 +113,51 @@ def _differences(old: object, new: object, key: str) -> list[str]:
     return [] if old == new else [f"{key.lstrip('.')}: {old!r} -> {new!r}"]
 
 
-def check_same_run(cfg: RunConfig, out: Path) -> None:
-    """Raise unless `out` is new or holds a run of the same config (in RUN_SECTIONS)."""
-    path = out / "config.yaml"
-    if not path.is_file():
+def check_same_run(cfg: RunConfig, run: TrainingRun) -> None:
+    """Raise unless the folder is new or holds a run of the same config (its run fields)."""
+    if not run.exists():
         return
+    out = run.root
     try:
-        previous = load_config(path).model_dump(mode="json")
+        previous = run_fields(run.config())
     except LoralensError:
         raise ConfigError(
             f"{out} holds a config.yaml that is not a loralens run config; give another --out"
         ) from None
-    asked = cfg.model_dump(mode="json")
-    diff = [d for k in RUN_SECTIONS for d in _differences(previous[k], asked[k], k)]
+    asked = run_fields(cfg)
+    diff = [d for k in asked for d in _differences(previous[k], asked[k], k)]
     if diff:
-        state = "finished" if (out / METRICS_FILE).is_file() else "interrupted"
+        state = "finished" if run.finished() else "interrupted"
         raise ConfigError(
             f"{out} holds a {state} run with a different config ({'; '.join(diff)}); "
             f"give another --out, or delete {out} to train again"
         )
 
 
-def _resume_point(cfg: RunConfig, out: Path) -> str | None:
+def _resume_point(cfg: RunConfig, run: TrainingRun) -> str | None:
     """The checkpoint to resume from; an interrupted AdaLoRA run starts again from step 0."""
-    checkpoint = last_checkpoint(out / "checkpoints")
+    checkpoint = last_checkpoint(run.checkpoints)
     if checkpoint and cfg.method == "adalora":
         # Its checkpoints hold pruned factors but not the rank allocator's importance averages,
         # so resuming would not continue the same run; a seeded restart reproduces it.
         print(f"AdaLoRA cannot resume from {checkpoint}; training from step 0", file=sys.stderr)
-        shutil.rmtree(out / "checkpoints")
-        shutil.rmtree(out / "snapshots", ignore_errors=True)
+        shutil.rmtree(run.checkpoints)
+        shutil.rmtree(run.snapshots, ignore_errors=True)
         return None
     return checkpoint
 
 
-def _trainer(cfg, out, device, data, model, tok, rows, probe):
+def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, probe):
     """The Trainer (early stopping, the task's metrics on val) and its snapshot callback."""
     spec = data.spec
-    args = training_arguments(cfg, out / "checkpoints", device, spec.primary_metric)
+    args = training_arguments(cfg, run.checkpoints, device, spec.primary_metric)
     callbacks = []
     if cfg.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
     snapshots = SnapshotCallback(
         probe,
         tok,
-        out / "snapshots",
+        run.snapshots,
         cfg.probing.snapshot_every,
         cfg.model.max_length,
         cfg.probing.batch_size,
@@ -212,22 +197,19 @@ def _evaluate_test(data: TaskData, model, tok, rows: list[dict], batch: int) -> 
     return {"metrics": score(data.spec, labels, preds), "logits": logits}
 
 
-def _save_weights(cfg: RunConfig, model, tok, out: Path) -> None:
+def _save_weights(cfg: RunConfig, model, tok, run: TrainingRun) -> None:
     """The adapter (LoRA) or the full model, as safetensors."""
-    target = out / ("adapter" if cfg.method != "full" else "model")
+    target = run.weights_dir(saves_adapter=cfg.method != "full")
     model.save_pretrained(target, safe_serialization=True)
     tok.save_pretrained(target)
 
 
-def _write_predictions(path: Path, data: TaskData, logits: torch.Tensor) -> None:
+def _prediction_records(data: TaskData, logits: torch.Tensor) -> list[dict]:
     """Per-example test predictions, for paired tests (McNemar) later."""
-    lines = [
-        json.dumps({"index": i, "label": e.label, "pred": int(lg.argmax()), "logits": lg.tolist()})
+    return [
+        {"index": i, "label": e.label, "pred": int(lg.argmax()), "logits": lg.tolist()}
         for i, (e, lg) in enumerate(zip(data.splits.test, logits, strict=True))
     ]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
 
 
 def _log_record(history: list[dict]) -> dict:

@@ -12,6 +12,8 @@ from safetensors.torch import save_file
 from loralens.config import config_to_yaml, load_config
 from loralens.models.load import load_classifier
 from loralens.sparsity.run import run_sparsity
+from loralens.training.folder import TrainingRun
+from tests.conftest import run_metrics
 
 PLANTED = "bert.encoder.layer.0.attention.self.query"
 
@@ -29,7 +31,8 @@ def _full_run(folder: Path, targets: str) -> Path:
     save_file(state, str(run / "model" / "model.safetensors"))
     cfg = load_config(None, ["method=full", "model.name=minilm-l6", f"lora.targets={targets}"])
     (run / "config.yaml").write_text(config_to_yaml(cfg))
-    (run / "metrics.json").write_text(json.dumps({"method": "full", "task": "t", "seed": 0}))
+    metrics = run_metrics(method="full", task="t", seed=0)
+    (run / TrainingRun.METRICS).write_text(json.dumps(metrics.to_dict()))
     (run / "data.json").write_text(json.dumps({"label_names": ["neg", "pos"]}))
     return run
 

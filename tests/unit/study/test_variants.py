@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from loralens.study.variants import (
     split_module,
     variant_summary,
 )
+from loralens.training.folder import TrainingRun
+from tests.conftest import run_metrics
 
 NAN = math.nan
 
@@ -122,13 +123,15 @@ def test_adalora_rank_rows() -> None:
 
 
 def test_collect_carries_the_rank_pattern_with_its_artifact(tmp_path: Path) -> None:
-    run = tmp_path / "artifacts" / "train-abc"
-    run.mkdir(parents=True)
-    metrics = {"task": "rte", "method": "adalora", "seed": 7, "test": {"accuracy": 0.6}}
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "predictions.jsonl").write_text('{"pred": 1, "label": 0}\n')
-    (run / "adalora_rank_pattern.json").write_text('{"model.layers.2.mlp.up_proj": 4}')
-    got = collect({"train/rte/ada-r8/7": run})
+    folder = tmp_path / "artifacts" / "train-abc"
+    folder.mkdir(parents=True)
+    run = TrainingRun(folder)
+    metrics = run_metrics(task="rte", method="adalora", seed=7, test={"accuracy": 0.6})
+    run.write_json(run.METRICS, metrics.to_dict())
+    run.write_predictions([{"pred": 1, "label": 0}])
+    run.write_json(run.RANK_PATTERN, {"model.layers.2.mlp.up_proj": 4})
+    cells = {"train/rte/ada-r8/7": {"kind": "train", "task": "rte", "variant": "ada-r8", "seed": 7}}
+    got = collect({"train/rte/ada-r8/7": folder}, cells)
     assert got["train"][0]["method"] == "ada-r8"
     (row,) = got["adalora"]
     assert row == {

@@ -8,7 +8,8 @@ import pytest
 
 from loralens.config import config_to_yaml, load_config
 from loralens.errors import ConfigError
-from loralens.training.run import METRICS_FILE, check_same_run
+from loralens.training.folder import TrainingRun
+from loralens.training.run import check_same_run
 
 
 def _run_dir(tmp_path: Path, finished: bool) -> Path:
@@ -16,15 +17,15 @@ def _run_dir(tmp_path: Path, finished: bool) -> Path:
     out.mkdir()
     (out / "config.yaml").write_text(config_to_yaml(load_config(None, ["method=lora"])))
     if finished:
-        (out / METRICS_FILE).write_text("{}")
+        (out / TrainingRun.METRICS).write_text("{}")
     return out
 
 
 def test_new_or_same_config_is_accepted(tmp_path: Path) -> None:
-    check_same_run(load_config(None), tmp_path / "new")
+    check_same_run(load_config(None), TrainingRun(tmp_path / "new"))
     out = _run_dir(tmp_path, finished=True)
     # Settings outside the run (serving, report, study) may differ.
-    check_same_run(load_config(None, ["method=lora", "serving.repeats=2"]), out)
+    check_same_run(load_config(None, ["method=lora", "serving.repeats=2"]), TrainingRun(out))
 
 
 @pytest.mark.parametrize("finished", [True, False])
@@ -32,7 +33,7 @@ def test_another_config_is_refused_naming_the_differences(tmp_path: Path, finish
     out = _run_dir(tmp_path, finished)
     cfg = load_config(None, ["method=full", "training.learning_rate=5e-5"])
     with pytest.raises(ConfigError) as info:
-        check_same_run(cfg, out)
+        check_same_run(cfg, TrainingRun(out))
     msg = str(info.value)
     assert ("finished run" if finished else "interrupted run") in msg
     assert "method: 'lora' -> 'full'" in msg and "training.learning_rate: 0.0002 -> 5e-05" in msg
@@ -42,4 +43,4 @@ def test_another_config_is_refused_naming_the_differences(tmp_path: Path, finish
 def test_a_foreign_config_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("something: else\n")
     with pytest.raises(ConfigError, match="not a loralens run config"):
-        check_same_run(load_config(None), tmp_path)
+        check_same_run(load_config(None), TrainingRun(tmp_path))
