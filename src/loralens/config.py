@@ -9,10 +9,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loralens.errors import ConfigError
+from loralens.methods import METHODS as _METHOD_REGISTRY
 from loralens.suggest import unknown_name_message
 
-# Training methods by registry name; variants in a study refer to one of these.
-METHODS = ("full", "lora", "adalora", "qlora")
+# Training methods by registry name (loralens.methods); variants in a study refer to one of these.
+METHODS = tuple(_METHOD_REGISTRY)
 TARGET_PRESETS = ("qv", "qkvo", "all-linear")
 
 

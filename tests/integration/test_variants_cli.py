@@ -71,6 +71,7 @@ def runs(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         "qkvo16": ["lora.targets=qkvo", "lora.rank=16"],
         "pattern": PATTERN,
         "adalora": ADALORA,
+        "dora": ["method=dora", "lora.rank=4"],
     }
     return {name: _train(tiny_llama_dir, root / name, *extra) for name, extra in variants.items()}
 
@@ -118,6 +119,36 @@ def test_adalora_budget_shrinks_and_sparsity_sees_the_kept_ranks(runs, sparsity)
         assert row["lora_rank"] == (ranks[module] or None)
         assert row["shape"] == SHAPES[_kind(module)]
         assert row["numerical_rank"] <= ranks[module]
+
+
+def test_dora_is_one_registration_that_trains_serves_and_reaches_sparsity(
+    runs, sparsity, tiny_llama_dir
+) -> None:
+    run = runs["dora"]
+    acfg = json.loads((run / "adapter" / "adapter_config.json").read_text())
+    assert acfg["peft_type"] == "LORA" and acfg["use_dora"] is True and acfg["r"] == 4
+    # Sparsity of DoRA: ΔW = merged - base (magnitude rescaling included), checked against PEFT.
+    base = AutoModelForSequenceClassification.from_pretrained(tiny_llama_dir, num_labels=2)
+    before = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    merged = PeftModel.from_pretrained(base, run / "adapter").merge_and_unload().state_dict()
+    rows = sparsity["dora"]
+    assert sorted({_kind(m) for m in rows}) == ["q_proj", "v_proj"] and len(rows) == 4
+    for module, row in rows.items():
+        delta = (merged[f"{module}.weight"] - before[f"{module}.weight"]).double()
+        want = torch.linalg.svdvals(delta)[:3].tolist()
+        assert row["singular_values"][:3] == pytest.approx(want, rel=1e-6), module
+        assert row["lora_rank"] == 4 and max(want) > 0
+    # Served by the engines that support DoRA (merged, unmerged); the others refuse it.
+    from loralens.config import ServingConfig
+    from loralens.serving import run_serve_bench
+
+    serving = ServingConfig(num_adapters=[1], batch_sizes=[1], repeats=1, warmup=0)
+    result = run_serve_bench(
+        str(tiny_llama_dir), [run], serving, ["merged", "unmerged", "fused"], strict=False
+    )
+    assert set(result["refused"]) == {"fused"} and "DoRA" in result["refused"]["fused"]
+    assert {r["engine"] for r in result["rows"]} == {"merged", "unmerged"}
+    assert all(c["passed"] for c in result["correctness"])
 
 
 def test_saved_adalora_adapter_reproduces_test_predictions(runs, tiny_llama_dir) -> None:
@@ -214,7 +245,7 @@ def test_killed_adalora_run_restarts_to_the_same_result(runs, tiny_llama_dir, tm
     proc.wait()
     again = run_cli(*_args(tiny_llama_dir, out, *ADALORA))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "AdaLoRA cannot resume" in again.stderr
+    assert "adalora cannot resume" in again.stderr
     ref = runs["adalora"]
     for name in ("metrics.json", "adalora_rank_pattern.json"):
         a, b = (json.loads((d / name).read_text()) for d in (ref, out))

@@ -75,8 +75,14 @@ def run_serve_bench(
     engines: Sequence[str] | None = None,
     *,
     progress: Progress | None = None,
+    strict: bool = True,
 ) -> dict[str, Any]:
-    """Check, then time, serving engines with LoRA adapters; a JSON-able result (schema above)."""
+    """Check, then time, serving engines with LoRA adapters; a JSON-able result (schema above).
+
+    With `strict`, an engine that cannot serve one of the adapters (DoRA, a rank above its
+    maximum) is an error; otherwise it is left out and recorded in `refused`, as long as one
+    engine remains (a study serves whatever its methods produced).
+    """
     names = resolve_engines(list(engines) if engines else serving.engines)
     device = resolve_device(serving.device)
     say = progress or (lambda _msg: None)
@@ -85,8 +91,19 @@ def run_serve_bench(
         quiet_transformers(),
         tempfile.TemporaryDirectory(prefix="loralens-serve-") as tmp,
     ):
-        ctx = prepare(model_name, adapter_dirs, serving, names, device, Path(tmp), say)
+        refused: dict[str, str] = {}
+        ctx = prepare(
+            model_name,
+            adapter_dirs,
+            serving,
+            names,
+            device,
+            Path(tmp),
+            say,
+            None if strict else refused,
+        )
         result = _skeleton(ctx, threads)
+        result["refused"].update(refused)
         for mode in ("classify", "generate"):
             run_mode(ctx, mode, result)
         result["settings"]["load_average_end"] = _load_average()
@@ -101,8 +118,12 @@ def prepare(
     device: torch.device,
     tmp: Path,
     progress: Progress,
+    refused: dict[str, str] | None = None,
 ) -> BenchContext:
-    """Validate engines and adapters against the base, then add synthetic adapters up to max K."""
+    """Validate engines and adapters against the base, then add synthetic adapters up to max K.
+
+    Engines unable to serve an adapter raise, or, given a `refused` dict, are dropped into it.
+    """
     options = EngineOptions(device=device, max_rank=serving.max_rank, serving=serving)
     engines = {n: make_engine(n, options) for n in engine_names}
     trained = _unique_names([read_adapter(Path(p)) for p in adapter_dirs])
@@ -111,8 +132,7 @@ def prepare(
     base = base_shapes(model_name, config, num_labels)
     for spec in trained:
         check_adapter(spec, base)
-        for engine in engines.values():
-            check_servable(engine, [spec])
+    _drop_unservable(engines, trained, refused)
     missing = max(serving.num_adapters) - len(trained)
     synthetic: list[AdapterSpec] = []
     if missing > 0:
@@ -137,6 +157,23 @@ def prepare(
     return BenchContext(
         model_name, serving, device, options, engines, adapters, base, num_labels, progress
     )
+
+
+def _drop_unservable(
+    engines: dict[str, Any], adapters: list[AdapterSpec], refused: dict[str, str] | None
+) -> None:
+    """Raise for an engine that cannot serve an adapter, or move it to `refused` (one must stay)."""
+    errors: dict[str, ServingError] = {}
+    for name, engine in engines.items():
+        try:
+            check_servable(engine, adapters)
+        except ServingError as exc:
+            errors[name] = exc
+    if errors and (refused is None or len(errors) == len(engines)):
+        raise next(iter(errors.values()))
+    for name, exc in errors.items():
+        del engines[name]
+        refused[name] = f"cannot serve the study's adapters: {exc}"
 
 
 def _unique_names(specs: list[AdapterSpec]) -> list[AdapterSpec]:

@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from transformers import PreTrainedModel
 
 from loralens.errors import LoralensError
+from loralens.methods import get_method
 from loralens.sparsity.intruders import DEFAULT_EPSILONS, intruder_dimensions_by_layer
 from loralens.sparsity.peft_state import (
     PEFT_PREFIX,
@@ -61,11 +62,30 @@ def _adapter_deltas(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, in
         )
     else:
         raise LoralensError(f"{folder}: adapter type {acfg['peft_type']} is not LoRA or AdaLoRA")
-    ranks = {
+    return deltas, _ranks(state)
+
+
+def _ranks(state: dict[str, torch.Tensor]) -> dict[str, int]:
+    """Each adapted module's rank, from its saved lora_A factor (r, d_in)."""
+    return {
         key.removeprefix(PEFT_PREFIX).rsplit(".lora_A", 1)[0]: t.shape[0]
         for key, t in state.items()
         if key.endswith((".lora_A.weight", ".lora_A"))
-    }  # lora_A is (r, d_in)
+    }
+
+
+def _merged_deltas(
+    run: TrainingRun, model: PreTrainedModel, base: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """ΔW = merged − base weights of every adapted module (exact for any adapter, e.g. DoRA)."""
+    from peft import PeftModel
+
+    ranks = _ranks(load_file(str(run.adapter_dir / "adapter_model.safetensors")))
+    merged = PeftModel.from_pretrained(model, run.adapter_dir).merge_and_unload().state_dict()
+    deltas = {
+        module: merged[f"{module}.weight"].double() - base[f"{module}.weight"].double()
+        for module in ranks
+    }
     return deltas, ranks
 
 
@@ -79,10 +99,15 @@ def run_sparsity(run_dir: Path) -> dict:
     run = TrainingRun(run_dir)
     cfg, metrics = run.config(), run.metrics()
     model = _base_model(cfg.model.name, len(run.label_names()))
-    base = {k: v.detach() for k, v in model.state_dict().items()}
+    base = {k: v.detach().clone() for k, v in model.state_dict().items()}  # merging is in place
     ranks: dict[str, int] = {}
-    if run.has_adapter():
+    form = get_method(cfg.method).delta
+    if form != "full" and not run.has_adapter():
+        raise LoralensError(f"{run_dir}: a {cfg.method} run without adapter/; is it finished?")
+    if form in ("lora", "adalora"):
         deltas, ranks = _adapter_deltas(run.adapter_dir)
+    elif form == "merge":
+        deltas, ranks = _merged_deltas(run, model, base)
     elif run.model_dir.is_dir():  # the matrices LoRA would adapt, named per architecture
         deltas = _full_deltas(run, base, resolve_targets(model, cfg.lora.targets))
     else:

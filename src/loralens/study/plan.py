@@ -11,6 +11,7 @@ from typing import Any
 import loralens
 from loralens.config import RunConfig, variant_config
 from loralens.errors import ConfigError
+from loralens.methods import get_method
 from loralens.training.folder import run_fields
 
 
@@ -91,9 +92,6 @@ def with_missing(stage: Stage, missing: dict[str, str], keys: dict[str, str]) ->
     return dataclasses.replace(stage, params=params, deps=deps, key=key)
 
 
-SERVABLE_METHODS = ("lora", "qlora")  # methods whose runs save an adapter the engines can serve
-
-
 def _run_cfg(cfg: RunConfig, task: str, variant: str, seed: int) -> RunConfig:
     """The run config of one study cell (`task`: the entry that loads the task)."""
     run = variant_config(cfg, variant)
@@ -119,7 +117,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 cell = Cell(task.name, variant, seed)
                 params = {**run_fields(run), "variant": variant}
                 stages.append(Stage(sid, "train", params, gpus=gpus, cell=cell))
-                if run.method in SERVABLE_METHODS:
+                if get_method(run.method).servable:
                     lora_runs.append((task, variant, seed, sid))
                 stages.append(
                     Stage(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from peft import AdaLoraConfig as PeftAdaLoraConfig
 from peft import LoraConfig as PeftLoraConfig
@@ -13,6 +12,7 @@ from transformers import PreTrainedModel
 
 from loralens.config import RunConfig
 from loralens.errors import ConfigError
+from loralens.methods import METHODS, get_method
 
 # Target presets by architecture family: Llama-style decoders and BERT-style encoders.
 PRESETS: dict[str, dict[str, list[str]]] = {
@@ -74,8 +74,8 @@ def head_modules(model: PreTrainedModel) -> list[str]:
     return [n for n in HEAD_NAMES if hasattr(model, n)]
 
 
-def lora_config(cfg: RunConfig, model: PreTrainedModel) -> PeftLoraConfig:
-    """The PEFT LoraConfig of a run (method lora or qlora)."""
+def lora_config(cfg: RunConfig, model: PreTrainedModel, use_dora: bool = False) -> PeftLoraConfig:
+    """The PEFT LoraConfig of a run (methods lora, qlora; dora with `use_dora`)."""
     lc = cfg.lora
     targets = resolve_targets(model, lc.targets)
     _check_ranks(model, targets, lc.rank, lc.rank_pattern)
@@ -89,6 +89,7 @@ def lora_config(cfg: RunConfig, model: PreTrainedModel) -> PeftLoraConfig:
         rank_pattern=dict(lc.rank_pattern),
         alpha_pattern=dict(lc.alpha_pattern),
         use_rslora=lc.use_rslora,
+        use_dora=use_dora,
     )
 
 
@@ -114,28 +115,13 @@ def adalora_config(cfg: RunConfig, model: PreTrainedModel, total_steps: int) -> 
     )
 
 
-# PEFT config builders by method (full fine-tuning has none); total_steps is for AdaLoRA's schedule.
-PEFT_CONFIGS: dict[str, Callable[[RunConfig, PreTrainedModel, int | None], PeftConfig]] = {
-    "lora": lambda cfg, model, total_steps: lora_config(cfg, model),
-    "qlora": lambda cfg, model, total_steps: lora_config(cfg, model),
-    "adalora": lambda cfg, model, total_steps: adalora_config(cfg, model, _steps(total_steps)),
-}
-
-
 def peft_config(cfg: RunConfig, model: PreTrainedModel, total_steps: int | None) -> PeftConfig:
-    """The PEFT config of an adapter method (lora, qlora, adalora), validated against the model."""
-    builder = PEFT_CONFIGS.get(cfg.method)
+    """The PEFT config of an adapter method, validated against the model."""
+    builder = get_method(cfg.method).peft_config
     if builder is None:
-        methods = ", ".join(PEFT_CONFIGS)
-        raise ConfigError(f"method '{cfg.method}' has no adapter; methods with one: {methods}")
+        with_adapter = ", ".join(n for n, m in METHODS.items() if m.peft_config is not None)
+        raise ConfigError(f"method '{cfg.method}' has no adapter; methods with one: {with_adapter}")
     return builder(cfg, model, total_steps)
-
-
-def _steps(total_steps: int | None) -> int:
-    """AdaLoRA's schedule needs the run's number of optimizer steps before the model is built."""
-    if total_steps is None or total_steps < 1:
-        raise ValueError(f"method adalora needs the run's total optimizer steps, got {total_steps}")
-    return total_steps
 
 
 def _check_adalora(cfg: RunConfig, total_steps: int) -> None:

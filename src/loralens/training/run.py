@@ -18,10 +18,9 @@ from loralens.env import fingerprint
 from loralens.errors import ConfigError, LoralensError
 from loralens.evaluation import encode, predict_logits, score
 from loralens.memory import peak_rss_mb, reset_peak_rss
+from loralens.methods import Method, get_method
 from loralens.probing.probe_set import probe_set
-from loralens.training.adalora import kept_ranks
 from loralens.training.callbacks import (
-    AdaLoraAllocationCallback,
     GuardedTrainer,
     SnapshotCallback,
     StderrLogCallback,
@@ -76,9 +75,10 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     snapshots.snapshot(best, best_step, run.selected_snapshot)
 
     test = _evaluate_test(data, best, tok, rows["test"], cfg.training.eval_batch_size)
-    _save_weights(cfg, best, tok, run)
-    if cfg.method == "adalora":
-        run.write_json(run.RANK_PATTERN, kept_ranks(best))
+    method = get_method(cfg.method)
+    _save_weights(method, best, tok, run)
+    if method.after_training is not None:
+        method.after_training(best, run)
     run.write_json(run.LOG, _log_record(trainer.state.log_history))
     run.write_predictions(_prediction_records(data, test["logits"]))
     metrics = RunMetrics(
@@ -137,10 +137,12 @@ def check_same_run(cfg: RunConfig, run: TrainingRun) -> None:
 def _resume_point(cfg: RunConfig, run: TrainingRun) -> str | None:
     """The checkpoint to resume from; an interrupted AdaLoRA run starts again from step 0."""
     checkpoint = last_checkpoint(run.checkpoints)
-    if checkpoint and cfg.method == "adalora":
-        # Its checkpoints hold pruned factors but not the rank allocator's importance averages,
-        # so resuming would not continue the same run; a seeded restart reproduces it.
-        print(f"AdaLoRA cannot resume from {checkpoint}; training from step 0", file=sys.stderr)
+    if checkpoint and not get_method(cfg.method).resumable:
+        # Resuming would not continue the same run (AdaLoRA: its checkpoints lack the rank
+        # allocator's importance averages); a seeded restart reproduces it.
+        print(
+            f"{cfg.method} cannot resume from {checkpoint}; training from step 0", file=sys.stderr
+        )
         shutil.rmtree(run.checkpoints)
         shutil.rmtree(run.snapshots, ignore_errors=True)
         return None
@@ -163,8 +165,7 @@ def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, probe):
         cfg.probing.batch_size,
     )
     callbacks.append(snapshots)
-    if cfg.method == "adalora":
-        callbacks.append(AdaLoraAllocationCallback())
+    callbacks += get_method(cfg.method).callbacks()
 
     def compute_metrics(pred) -> dict[str, float]:
         return score(spec, pred.label_ids, np.argmax(pred.predictions, axis=-1))
@@ -197,9 +198,9 @@ def _evaluate_test(data: TaskData, model, tok, rows: list[dict], batch: int) -> 
     return {"metrics": score(data.spec, labels, preds), "logits": logits}
 
 
-def _save_weights(cfg: RunConfig, model, tok, run: TrainingRun) -> None:
-    """The adapter (LoRA) or the full model, as safetensors."""
-    target = run.weights_dir(saves_adapter=cfg.method != "full")
+def _save_weights(method: Method, model, tok, run: TrainingRun) -> None:
+    """The adapter or the full model, as safetensors."""
+    target = run.weights_dir(saves_adapter=method.saves_adapter)
     model.save_pretrained(target, safe_serialization=True)
     tok.save_pretrained(target)
 

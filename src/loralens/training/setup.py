@@ -14,6 +14,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArgum
 
 from loralens.config import RunConfig
 from loralens.errors import ConfigError
+from loralens.methods import get_method
 from loralens.models.load import load_classifier
 from loralens.training.adapters import peft_config
 from loralens.training.quantized import load_qlora_base
@@ -67,14 +68,15 @@ def build_model(
     `total_steps` (the run's optimizer steps, see `total_training_steps`) is needed by adalora.
     """
     set_seed(cfg.training.seed)
-    if cfg.method == "qlora":
+    method = get_method(cfg.method)
+    if method.quantized_base:
         device = resolve_device(cfg)
         model, tok = load_qlora_base(
             cfg.model.name, num_labels, device, cfg.training.gradient_checkpointing
         )
     else:
         model, tok = load_classifier(cfg.model.name, num_labels, dtype=torch.float32)
-    if cfg.method == "full":
+    if not method.saves_adapter:
         for p in model.parameters():
             p.requires_grad_(True)
         return model, tok
