@@ -12,9 +12,9 @@ from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from loralens.config import RunConfig
 from loralens.data import load_task_from_config
-from loralens.drift.analysis import control_rows, drift_rows, summarize
+from loralens.drift.tables import control_rows, drift_rows, summarize
 from loralens.errors import LoralensError
-from loralens.models.load import load_classifier, load_tokenizer
+from loralens.models.load import load_tokenizer
 from loralens.models.registry import resolve_model
 from loralens.probing.capture import capture, read_metadata
 from loralens.probing.probe_set import probe_set
@@ -42,34 +42,31 @@ def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]]]:
     return base, snaps
 
 
-def control_representations(cfg: RunConfig, seed: int = 20_241_122) -> tuple[dict, dict]:
-    """The probe set's representations in the base model and in a randomly initialised copy."""
+def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
+    """The probe set's representations in a randomly initialised copy of the base architecture."""
     data = load_task_from_config(cfg.task)
     probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
     tok = load_tokenizer(cfg.model.name)
-    base, _ = load_classifier(cfg.model.name, data.spec.num_labels)
     path, _ = resolve_model(cfg.model.name)
     torch.manual_seed(seed)
     model_cfg = AutoConfig.from_pretrained(path, num_labels=data.spec.num_labels)
     random_model = AutoModelForSequenceClassification.from_config(model_cfg)
     random_model.config.pad_token_id = tok.pad_token_id
     args = (tok, probe.texts, cfg.model.max_length, cfg.probing.batch_size)
-    return capture(base, *args), capture(random_model, *args)
+    return capture(random_model, *args)
 
 
 def write_control(cfg: RunConfig, out: Path) -> None:
-    """Save the control representations (base, random init) for reuse across runs of a task."""
-    base, rand = control_representations(cfg)
+    """Save the random-init control representations for reuse across the runs of a task."""
     out.mkdir(parents=True, exist_ok=True)
-    save_file(base, str(out / "base.safetensors"))
-    save_file(rand, str(out / "random_init.safetensors"))
+    save_file(random_init_representations(cfg), str(out / "random_init.safetensors"))
 
 
 def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm: int = 100) -> dict:
     """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
     base, snaps = read_snapshots(run_dir)
     if control_dir is None:
-        _, rand = control_representations(TrainingRun(run_dir).config())
+        rand = random_init_representations(TrainingRun(run_dir).config())
     else:
         rand = load_file(str(control_dir / "random_init.safetensors"))
     rows = drift_rows(base, snaps)

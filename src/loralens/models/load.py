@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 from transformers import (
-    AutoConfig,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -26,20 +25,6 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
         tok.pad_token = tok.eos_token
     tok.padding_side = "right"
     return tok
-
-
-def is_decoder(config) -> bool:
-    """True for causal (decoder-only) architectures."""
-    return not getattr(config, "is_encoder_decoder", False) and config.model_type not in (
-        "bert",
-        "roberta",
-        "distilbert",
-        "deberta",
-        "deberta-v2",
-        "electra",
-        "xlm-roberta",
-        "albert",
-    )
 
 
 def load_classifier(
@@ -70,16 +55,3 @@ def load_causal_lm(
     )
     model.config.pad_token_id = tok.pad_token_id
     return model, tok
-
-
-def describe(name: str) -> dict:
-    """Architecture summary read from the config alone (no weights loaded)."""
-    path, _ = resolve_model(name)
-    cfg = AutoConfig.from_pretrained(path, local_files_only=isinstance(path, Path))
-    return {
-        "model_type": cfg.model_type,
-        "decoder": is_decoder(cfg),
-        "layers": cfg.num_hidden_layers,
-        "hidden": cfg.hidden_size,
-        "vocab": cfg.vocab_size,
-    }

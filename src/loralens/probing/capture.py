@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
@@ -71,11 +71,6 @@ def read_metadata(path: Path) -> dict[str, str]:
     """The metadata of a safetensors file, without reading its tensors."""
     with safe_open(str(path), framework="pt") as fh:
         return fh.metadata() or {}
-
-
-def load_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Representations and metadata of one snapshot file."""
-    return load_file(str(path)), read_metadata(path)
 
 
 def snapshot_index(folder: Path) -> list[dict]:

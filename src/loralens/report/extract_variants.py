@@ -1,6 +1,6 @@
 """Tidy views of results.json's `variants` section: cost and accuracy per variant, AdaLoRA ranks.
 
-The analysis stage wrote the means, SDs and the Pareto flags (study/variants.py); nothing here is
+The analysis stage wrote the means, SDs and the Pareto flags (results/variants.py); nothing here is
 recomputed except the mean over seeds of AdaLoRA's kept ranks for the heatmap.
 """
 

@@ -69,7 +69,3 @@ class RayExecutor:
             ready, remaining = self.ray.wait(remaining, num_returns=1)
             path, error = self.ray.get(ready[0])
             yield refs[ready[0]], path, error
-
-    def shutdown(self) -> None:
-        """Stop the local Ray instance this executor started."""
-        self.ray.shutdown()

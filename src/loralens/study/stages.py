@@ -98,7 +98,7 @@ def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
 
 def stage_analysis(params: dict, inputs: dict[str, Path], out: Path) -> None:
     """Gather every artifact into results.json with the statistics and hypothesis verdicts."""
-    from loralens.study.analysis import build_results
+    from loralens.results.build import build_results
 
     _write_json(out / "results.json", build_results(params, inputs))
 

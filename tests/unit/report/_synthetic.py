@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from loralens.results.variants import variant_summary
 from loralens.stats import (
     evaluate_hypothesis,
     hedges_g,
@@ -14,7 +15,6 @@ from loralens.stats import (
     two_way_anova,
     welch_t_test,
 )
-from loralens.study.variants import variant_summary
 from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_result
 
 TASKS = ("rotten_tomatoes", "mrpc")
@@ -251,7 +251,7 @@ def _per_seed(runs: list[dict], task: str, method: str) -> list[float]:
 
 
 def _statistics(runs: list[dict]) -> dict[str, Any]:
-    """Like loralens.study.statistics: per-task comparisons, ANOVA, thresholds."""
+    """Like loralens.results.comparisons: per-task comparisons, ANOVA, thresholds."""
     accuracy = []
     for task in TASKS:
         lora, full = _per_seed(runs, task, "lora-r8"), _per_seed(runs, task, "full-ft")
@@ -286,7 +286,7 @@ def _statistics(runs: list[dict]) -> dict[str, Any]:
 
 
 def _hypotheses(runs: list[dict], drift: dict, serving: dict) -> list[dict[str, Any]]:
-    """Like loralens.study.analysis: one combined verdict per task, parts inside."""
+    """Like loralens.results.build: one combined verdict per task, parts inside."""
     out = []
     samples = serving["samples"]
     for task in TASKS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loralens.study.variants import adalora_rank_rows, variant_summary
+from loralens.results.variants import adalora_rank_rows, variant_summary
 
 TASK = "rte"
 SEEDS = (1, 2)

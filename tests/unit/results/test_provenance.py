@@ -7,7 +7,7 @@ from pathlib import Path
 
 from loralens.cli import config_path
 from loralens.config import load_config
-from loralens.study.provenance import budget_caveats, model_caveats, stage_times, study_block
+from loralens.results.provenance import budget_caveats, model_caveats, stage_times, study_block
 
 
 def test_packaged_smollm2_carries_its_quantization_caveat() -> None:

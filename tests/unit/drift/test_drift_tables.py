@@ -2,7 +2,7 @@
 
 import torch
 
-from loralens.drift.analysis import UNDEFINED, control_rows, drift_rows, summarize
+from loralens.drift.tables import UNDEFINED, control_rows, drift_rows, summarize
 
 
 def _reps(seed: int, n: int = 40, d: int = 8, layers: int = 3) -> dict[str, torch.Tensor]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from loralens.results.provenance import study_block
+from loralens.results.variants import adalora_rank_rows, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
-from loralens.study.provenance import study_block
-from loralens.study.variants import adalora_rank_rows, variant_summary
 from loralens.training.folder import TrainingRun
 
 SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages are listed
@@ -138,7 +138,7 @@ def sparsity_section(entries: list) -> dict[str, list]:
 def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
     """The results.json document (see docs/results-schema.md)."""
     from loralens.env import fingerprint
-    from loralens.study.statistics import baseline_table, study_statistics
+    from loralens.results.comparisons import baseline_table, study_statistics
 
     got = collect(inputs, params["cells"])
     runs = [

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from loralens.results.comparisons import anova_table, study_statistics
 from loralens.stats.hypotheses import Thresholds
-from loralens.study.statistics import anova_table, study_statistics
 
 
 def _runs(tasks: dict[str, float], seeds: int = 3, lora_shift: float = -0.01) -> list[dict]:

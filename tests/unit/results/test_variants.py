@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from loralens.study.analysis import collect
-from loralens.study.variants import (
+from loralens.results.build import collect
+from loralens.results.variants import (
     adalora_rank_rows,
     mean_sd,
     pareto_front,
