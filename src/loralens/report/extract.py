@@ -90,7 +90,12 @@ def metrics(results: Mapping[str, Any]) -> list[str]:
 
 
 def primary_metric(results: Mapping[str, Any]) -> str | None:
-    """The metric the figures and summary use (accuracy when present)."""
+    """The metric the figures and summary use: the analysis' decision when it names one metric
+    for every task, else the first metric present (accuracy when present)."""
+    decisions = results.get("decisions")
+    chosen = decisions.get("primary_metric") if isinstance(decisions, Mapping) else None
+    if isinstance(chosen, Mapping) and len(set(chosen.values())) == 1:
+        return str(next(iter(chosen.values())))
     names = metrics(results)
     return names[0] if names else None
 

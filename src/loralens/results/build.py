@@ -13,6 +13,7 @@ import numpy as np
 from loralens.results.provenance import study_block
 from loralens.results.variants import adalora_rank_rows, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
+from loralens.task_metrics import get_metric
 from loralens.training.folder import TrainingRun
 
 SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages are listed
@@ -156,7 +157,10 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "drift": drift,
         "serving": got["serving"],
         "sparsity": sparsity_section(got["sparsity"]),
-        "variants": {"rows": variant_summary(runs), "adalora_ranks": got["adalora"]},
+        "variants": {
+            "rows": variant_summary(runs, params["primary_metrics"]),
+            "adalora_ranks": got["adalora"],
+        },
     }
     th = Thresholds(
         accuracy_margin=params["report"]["max_accuracy_loss"],
@@ -164,9 +168,16 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         serving_overhead=params["report"]["max_serving_overhead"],
         alpha=params["report"]["alpha"],
     )
-    stats, verdict_inputs = study_statistics(got["train"], drift["summary"], got["baselines"], th)
+    primary = params["primary_metrics"]
+    stats, verdict_inputs = study_statistics(got["train"], drift["summary"], th, primary)
     results["statistics"] = stats
     engine = params["report"]["serving_engine"]
+    results["decisions"] = {  # made here once; the report reads them and derives none
+        "primary_metric": primary,
+        "greater_is_better": {t: get_metric(m).greater_is_better for t, m in primary.items()},
+        "thresholds": th.__dict__,
+        "serving_engine": engine,
+    }
     results["hypotheses"] = []
     for task, (acc, dr) in verdict_inputs.items():
         samples, reason = task_serving(got["serving"], task, engine, missing)

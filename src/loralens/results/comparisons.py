@@ -86,11 +86,10 @@ def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
 
 
 def study_statistics(
-    runs: list[dict], drift_summary: list[dict], baselines: list[dict], th: Thresholds
+    runs: list[dict], drift_summary: list[dict], th: Thresholds, metric_of: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, tuple[dict, dict]]]:
-    """(statistics section, per-task inputs of the hypothesis verdict)."""
+    """(statistics section, per-task inputs of the verdict); `metric_of`: each primary metric."""
     grouped = _by_task_method(runs)
-    metric_of = {task: _primary(methods) for task, methods in grouped.items()}
     comparisons, verdict_inputs = [], {}
     for task, methods in grouped.items():
         pair = _pair(methods)
@@ -109,12 +108,6 @@ def study_statistics(
         "thresholds": th.__dict__,
     }
     return stats, verdict_inputs
-
-
-def _primary(methods: dict[str, list[dict]]) -> str:
-    """The task's primary metric: accuracy unless the runs report only others."""
-    first = next(iter(methods.values()))[0]["test"]
-    return "accuracy" if "accuracy" in first else next(iter(first))
 
 
 def _drift_by_seed(summary: list[dict], task: str, pair: tuple[str, str]) -> dict[str, list]:

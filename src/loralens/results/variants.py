@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from loralens.task_metrics import get_metric
+
 # Per-run cost fields of metrics.json (training/run.py), summarised across seeds.
 COST_FIELDS = (
     "trainable_params",
@@ -51,12 +53,6 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
     return out
 
 
-def primary_metric(runs: Sequence[dict]) -> str | None:
-    """Accuracy when the runs report it, else the first test metric seen."""
-    names = [m for r in runs for m in (r.get("test") or {})]
-    return "accuracy" if "accuracy" in names else (names[0] if names else None)
-
-
 def _summary_row(runs: list[dict]) -> dict[str, Any]:
     """One task x variant: test metrics and cost fields across seeds, with the run artifacts."""
     metrics = list(dict.fromkeys(m for r in runs for m in (r.get("test") or {})))
@@ -71,17 +67,18 @@ def _summary_row(runs: list[dict]) -> dict[str, Any]:
     }
 
 
-def variant_summary(runs: Sequence[dict]) -> list[dict[str, Any]]:
-    """Per task x variant across seeds, each row marked on or off its task's Pareto front."""
+def variant_summary(runs: Sequence[dict], primary: dict[str, str]) -> list[dict[str, Any]]:
+    """Per task x variant across seeds, marked on or off its task's Pareto front (`primary`)."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in sorted(runs, key=lambda r: r["seed"]):
         groups[(str(r["task"]), str(r["method"]))].append(r)
     rows = [_summary_row(g) for g in groups.values()]
-    metric = primary_metric(runs)
     for task in dict.fromkeys(r["task"] for r in rows):
         mine = [r for r in rows if r["task"] == task]
+        metric = primary[task]
+        sign = 1.0 if get_metric(metric).greater_is_better else -1.0  # the front maximises
         points = [
-            (_or_nan(r[PARETO_COST]["mean"]), _or_nan(r["test"].get(metric, {}).get("mean")))
+            (_or_nan(r[PARETO_COST]["mean"]), sign * _or_nan(r["test"].get(metric, {}).get("mean")))
             for r in mine
         ]
         for r, front in zip(mine, pareto_front(points), strict=True):

@@ -48,6 +48,7 @@ class StudyTask:
     name: str  # the task's declared name: stage ids, results.json and the report use it
     entry: str  # as written in study.tasks: a built-in name or a task YAML path
     num_labels: int
+    primary_metric: str  # the task's declared primary metric (registry name)
 
 
 def study_tasks(cfg: RunConfig) -> list[StudyTask]:
@@ -63,7 +64,7 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
                 f"study.tasks: '{entry}' and '{clash.entry}' both declare the task name "
                 f"'{spec.name}'; every task of a study needs its own name"
             )
-        out.append(StudyTask(spec.name, entry, spec.num_labels))
+        out.append(StudyTask(spec.name, entry, spec.num_labels, spec.primary_metric))
     return out
 
 
@@ -152,6 +153,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 "report": cfg.report.model_dump(mode="json"),
                 "study": st.model_dump(mode="json"),
                 "tasks": [t.name for t in tasks],
+                "primary_metrics": {t.name: t.primary_metric for t in tasks},
                 "cells": cells,  # what each upstream stage is, so no stage id is parsed
                 "config": cfg.model_dump(mode="json"),
             },

@@ -16,6 +16,7 @@ from loralens.config import RunConfig
 from loralens.errors import ConfigError
 from loralens.methods import get_method
 from loralens.models.load import load_classifier
+from loralens.task_metrics import get_metric
 from loralens.training.adapters import peft_config
 from loralens.training.quantized import load_qlora_base
 
@@ -133,7 +134,7 @@ def training_arguments(
         save_total_limit=2,
         load_best_model_at_end=True,
         metric_for_best_model=f"eval_{metric}",
-        greater_is_better=True,
+        greater_is_better=get_metric(metric).greater_is_better,
         seed=t.seed,
         data_seed=t.seed,
         activation_checkpointing=t.gradient_checkpointing,

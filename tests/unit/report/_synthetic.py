@@ -316,7 +316,10 @@ def synthetic_results(seed: int = 0) -> dict[str, Any]:
         "drift": drift,
         "serving": serving,
         "sparsity": _sparsity(rng),
-        "variants": {"rows": variant_summary(runs), "adalora_ranks": []},
+        "variants": {
+            "rows": variant_summary(runs, {r["task"]: "accuracy" for r in runs}),
+            "adalora_ranks": [],
+        },
         "statistics": _statistics(runs),
         "hypotheses": _hypotheses(runs, drift, serving),
     }

@@ -83,5 +83,8 @@ def variant_results() -> dict[str, Any]:
         "baselines": [
             {"task": TASK, "name": "majority", "test": {"accuracy": 0.53}, "detail": "always 1"}
         ],
-        "variants": {"rows": variant_summary(runs), "adalora_ranks": _adalora_ranks()},
+        "variants": {
+            "rows": variant_summary(runs, {r["task"]: "accuracy" for r in runs}),
+            "adalora_ranks": _adalora_ranks(),
+        },
     }

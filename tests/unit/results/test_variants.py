@@ -70,7 +70,7 @@ def test_variant_summary_across_seeds_and_front() -> None:
         _run("lora-r16", 2, 0.69, 16),
         _run("full-ft", 1, 0.80, 1000, base="full"),
     ]
-    rows = {r["method"]: r for r in variant_summary(runs)}
+    rows = {r["method"]: r for r in variant_summary(runs, {r["task"]: "accuracy" for r in runs})}
     r4 = rows["lora-r4"]
     assert r4["seeds"] == [1, 2]
     assert r4["artifact"] == ["artifacts/train-lora-r4-1", "artifacts/train-lora-r4-2"]
@@ -91,7 +91,10 @@ def test_variant_summary_across_seeds_and_front() -> None:
 
 def test_pareto_front_is_per_task() -> None:
     runs = [_run("lora-r4", 1, 0.7, 4), {**_run("lora-r16", 1, 0.6, 16), "task": "mrpc"}]
-    assert all(r["pareto"]["on_front"] for r in variant_summary(runs))
+    assert all(
+        r["pareto"]["on_front"]
+        for r in variant_summary(runs, {r["task"]: "accuracy" for r in runs})
+    )
 
 
 @pytest.mark.parametrize(

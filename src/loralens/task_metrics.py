@@ -1,0 +1,64 @@
+"""Task metrics by registry name: each declares its function, direction and aggregation.
+
+A task file names its metrics and its primary metric from this registry; training selects the
+checkpoint by the primary metric in its declared direction, zero-shot prompts are chosen by it,
+and the study compares methods on it. scikit-learn is imported only when a metric is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+# labels, predictions (label indices), number of labels, positive label -> value
+MetricFn = Callable[[np.ndarray, np.ndarray, int, int], float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One task metric and how to read it."""
+
+    name: str
+    description: str
+    fn: MetricFn
+    greater_is_better: bool = True
+    aggregation: Literal["mean"] = "mean"  # over seeds: mean ± SD, intervals from the seeds
+    percent: bool = False  # shown as a percentage in reports
+
+
+def _accuracy(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(y, p))
+
+
+def _f1(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
+    from sklearn.metrics import f1_score
+
+    if num_labels == 2:
+        return float(f1_score(y, p, pos_label=positive, zero_division=0))
+    return float(f1_score(y, p, average="macro", zero_division=0))
+
+
+def _mcc(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
+    from sklearn.metrics import matthews_corrcoef
+
+    return float(matthews_corrcoef(y, p))
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("accuracy", "share of correct predictions", _accuracy, percent=True),
+        Metric("f1", "F1 of the positive label (binary) or macro F1", _f1, percent=True),
+        Metric("mcc", "Matthews correlation coefficient", _mcc),
+    )
+}
+
+
+def get_metric(name: str) -> Metric:
+    """A registered metric (task files are validated against these names)."""
+    return METRICS[name]
