@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loralens.results.schema import validate_results
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -112,6 +113,19 @@ def test_two_tasks_of_different_label_counts_run_to_a_report(finished: Path) -> 
     assert "Serving adapters of topic (3 labels)" in report
     assert "task: sentiment, topic" in report  # the ANOVA names its tasks
     assert "2 tasks" in report and ".yaml" not in report.split("## Environment")[0]
+
+
+def test_results_validate_and_the_report_refuses_a_broken_file(
+    finished: Path, tmp_path: Path
+) -> None:
+    results = json.loads((finished / "results.json").read_text())
+    validate_results(results)  # the producer wrote what the schema says
+    del results["runs"][0]["seed"]
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    proc = run_cli("report", str(tmp_path))
+    assert proc.returncode == 2
+    assert "does not match the results schema 2: runs.0.seed: Field required" in proc.stderr
+    assert not (tmp_path / "report.html").exists()
 
 
 def test_a_failed_serving_stage_still_gives_results_naming_it(

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 import loralens
 from loralens.errors import LoralensError
 from loralens.report.content import build_document
@@ -17,6 +19,7 @@ from loralens.report.figures import draw_figures
 from loralens.report.html import render_html
 from loralens.report.latex import render_latex
 from loralens.report.markdown import render_markdown
+from loralens.results.schema import SCHEMA_VERSION, validate_results
 
 RESULTS = "results.json"
 FIGURES_DIR = "figures"
@@ -41,6 +44,17 @@ def read_results(path: Path) -> dict[str, Any]:
         raise ReportError(f"{path} is not readable JSON: {err}") from err
     if not isinstance(results, dict):
         raise ReportError(f"{path} must hold a JSON object, got {type(results).__name__}")
+    if results.get("schema_version") == SCHEMA_VERSION:  # older files are rendered as they are
+        try:
+            validate_results(results)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()[:3]
+            )
+            more = f" (and {err.error_count() - 3} more)" if err.error_count() > 3 else ""
+            raise ReportError(
+                f"{path} does not match the results schema {SCHEMA_VERSION}: {problems}{more}"
+            ) from None
     return results
 
 

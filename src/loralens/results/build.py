@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 
 from loralens.results.provenance import study_block
+from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.variants import adalora_rank_rows, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
 from loralens.task_metrics import get_metric
 from loralens.training.folder import TrainingRun
-
-SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages are listed
 
 
 def _read(path: Path) -> Any:
@@ -183,7 +182,9 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         samples, reason = task_serving(got["serving"], task, engine, missing)
         verdict = evaluate_hypothesis(acc, dr, samples, thresholds=th, serving_reason=reason)
         results["hypotheses"].append({"task": task, **verdict.to_dict()})
-    return clean(results)
+    results = clean(results)
+    validate_results(results)  # the producer and the schema agree, or the analysis fails here
+    return results
 
 
 def task_serving(

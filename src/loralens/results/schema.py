@@ -1,0 +1,385 @@
+"""The results.json contract: pydantic models the analysis validates before writing, and the
+report validates on load. `python -m loralens.results.schema` prints docs/results-schema.md.
+
+Rows whose keys are fixed forbid unknown keys, so a producer that changes a row without the
+schema fails in the analysis, not later in the report. Blocks that carry a tool's own detail (a
+statistical test, the serving benchmark's settings) allow more keys than the ones named here.
+Every float that can be NaN is written as null.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages; decisions
+
+Num = float | None  # a float, null where it is NaN or not computed
+
+
+class Fixed(BaseModel):
+    """A record with exactly the keys named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    """A record with the keys named and possibly more (a tool's own detail)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Study(Fixed):
+    """What ran, on what, with which caveats, and when."""
+
+    name: str | None
+    config: dict[str, Any] = Field(description="the resolved study config (study.yaml)")
+    tasks: list[str] = Field(description="declared task names, in study order")
+    methods: list[str] = Field(description="variant names, in study order")
+    seeds: list[int]
+    model: str
+    caveats: list[str] = Field(description="model caveats (quantized weights), budget limits")
+    environment: dict[str, Any] = Field(description="`loralens doctor --json` of the analysis")
+    started: str = Field(description="ISO 8601 start of the first stage")
+    finished: str = Field(description="ISO 8601 time of the analysis")
+    wall_time_s: float = Field(description="finished - started, including any pause")
+    compute_time_s: float = Field(description="summed stage times")
+
+
+class MissingStage(Fixed):
+    """An upstream stage that did not finish; the parts that need it are inconclusive."""
+
+    stage: str = Field(description="stage id, e.g. serve/2-labels")
+    reason: str = Field(description="'failed: <error>' or 'blocked by a failed stage'")
+
+
+class Run(Fixed):
+    """One training run (task x variant x seed): metrics.json plus where it came from."""
+
+    task: str
+    method: str = Field(description="the variant name (study.methods)")
+    base_method: str = Field(description="the registered method the variant uses")
+    seed: int
+    test: dict[str, float] = Field(description="every metric of the task, on test, once")
+    val_best: Num = Field(description="the primary metric of the selected checkpoint on val")
+    selected_step: int
+    steps: int
+    trainable_params: int = Field(description="AdaLoRA: counted at init_r, before pruning")
+    total_params: int
+    trainable_share: float
+    train_runtime_s: Num
+    wall_time_s: float
+    train_tokens_per_s: Num
+    peak_rss_mb: Num = Field(description="the run's own peak RSS (scope 'run') or the process's")
+    peak_rss_scope: str
+    peak_gpu_mb: Num
+    device: str
+    artifact: str = Field(description="the train artifact, relative to the run directory")
+
+
+class Baseline(Open):
+    """A baseline scored through the same evaluation path on test."""
+
+    task: str
+    name: str = Field(description="majority, random, zero_shot or encoder")
+    test: dict[str, Num]
+    ci: dict[str, list[Num]] | None = Field(description="95% interval per metric, if any")
+    std: dict[str, Num] | None = Field(description="SD over seeds (random, encoder)")
+    detail: str
+    artifact: str | list[str]
+
+
+class DriftRow(Fixed):
+    """Drift of one run at one layer, snapshot step and pooling."""
+
+    task: str
+    method: str
+    seed: int
+    step: int
+    selected: bool = Field(description="the checkpoint selected on val")
+    layer: int
+    pooling: str
+    cka: Num = None
+    cka_debiased: Num = None
+    cosine: Num = None
+    cosine_centered: Num = None
+    procrustes: Num = None
+    drift: Num = Field(None, description="1 - cka")
+    cka_ci: list[Num] | None = Field(None, description="95% jackknife CI (selected step only)")
+    note: str | None = Field(None, description="why the measures are missing (undefined CKA)")
+    artifact: str
+
+
+class DriftControl(Fixed):
+    """Null references of a task's probe set per layer and pooling."""
+
+    task: str
+    layer: int
+    pooling: str
+    self_cka: Num = None
+    random_init_cka: Num = None
+    permutation_cka_p95: Num = None
+    permutation_cka_mean: Num = None
+    note: str | None = Field(None, description="why the controls are missing")
+
+
+class DriftSummary(Fixed):
+    """One run's mean and maximum drift over layers at its selected step."""
+
+    task: str
+    method: str
+    seed: int
+    pooling: str
+    step: int
+    selected: bool
+    mean_drift: Num
+    max_drift: Num
+    layers: int
+
+
+class Drift(Fixed):
+    """Drift rows, controls (once per task) and per-run summaries."""
+
+    rows: list[DriftRow] = []
+    controls: list[DriftControl] = []
+    summary: list[DriftSummary] = []
+
+
+class ServingRow(Open):
+    """One timed serving measurement (see `loralens.serving.bench` for every key)."""
+
+    engine: str
+    workload: str = Field(description="forward or generate (or a vLLM load)")
+    batch_size: int | None
+    k_adapters: int
+    order: str
+    latency_ms: dict[str, Num] | None
+    overhead_vs_merged: Num = None
+
+
+class ServedRun(Fixed):
+    """A study run whose adapter a serving group served."""
+
+    stage: str
+    task: str
+    variant: str
+    seed: int
+    adapter: str = Field(description="the adapter's name in the benchmark")
+
+
+class ServingGroupInfo(Fixed):
+    """Which adapters were served together on one base."""
+
+    id: str = Field(description="the serve stage, e.g. serve/2-labels")
+    num_labels: int = Field(description="the classifier head size they share")
+    tasks: list[str]
+    runs: list[ServedRun]
+
+
+class ServingGroup(Open):
+    """One serving benchmark: its result (settings, rows, memory, ...) and its group."""
+
+    group: ServingGroupInfo
+    artifact: str
+    settings: dict[str, Any]
+    adapters: list[dict[str, Any]]
+    correctness: list[dict[str, Any]]
+    refused: dict[str, str] = Field(description="engines not timed, with the reason")
+    failed: dict[str, str]
+    rows: list[ServingRow]
+    memory: dict[str, Any]
+
+
+class SparsityRow(Open):
+    """ΔW statistics of one adapted matrix of one run."""
+
+    task: str
+    method: str
+    seed: int
+    module: str
+    layer: int | None
+    shape: list[int]
+    effective_rank: Num
+    stable_rank: Num
+    lora_rank: int | None
+    singular_values: list[Num] = Field(description="the largest (up to 16)")
+    intruders: dict[str, int] = Field(description="intruder dimensions per epsilon")
+    artifact: str
+
+
+class Sparsity(Fixed):
+    """Per-matrix ΔW statistics of every run."""
+
+    rows: list[SparsityRow] = []
+
+
+class Variants(Fixed):
+    """Every variant side by side, and AdaLoRA's kept ranks."""
+
+    rows: list[dict[str, Any]] = Field(description="per task x variant: means, SDs, Pareto flag")
+    adalora_ranks: list[dict[str, Any]]
+
+
+class NotComputed(Fixed):
+    """A statistic the data cannot support, with the reason (never a crash)."""
+
+    not_computed: str
+
+
+class AnovaRow(Fixed):
+    """One term of the two-way ANOVA."""
+
+    term: str
+    sum_sq: float
+    df: float
+    f_value: Num
+    p_value: Num
+    partial_eta_sq: Num
+
+
+class Anova(Fixed):
+    """Type II two-way ANOVA of the primary metric on method x task."""
+
+    response: str
+    factors: list[str]
+    n_obs: int
+    rows: list[AnovaRow]
+    levels: dict[str, list[str]] = Field(description="the methods and tasks it compared")
+
+
+class Comparison(Open):
+    """LoRA vs full fine-tuning on one task's primary metric, across seeds."""
+
+    task: str
+    metric: str
+    lora: str
+    full: str
+    lora_values: list[float]
+    full_values: list[float]
+    unit: str
+    welch: dict[str, Any]
+    mann_whitney: dict[str, Any]
+    hedges_g: dict[str, Any]
+    power: dict[str, Any]
+    mcnemar_per_seed_pair: list[dict[str, Any]]
+
+
+class Statistics(Fixed):
+    """The seed-level comparisons and the ANOVA."""
+
+    accuracy: list[Comparison]
+    anova: Anova | NotComputed
+    thresholds: dict[str, float]
+
+
+class Decisions(Fixed):
+    """Choices made once by the analysis; the report reads them and derives none."""
+
+    primary_metric: dict[str, str] = Field(description="per task, from its task file")
+    greater_is_better: dict[str, bool] = Field(description="per task, from the metric registry")
+    thresholds: dict[str, float] = Field(description="the hypothesis thresholds used")
+    serving_engine: str = Field(description="the multi-adapter engine part C is tested on")
+
+
+class Verdict(Open):
+    """A hypothesis verdict (`loralens.stats.Verdict.to_dict()`), per task, with its parts."""
+
+    name: str
+    status: Literal["supported", "not supported", "inconclusive"]
+    sentence: str
+    p_value: Num
+    p_adjusted: Num
+    components: list[Verdict] = []
+
+
+class Results(Fixed):
+    """results.json."""
+
+    schema_version: Literal[2]
+    study: Study
+    missing_stages: list[MissingStage]
+    data: dict[str, dict[str, Any]] = Field(description="per task: `loralens data stats --json`")
+    runs: list[Run]
+    baselines: list[Baseline]
+    drift: Drift
+    serving: list[ServingGroup] = Field(description="one benchmark per adapter group")
+    sparsity: Sparsity
+    variants: Variants
+    statistics: Statistics
+    decisions: Decisions
+    hypotheses: list[Verdict] = Field(description="per task: H = A and (B or C), parts inside")
+
+
+def validate_results(data: dict[str, Any]) -> Results:
+    """The results document as models; raises pydantic's ValidationError naming each problem."""
+    return Results.model_validate(data)
+
+
+# --- the schema document -----------------------------------------------------------------------
+
+
+def _type_name(annotation: Any) -> str:
+    """A readable type: list[DriftRow], float | null, ..."""
+    if annotation is type(None):
+        return "null"
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(annotation))
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
+    if origin is not None:
+        args = ", ".join(_type_name(a) for a in typing.get_args(annotation))
+        return f"{getattr(origin, '__name__', str(origin))}[{args}]"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    """Every model reachable from `root`, depth first, each once."""
+    seen: list[type[BaseModel]] = []
+
+    def visit(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.append(model)
+        for field in model.model_fields.values():
+            for arg in _leaves(field.annotation):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    visit(arg)
+
+    visit(root)
+    return seen
+
+
+def _leaves(annotation: Any) -> list[Any]:
+    args = typing.get_args(annotation)
+    return [leaf for a in args for leaf in _leaves(a)] if args else [annotation]
+
+
+def schema_markdown() -> str:
+    """docs/results-schema.md, generated from the models."""
+    lines = [
+        "# `results.json`",
+        "",
+        "Generated from `loralens.results.schema` (`python -m loralens.results.schema`); do not",
+        "edit by hand. `loralens run` writes `RUN_DIR/results.json` after validating it against",
+        "these models; `loralens report` validates it on load and renders it without recomputing",
+        "a number. Paths in `artifact` are relative to the run directory.",
+        "",
+        f"Schema version {SCHEMA_VERSION}. " + (__doc__ or "").split("\n\n", 1)[1].strip(),
+    ]
+    for model in _models(Results):
+        kind = "more keys allowed" if model.model_config.get("extra") == "allow" else "exact keys"
+        lines += ["", f"## {model.__name__}", "", f"{model.__doc__} ({kind})", ""]
+        lines += ["| key | type | meaning |", "|---|---|---|"]
+        for name, field in model.model_fields.items():
+            typ = _type_name(field.annotation).replace("|", "\\|")
+            lines.append(f"| `{name}` | {typ} | {field.description or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(schema_markdown())
