@@ -107,3 +107,19 @@ def run_metrics(**fields: object):
         "device": "cpu",
     }
     return RunMetrics(**{**defaults, **fields})
+
+
+def tiny_serving(engines: list[str], repeats: int) -> dict:
+    """The serving section of a test study: one small grid on a tiny model."""
+    return {
+        "engines": engines,
+        "batch_sizes": [2],
+        "num_adapters": [2],
+        "orders": ["round_robin"],
+        "sampling": [False],
+        "prompt_length": 8,
+        "output_length": 2,
+        "warmup": 0,
+        "repeats": repeats,
+        "generation_batch_size": 2,
+    }

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from loralens.results.schema import validate_results
-from tests.conftest import run_cli
+from tests.conftest import run_cli, tiny_serving
 
 pytestmark = pytest.mark.integration
 
@@ -58,18 +58,7 @@ def study_file(folder: Path, tiny: Path) -> Path:
                 "lora-r4": {"method": "lora", "lora": {"rank": 4}},
             },
         },
-        "serving": {
-            "engines": ["merged", "peft-mixed"],
-            "batch_sizes": [2],
-            "num_adapters": [2],
-            "orders": ["round_robin"],
-            "sampling": [False],
-            "prompt_length": 8,
-            "output_length": 2,
-            "warmup": 0,
-            "repeats": 2,
-            "generation_batch_size": 2,
-        },
+        "serving": tiny_serving(["merged", "peft-mixed"], repeats=2),
     }
     path = folder / "study.yaml"
     path.write_text(yaml.safe_dump(cfg))

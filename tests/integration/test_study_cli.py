@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, tiny_serving
 
 pytestmark = pytest.mark.integration
 
@@ -48,18 +48,7 @@ def study_file(tmp: Path, tiny: Path, **extra: object) -> Path:
                 "lora-r4": {"method": "lora", "lora": {"rank": 4}},
             },
         },
-        "serving": {
-            "engines": ["merged", "peft-mixed", "fused"],
-            "batch_sizes": [2],
-            "num_adapters": [2],
-            "orders": ["round_robin"],
-            "sampling": [False],
-            "prompt_length": 8,
-            "output_length": 2,
-            "warmup": 0,
-            "repeats": 3,
-            "generation_batch_size": 2,
-        },
+        "serving": tiny_serving(["merged", "peft-mixed", "fused"], repeats=3),
         **extra,
     }
     path = tmp / "study.yaml"
