@@ -171,6 +171,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     stats, verdict_inputs = study_statistics(got["train"], drift["summary"], th, primary)
     results["statistics"] = stats
     engine = params["report"]["serving_engine"]
+    failed_serving = {s: why for s, why in missing.items() if params["cells"][s]["kind"] == "serve"}
     results["decisions"] = {  # made here once; the report reads them and derives none
         "primary_metric": primary,
         "greater_is_better": {t: get_metric(m).greater_is_better for t, m in primary.items()},
@@ -179,7 +180,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     }
     results["hypotheses"] = []
     for task, (acc, dr) in verdict_inputs.items():
-        samples, reason = task_serving(got["serving"], task, engine, missing)
+        samples, reason = task_serving(got["serving"], task, engine, failed_serving)
         verdict = evaluate_hypothesis(acc, dr, samples, thresholds=th, serving_reason=reason)
         results["hypotheses"].append({"task": task, **verdict.to_dict()})
     results = clean(results)
@@ -188,17 +189,17 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
 
 def task_serving(
-    groups: list[dict], task: str, engine: str, missing: dict[str, str]
+    groups: list[dict], task: str, engine: str, failed: dict[str, str]
 ) -> tuple[dict[str, list[float]] | None, str]:
-    """Merged vs adapter latencies of the serving group holding `task`'s adapters, or why not."""
+    """Merged vs adapter latencies of the serving group holding `task`'s adapters, or why not.
+
+    `failed`: serve stages that did not finish, with the reason.
+    """
     group = next((g for g in groups if task in g["group"]["tasks"]), None)
     if group is None:
-        failed = [sid for sid in missing if sid.startswith("serve/")]
         if failed:
-            return (
-                None,
-                f"no serving result: stage {failed[0]} did not finish ({missing[failed[0]]})",
-            )
+            stage, why = next(iter(failed.items()))
+            return None, f"no serving result: stage {stage} did not finish ({why})"
         return None, "no serving result: the study served no adapter of this task"
     samples = serving_samples(group, engine)
     if samples is None:
