@@ -15,7 +15,7 @@ from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor, RayExecutor
 from loralens.study.plan import Stage
 from loralens.study.runner import Outcome, run_study
-from loralens.study.store import ArtifactStore
+from loralens.study.store import ArtifactStore, run_lock
 
 
 def make_executor(cfg: RunConfig, root: Path, args: argparse.Namespace):
@@ -53,7 +53,7 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with run_lock(root), Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("planning", total=None)
 
         def on_event(event: str, stage: Stage, done: int, total: int) -> None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from loralens.env import fingerprint
+from loralens.errors import LoralensError
 from loralens.models.convert import sha256_file
 from loralens.study.plan import Stage
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"  # held by the `loralens run` working on the folder
 
 
 class ArtifactStore:
@@ -45,8 +51,12 @@ class ArtifactStore:
         manifest = folder / MANIFEST
         if not manifest.is_file():
             return "missing" if not folder.exists() else "no manifest"
-        files = json.loads(manifest.read_text())["files"]
-        for rel, digest in files.items():
+        try:
+            files = json.loads(manifest.read_text())["files"]
+            pairs = list(files.items())
+        except (ValueError, KeyError, TypeError, AttributeError):  # bytes flipped, key lost
+            return "its manifest is unreadable (corrupted)"
+        for rel, digest in pairs:
             path = folder / rel
             if not path.is_file():
                 return f"{rel} is missing"
@@ -99,3 +109,27 @@ class ArtifactStore:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         record = {"stage": stage.id, "error": error, "log": str(self.log(stage)), "at": time.time()}
         self.failure(stage).write_text(json.dumps(record, indent=2))
+
+
+@contextlib.contextmanager
+def run_lock(root: Path) -> Iterator[None]:
+    """Hold RUN_DIR/.lock for a whole run: an OS file lock the kernel releases if we die."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / LOCK).open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "a process that did not say who it is"
+            raise LoralensError(
+                f"{root} is in use by another loralens run ({holder}); wait for it to finish, "
+                "or give another --out"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.ctime()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,9 +1,14 @@
 """Artifact store: atomic commit, manifest verification, corruption detection."""
 
+import os
 from pathlib import Path
 
+import pytest
+
+from loralens.errors import LoralensError
 from loralens.study.plan import Stage
-from loralens.study.store import ArtifactStore
+from loralens.study.store import ArtifactStore, run_lock
+from tests.conftest import run_cli
 
 
 def _stage() -> Stage:
@@ -26,6 +31,20 @@ def test_commit_is_atomic_and_verified(tmp_path: Path) -> None:
     assert "missing" in store.verify(stage)
 
 
+def test_an_unreadable_manifest_is_a_corrupted_artifact(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    stage = _stage()
+    store.begin(stage, resumable=False)
+    final = store.commit(stage, {}, started=0.0)
+    manifest = final / "manifest.json"
+    for broken in (manifest.read_text()[:-7], '{"no_files": 1}', "[1, 2]", b"\xff\xfe"):
+        if isinstance(broken, bytes):
+            manifest.write_bytes(broken)
+        else:
+            manifest.write_text(broken)
+        assert store.verify(stage) == "its manifest is unreadable (corrupted)"
+
+
 def test_begin_wipes_non_resumable_partials_and_keeps_resumable(tmp_path: Path) -> None:
     store = ArtifactStore(tmp_path)
     stage = _stage()
@@ -42,3 +61,19 @@ def test_failure_record_is_cleared_by_success(tmp_path: Path) -> None:
     store.begin(stage, resumable=False)
     store.commit(stage, {}, started=0.0)
     assert not store.failure(stage).exists()
+
+
+def test_a_held_run_lock_refuses_a_second_holder_naming_the_first(tmp_path: Path) -> None:
+    holder = rf"in use by another loralens run \(pid {os.getpid()}"
+    with run_lock(tmp_path), pytest.raises(LoralensError, match=holder), run_lock(tmp_path):
+        pass
+    with run_lock(tmp_path):  # released when the holder is done
+        pass
+
+
+def test_a_second_run_on_a_locked_folder_exits_2(tmp_path: Path) -> None:
+    with run_lock(tmp_path / "run"):
+        proc = run_cli("run", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2
+    assert f"is in use by another loralens run (pid {os.getpid()}" in proc.stderr
+    assert not (tmp_path / "run" / "plan.json").exists()  # nothing touched
