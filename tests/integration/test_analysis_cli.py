@@ -93,7 +93,9 @@ def test_sparsity_reports_effective_rank_and_intruders(runs: dict[str, Path]) ->
 def test_probe_a_run_and_a_base_model(
     runs: dict[str, Path], tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
-    for source, name in ((str(runs["lora"]), "run"), (str(tiny_llama_dir), "base")):
+    # A run is probed on its own probe set (16 examples, its split settings), not the defaults.
+    run_probe = json.loads((runs["lora"] / "data.json").read_text())["probe_sha256"]
+    for source, name, n in ((str(runs["lora"]), "run", 16), (str(tiny_llama_dir), "base", 8)):
         out = tmp_path / f"{name}.safetensors"
         proc = run_cli(
             "probe",
@@ -107,5 +109,13 @@ def test_probe_a_run_and_a_base_model(
             "--json",
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
+        info = json.loads(proc.stdout)
         reps = load_file(str(out))
-        assert reps["last.layer_2"].shape == (8, 64) and len(reps) == 6
+        assert reps["last.layer_2"].shape == (n, 64) and len(reps) == 6
+        assert (info["probe_sha256"] == run_probe) is (name == "run")
+    wrong = run_cli("probe", str(runs["lora"]), "--task", "mrpc", "--out", str(tmp_path / "x"))
+    assert (
+        wrong.returncode == 2 and "is a run of task 'rotten_tomatoes', not 'mrpc'" in wrong.stderr
+    )
+    no_task = run_cli("probe", str(tiny_llama_dir), "--out", str(tmp_path / "y"))
+    assert no_task.returncode == 2 and "give --task" in no_task.stderr
