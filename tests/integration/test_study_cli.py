@@ -86,9 +86,10 @@ def test_study_writes_results_and_report(finished: Path) -> None:
         abs(c["self_cka"] - 1) < 1e-9 for c in results["drift"]["controls"] if "self_cka" in c
     )
     assert results["sparsity"]["rows"] and results["hypotheses"]
-    engines = {r["engine"] for r in results["serving"]["rows"]}
-    assert engines == {"merged", "peft-mixed", "fused"}
-    assert all(c["passed"] for c in results["serving"]["correctness"])
+    (serving,) = results["serving"]  # one task: one group of adapters
+    assert serving["group"]["tasks"] == ["rotten_tomatoes"]
+    assert {r["engine"] for r in serving["rows"]} == {"merged", "peft-mixed", "fused"}
+    assert all(c["passed"] for c in serving["correctness"])
     serving_part = results["hypotheses"][0]["components"][2]
     assert "serving" in serving_part["name"].lower() and serving_part["n_seeds"]
     assert results["statistics"]["accuracy"][0]["welch"]["n"] == [2, 2]
