@@ -33,7 +33,12 @@ class Outcome:
 def stage_log(path: Path) -> Iterator[None]:
     """Send Python-level stdout, stderr and logging of a stage to its log file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+    # Line-buffered: a running stage's log shows its progress, and a kill loses no whole line.
+    with (
+        path.open("a", buffering=1) as fh,
+        contextlib.redirect_stdout(fh),
+        contextlib.redirect_stderr(fh),
+    ):
         handler = logging.StreamHandler(fh)
         logging.getLogger().addHandler(handler)
         try:
