@@ -12,6 +12,7 @@ import loralens
 from loralens.config import RunConfig, variant_config
 from loralens.errors import ConfigError
 from loralens.methods import get_method
+from loralens.study.inputs import model_inputs, task_inputs
 from loralens.training.folder import run_fields
 
 
@@ -109,14 +110,18 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
     lora_runs: list[tuple[StudyTask, str, int, str]] = []  # (task, variant, seed, stage id)
     gpus = 1.0 if cfg.device == "cuda" else 0.0
     for task in tasks:
-        data_params = {"task": _task_params(cfg, task), "model": cfg.model.name}
+        reads = {**task_inputs(task.entry), **model_inputs(cfg.model.name)}  # keyed by content
+        data_params = _with_inputs(
+            {"task": _task_params(cfg, task), "model": cfg.model.name}, reads
+        )
         stages.append(Stage(f"data/{task.name}", "data", data_params, cell=Cell(task.name)))
         for variant in st.methods:
             for seed in st.seeds:
                 run = _run_cfg(cfg, task.entry, variant, seed)
                 sid = f"train/{task.name}/{variant}/{seed}"
                 cell = Cell(task.name, variant, seed)
-                params = {**run_fields(run), "variant": variant}
+                run_reads = {**task_inputs(task.entry), **model_inputs(run.model.name)}
+                params = _with_inputs({**run_fields(run), "variant": variant}, run_reads)
                 stages.append(Stage(sid, "train", params, gpus=gpus, cell=cell))
                 if get_method(run.method).servable:
                     lora_runs.append((task, variant, seed, sid))
@@ -138,7 +143,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                         cell=cell,
                     )
                 )
-        control = _control_params(cfg, task)
+        control = _with_inputs(_control_params(cfg, task), reads)
         stages.append(Stage(f"control/{task.name}", "control", control, cell=Cell(task.name)))
         stages += _baseline_stages(cfg, task, gpus)
     if cfg.serving.engines:
@@ -162,6 +167,12 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
         )
     )
     return with_keys(_topological(stages))
+
+
+def _with_inputs(params: dict[str, Any], inputs: dict[str, str]) -> dict[str, Any]:
+    """Stage params with the digests of the files it reads by path (unchanged if there are none,
+    so the keys of built-in tasks and registered models stay as they were)."""
+    return {**params, "inputs": inputs} if inputs else params
 
 
 def _cell_dict(cell: Cell | None) -> dict[str, Any]:
@@ -196,6 +207,7 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
             "eval_batch_size": cfg.training.eval_batch_size,
         }
         cell = Cell(task.name)
+        params = _with_inputs(params, {**task_inputs(task.entry), **model_inputs(cfg.model.name)})
         stages.append(Stage(f"baselines/{task.name}", "baselines", params, gpus=gpus, cell=cell))
     if "encoder" in st.baselines:
         for seed in st.seeds:
@@ -207,7 +219,10 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
                 Stage(
                     f"encoder/{task.name}/{seed}",
                     "train",
-                    {**run_fields(run), "variant": "encoder"},
+                    _with_inputs(
+                        {**run_fields(run), "variant": "encoder"},
+                        {**task_inputs(task.entry), **model_inputs(run.model.name)},
+                    ),
                     gpus=gpus,
                     cell=Cell(task.name, "encoder", seed),
                 )

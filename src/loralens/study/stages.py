@@ -15,7 +15,8 @@ StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
 
 def _config(params: dict[str, Any]):
     """A RunConfig from a stage's config slice (extra bookkeeping keys removed)."""
-    config = {k: v for k, v in params.items() if k not in ("variant", "group", "missing")}
+    bookkeeping = ("variant", "group", "missing", "inputs")
+    config = {k: v for k, v in params.items() if k not in bookkeeping}
     return validate_config(config, "stage params")
 
 

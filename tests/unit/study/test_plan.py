@@ -129,3 +129,37 @@ def test_a_tolerant_stage_without_a_failed_input_gets_another_key() -> None:
     assert degraded.params["missing"] == {"serve/2-labels": "failed: boom"}
     again = with_missing(analysis, {"serve/2-labels": "failed: boom"}, keys)
     assert again.key == degraded.key  # the same failure: the same (cached) degraded analysis
+
+
+def test_editing_a_task_data_file_changes_exactly_the_keys_that_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LORALENS_CACHE", str(tmp_path / "cache"))
+    news = _custom_task(tmp_path, "news", ["a", "b", "c"])
+    data = tmp_path / "data.csv"
+    data.write_text("t,y\nfirst,a\nsecond,b\n")
+    tasks = [f"study.tasks=[rotten_tomatoes, {news}]", "study.seeds=[1]"]
+    before = {s.id: s.key for s in plan_study(load_config(None, tasks))}
+    assert before == {s.id: s.key for s in plan_study(load_config(None, tasks))}  # stable
+    data.write_text("t,y\nfirst,b\nsecond,a\n")  # every label flipped, same size
+    after = {s.id: s.key for s in plan_study(load_config(None, tasks))}
+    changed = {sid for sid in before if before[sid] != after[sid]}
+    reads_news = {sid for sid in before if "/news" in sid} | {"analysis", "serve/3-labels"}
+    assert changed == reads_news  # news is the study's only 3-label task
+    assert "train/news/lora/1" in changed and "drift/news/full/1" in changed
+
+
+def test_a_local_model_folder_is_keyed_by_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LORALENS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights v1")
+    overrides = [f"model.name={folder}", "study.seeds=[1]"]
+    before = {s.id: s.key for s in plan_study(load_config(None, overrides))}
+    (folder / "model.safetensors").write_bytes(b"weights v2")
+    after = {s.id: s.key for s in plan_study(load_config(None, overrides))}
+    assert before["train/rotten_tomatoes/lora/1"] != after["train/rotten_tomatoes/lora/1"]
+    assert before["encoder/rotten_tomatoes/1"] == after["encoder/rotten_tomatoes/1"]  # MiniLM
