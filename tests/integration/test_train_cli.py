@@ -17,6 +17,7 @@ from transformers import AutoModelForSequenceClassification
 from loralens.evaluation import encode, predict_logits
 from loralens.models.load import load_tokenizer
 from loralens.probing.capture import snapshot_index
+from loralens.training.callbacks import checkpoint_problem
 from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.integration
@@ -148,8 +149,32 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_checkpoint(
     )
     assert proc.returncode == 2
     assert "loss became" in proc.stderr and "at step" in proc.stderr
-    assert any((out / "checkpoints").glob("checkpoint-*/trainer_state.json"))
     assert not (out / "metrics.json").exists()
+    # What is left to resume from has finite weights and evaluation (here: nothing at all).
+    left = list((out / "checkpoints").glob("checkpoint-*"))
+    assert all(checkpoint_problem(c) is None for c in left)
+    assert left or "none is kept" in proc.stderr
+
+
+def test_after_a_non_finite_loss_the_last_good_checkpoint_is_kept(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    # Warmup gives step 1 a learning rate of 0 (checkpoint-1 = the base, finite); step 2's
+    # enormous rate makes checkpoint-2 non-finite, and step 3's loss stops the run.
+    out = tmp_path / "nan"
+    proc = _train(
+        tiny_llama_dir,
+        out,
+        "method=full",
+        "training.learning_rate=1e30",
+        "training.eval_steps=1",
+        "training.warmup_ratio=0.5",
+        "training.max_steps=4",
+    )
+    assert proc.returncode == 2 and "loss became" in proc.stderr
+    assert "the last good checkpoint (checkpoint-1: finite weights and evaluation)" in proc.stderr
+    assert "removing checkpoint-2" in proc.stderr
+    assert [p.name for p in (out / "checkpoints").glob("checkpoint-*")] == ["checkpoint-1"]
 
 
 def test_bad_targets_stop_before_training(tiny_llama_dir: Path, tmp_path: Path) -> None:

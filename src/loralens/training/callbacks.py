@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
 import sys
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from loralens.errors import LoralensError
@@ -31,10 +34,14 @@ class GuardedTrainer(Trainer):
         loss = super().training_step(model, inputs, num_items_in_batch)
         if not torch.isfinite(loss.detach()).all():
             step = self.state.global_step + 1
-            raise NonFiniteLossError(
-                f"loss became {loss.item()} at step {step}; the run stopped and the last good "
-                f"checkpoint (step <= {self.state.global_step}) is kept in {self.args.output_dir}"
+            kept = keep_good_checkpoints(Path(self.args.output_dir))
+            where = (
+                f"the last good checkpoint ({kept.name}: finite weights and evaluation) is kept "
+                f"in {kept.parent}"
+                if kept is not None
+                else "no checkpoint has finite weights and evaluation, so none is kept"
             )
+            raise NonFiniteLossError(f"loss became {loss.item()} at step {step}; {where}")
         return loss
 
     def _load_best_model(self) -> None:
@@ -42,6 +49,36 @@ class GuardedTrainer(Trainer):
         if is_adalora(self.model):
             use_checkpoint_rank_pattern(self.model, self.state.best_model_checkpoint)
         super()._load_best_model()
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a Trainer checkpoint is no good to resume from (non-finite evaluation or weights)."""
+    state = json.loads((folder / "trainer_state.json").read_text())
+    evals = [h["eval_loss"] for h in state.get("log_history", []) if "eval_loss" in h]
+    if evals and not math.isfinite(evals[-1]):
+        return f"its last evaluation loss is {evals[-1]}"
+    for weights in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(weights), framework="pt") as fh:
+            for name in fh.keys():  # noqa: SIM118 (safe_open is not a mapping)
+                tensor = fh.get_tensor(name)
+                if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                    return f"{weights.name}: {name} is not finite"
+    return None
+
+
+def keep_good_checkpoints(folder: Path) -> Path | None:
+    """Delete checkpoints newer than the last good one (a resume would start from them).
+
+    Returns the newest good checkpoint, or None (then every checkpoint is deleted).
+    """
+    complete = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    for ckpt in sorted(complete, key=lambda p: int(p.name.split("-")[1]), reverse=True):
+        problem = checkpoint_problem(ckpt)
+        if problem is None:
+            return ckpt
+        print(f"removing {ckpt.name}: {problem}", file=sys.stderr)
+        shutil.rmtree(ckpt)
+    return None
 
 
 class SnapshotCallback(TrainerCallback):
