@@ -90,7 +90,7 @@ class TrainingConfig(Section):
     batch_size: int = Field(16, ge=1)
     eval_batch_size: int = Field(32, ge=1)
     grad_accum: int = Field(1, ge=1)
-    epochs: float = Field(1.0, gt=0)
+    epochs: float = Field(1.0, gt=0, le=10_000, allow_inf_nan=False)
     max_steps: int = Field(-1, ge=-1)
     warmup_ratio: float = Field(0.06, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
@@ -131,6 +131,14 @@ class StudyConfig(Section):
     )
     encoder_model: str = "minilm-l6"
     encoder_learning_rate: float = Field(1e-4, gt=0)
+
+    @field_validator("tasks", "methods", "seeds")
+    @classmethod
+    def _distinct(cls, v: list) -> list:
+        repeated = sorted({str(x) for x in v if v.count(x) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once; give each once")
+        return v
 
     @model_validator(mode="after")
     def _methods_known(self) -> StudyConfig:

@@ -1,5 +1,6 @@
 """Config: validation errors name the key, the value and what is allowed; overrides; configs."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,28 @@ def test_invalid_yaml_is_one_line_with_its_position(tmp_path: Path) -> None:
         load_config(path)
     msg = str(info.value)
     assert "\n" not in msg and "not valid YAML at line 2, column 4" in msg
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("study.seeds=[1, 1]", "'study.seeds': got [1, 1]; lists 1 more than once"),
+        ("study.methods=[lora, lora]", "lists lora more than once"),
+        ("training.epochs=.inf", "'training.epochs': got inf; Input should be a finite number"),
+        ("training.epochs=20000", "less than or equal to 10000"),
+    ],
+)
+def test_repeated_study_entries_and_endless_training_are_refused(
+    override: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(None, [override])
+
+
+def test_a_study_name_becomes_one_safe_folder_name() -> None:
+    from loralens.study.cli import safe_folder_name
+
+    assert safe_folder_name("quickstart") == "quickstart"
+    assert safe_folder_name("../../etc") == "etc"
+    assert safe_folder_name("a/b c") == "a-b-c"
+    assert safe_folder_name("..") == "study"

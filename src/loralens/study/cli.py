@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,11 @@ def make_executor(cfg: RunConfig, root: Path, args: argparse.Namespace):
     return LocalExecutor(root, workers=args.workers)
 
 
+def safe_folder_name(name: str) -> str:
+    """A study name as one folder name: no separators, no leading dots (never '..')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).lstrip(".-") or "study"
+
+
 def check_writable(root: Path) -> None:
     """Raise a clear error unless the run directory can be created and written."""
     try:
@@ -41,7 +47,7 @@ def check_writable(root: Path) -> None:
 
 def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     """Run the study with progress on stderr; exit 1 naming failed stages."""
-    root = Path(args.out or Path("runs") / cfg.name)
+    root = Path(args.out or Path("runs") / safe_folder_name(cfg.name))
     check_writable(root)
     console = Console(stderr=True)
     store = ArtifactStore(root)
