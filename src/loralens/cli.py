@@ -252,7 +252,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         rows = [[r["id"], r["state"], _failure(r)] for r in records]
         print_table(f"study {args.run_dir}", ["stage", "state", "error"], rows)
-    return 1 if any(r["state"] == "failed" for r in records) else 0
+    return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
 
 
 def _fixed4(x: float) -> str:

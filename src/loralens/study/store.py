@@ -111,6 +111,20 @@ class ArtifactStore:
         self.failure(stage).write_text(json.dumps(record, indent=2))
 
 
+def lock_holder(root: Path) -> str | None:
+    """Who holds the run folder's lock (a `loralens run` at work on it), or None."""
+    path = root / LOCK
+    if not path.is_file():
+        return None
+    with path.open("r") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return fh.read().strip() or "a loralens run"
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
 @contextlib.contextmanager
 def run_lock(root: Path) -> Iterator[None]:
     """Hold RUN_DIR/.lock for a whole run: an OS file lock the kernel releases if we die."""
