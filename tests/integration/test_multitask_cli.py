@@ -117,6 +117,21 @@ def test_results_validate_and_the_report_refuses_a_broken_file(
     assert not (tmp_path / "report.html").exists()
 
 
+def test_the_report_renders_only_the_analysis_own_results(finished: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    (run / ".report-killed").mkdir()  # left by a killed report write
+    proc = run_cli("report", str(run))
+    assert proc.returncode == 0, proc.stderr
+    assert "verified: equal to artifacts/analysis-" in (run / "report.md").read_text()
+    assert not (run / ".report-killed").exists()
+    results = json.loads((run / "results.json").read_text())
+    results["runs"][0]["test"]["accuracy"] += 0.05  # one number edited by hand
+    (run / "results.json").write_text(json.dumps(results))
+    edited = run_cli("report", str(run))
+    assert edited.returncode == 2 and "matches no analysis artifact" in edited.stderr
+
+
 def test_a_failed_serving_stage_still_gives_results_naming_it(
     finished: Path, tmp_path: Path
 ) -> None:
