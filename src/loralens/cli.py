@@ -463,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["local", "ray"], help="overrides the config's executor")
     p.add_argument("--workers", type=int, default=1, help="parallel local workers")
     p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
+    p.add_argument("--force", action="store_true", help="run even if --out holds another study")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="state of every stage of a study run")

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -32,6 +33,22 @@ def safe_folder_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).lstrip(".-") or "study"
 
 
+def check_same_study(root: Path, name: str) -> None:
+    """Refuse a run folder that holds another study (its study.yaml names another study)."""
+    path = root / "study.yaml"
+    if not path.is_file():
+        return
+    try:
+        held = (yaml.safe_load(path.read_text()) or {}).get("name")
+    except (yaml.YAMLError, AttributeError):
+        held = None
+    if held != name:
+        raise LoralensError(
+            f"{root} holds the study '{held}', not '{name}'; give another --out, or --force to "
+            "run this study there (its stages are keyed by content, so the other's stay intact)"
+        )
+
+
 def check_writable(root: Path) -> None:
     """Raise a clear error unless the run directory can be created and written."""
     try:
@@ -49,6 +66,8 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     """Run the study with progress on stderr; exit 1 naming failed stages."""
     root = Path(args.out or Path("runs") / safe_folder_name(cfg.name))
     check_writable(root)
+    if not getattr(args, "force", False):
+        check_same_study(root, cfg.name)
     console = Console(stderr=True)
     store = ArtifactStore(root)
     start = time.perf_counter()

@@ -77,3 +77,19 @@ def test_a_second_run_on_a_locked_folder_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"is in use by another loralens run (pid {os.getpid()}" in proc.stderr
     assert not (tmp_path / "run" / "plan.json").exists()  # nothing touched
+
+
+def test_a_folder_holding_another_study_is_refused(tmp_path: Path) -> None:
+    from loralens.study.cli import check_same_study
+
+    run = tmp_path / "run"
+    run.mkdir()
+    check_same_study(run, "quickstart")  # a new folder
+    (run / "study.yaml").write_text("name: glue-cpu\n")
+    check_same_study(run, "glue-cpu")  # the same study again (other overrides are fine)
+    proc = run_cli("run", "--out", str(run))
+    assert proc.returncode == 2
+    assert (
+        "holds the study 'glue-cpu', not 'quickstart'" in proc.stderr and "--force" in proc.stderr
+    )
+    assert not (run / "plan.json").exists()
