@@ -160,3 +160,7 @@ def test_a_failed_serving_stage_still_gives_results_naming_it(
     assert again.returncode == 1 and "report without them" in again.stderr
     no_serving = run_cli("run", str(path), "serving.engines=[]", "--out", str(run))
     assert no_serving.returncode == 0, no_serving.stderr[-2000:]
+    results = json.loads((run / "results.json").read_text())
+    assert results["missing_stages"] == []
+    for h in results["hypotheses"]:
+        assert "serving.engines is empty" in h["components"][2]["sentence"]

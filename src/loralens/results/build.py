@@ -181,6 +181,8 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     results["hypotheses"] = []
     for task, (acc, dr) in verdict_inputs.items():
         samples, reason = task_serving(got["serving"], task, engine, failed_serving)
+        if not params["config"]["serving"]["engines"]:
+            reason = "not measured: serving.engines is empty, so the study served nothing"
         verdict = evaluate_hypothesis(acc, dr, samples, thresholds=th, serving_reason=reason)
         results["hypotheses"].append({"task": task, **verdict.to_dict()})
     results = clean(results)
