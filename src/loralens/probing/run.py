@@ -30,9 +30,10 @@ def probe_command(
     run = TrainingRun(Path(model_or_run))
     if run.exists() and run.finished():
         cfg = run.config()
-        if task is not None and get_task(task).name != run.metrics().task:
+        ran_on = run.metrics().task
+        if task is not None and get_task(task).name != ran_on:
             raise LoralensError(
-                f"{model_or_run} is a run of task '{run.metrics().task}', not '{task}'; "
+                f"{model_or_run} is a run of task '{ran_on}', not '{task}'; "
                 "a run is probed on its own task (leave out --task)"
             )
         data = load_task_from_config(cfg.task)

@@ -63,7 +63,14 @@ def _table_or(table: Table | None, what: str, why: str) -> list[Block]:
 
 
 def _thresholds(results: Mapping[str, Any]) -> tuple[str, str, str]:
-    """The hypothesis thresholds as text (config first, defaults of loralens.stats otherwise)."""
+    """The hypothesis thresholds as text: the analysis' decision, else the config (older files)."""
+    decisions = results.get("decisions")
+    used = decisions.get("thresholds") if isinstance(decisions, Mapping) else None
+    if isinstance(used, Mapping):
+        acc, drift, serving = (
+            fmt.num(used.get(k)) for k in ("accuracy_margin", "drift_reduction", "serving_overhead")
+        )
+        return f"{100 * acc:.1f} points", fmt.pct(drift, 0), fmt.pct(serving, 0)
     config = ex.study(results).get("config") or {}
     report = (config.get("report") or {}) if isinstance(config, Mapping) else {}
     acc = fmt.num(report.get("max_accuracy_loss", 0.03))

@@ -180,9 +180,8 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     }
     results["hypotheses"] = []
     for task, (acc, dr) in verdict_inputs.items():
-        samples, reason = task_serving(got["serving"], task, engine, failed_serving)
-        if not params["config"]["serving"]["engines"]:
-            reason = "not measured: serving.engines is empty, so the study served nothing"
+        served = bool(params["config"]["serving"]["engines"])
+        samples, reason = task_serving(got["serving"], task, engine, failed_serving, served)
         verdict = evaluate_hypothesis(acc, dr, samples, thresholds=th, serving_reason=reason)
         results["hypotheses"].append({"task": task, **verdict.to_dict()})
     results = clean(results)
@@ -191,13 +190,15 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
 
 def task_serving(
-    groups: list[dict], task: str, engine: str, failed: dict[str, str]
+    groups: list[dict], task: str, engine: str, failed: dict[str, str], served: bool = True
 ) -> tuple[dict[str, list[float]] | None, str]:
     """Merged vs adapter latencies of the serving group holding `task`'s adapters, or why not.
 
-    `failed`: serve stages that did not finish, with the reason.
+    `failed`: serve stages that did not finish, with the reason; `served`: engines were asked for.
     """
     group = next((g for g in groups if task in g["group"]["tasks"]), None)
+    if group is None and not served:
+        return None, "not measured: serving.engines is empty, so the study served nothing"
     if group is None:
         if failed:
             stage, why = next(iter(failed.items()))

@@ -15,6 +15,7 @@ from loralens.models.convert import sha256_file
 from loralens.paths import cache_dir
 
 CACHE = "input-digests.json"
+_SEEN: dict[str, str] = {}  # this process's digests by (path, size, mtime): no disk read per file
 
 
 def file_digest(path: Path) -> str:
@@ -22,6 +23,8 @@ def file_digest(path: Path) -> str:
     path = path.resolve()
     stat = path.stat()
     ident = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    if ident in _SEEN:
+        return _SEEN[ident]
     store = cache_dir() / CACHE
     try:
         known = json.loads(store.read_text())
@@ -33,6 +36,7 @@ def file_digest(path: Path) -> str:
         tmp = store.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(known))
         tmp.replace(store)
+    _SEEN[ident] = known[ident]
     return known[ident]
 
 
