@@ -295,21 +295,23 @@ def cmd_drift(args: argparse.Namespace) -> None:
                 "yes" if r["selected"] else "",
                 _fixed4(r["mean_drift"]),
                 _fixed4(r["max_drift"]),
+                _fixed4(r["mean_drift_biased"]),
+                ", ".join(map(str, r["dominated_layers"])) or "-",
             ]
             for r in s["summary"]
         ]
         print_table(
             f"drift of {s['run']} (tables in {s['out']})",
-            ["pooling", "step", "selected", "mean 1-CKA", "max 1-CKA"],
+            ["pooling", "step", "selected", "mean drift", "max drift", "mean biased", "dominated"],
             rows,
         )
-        defined = [c for c in s["controls"] if "self_cka" in c]
+        defined = [c for c in s["controls"] if "random_init_cka" in c]
         worst = min(c["self_cka"] for c in defined)
         floor = max(c["random_init_cka"] for c in defined)
-        null = max(c["permutation_cka_p95"] for c in defined)
         print(
-            f"controls: base vs itself >= {worst:.12f}; random init <= {floor:.3f}; "
-            f"shuffled-row null p95 <= {null:.3f}"
+            f"drift = 1 - debiased CKA; biased beside it. controls: base vs itself >= "
+            f"{worst:.12f}; random init <= {floor:.3f}. 'dominated': layers where one principal "
+            "component holds more than half the variance (the measure then sees little else)"
         )
 
 
@@ -325,6 +327,7 @@ def cmd_probe(args: argparse.Namespace) -> None:
         Path(args.data_dir) if args.data_dir else None,
         args.max_examples,
         args.max_length,
+        sink_tokens=args.sink_tokens,
     )
     if args.json:
         print_json(info)
@@ -485,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .safetensors file")
     p.add_argument("--max-examples", type=int, default=256, help="for base models")
     p.add_argument("--max-length", type=int, default=64, help="for base models (runs use theirs)")
+    p.add_argument(
+        "--sink-tokens", type=int, default=1, help="leading tokens mean_nosink leaves out"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
 

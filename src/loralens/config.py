@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from loralens.errors import ConfigError
 from loralens.methods import METHODS as _METHOD_REGISTRY
+from loralens.probing.pooling import DEFAULT_POOLING, POOLINGS
 from loralens.suggest import unknown_name_message
 
 # Training methods by registry name (loralens.methods); variants in a study refer to one of these.
@@ -117,6 +118,19 @@ class ProbingConfig(Section):
     max_examples: int = Field(256, ge=4, le=1000)
     snapshot_every: int = Field(0, ge=0)
     batch_size: int = Field(32, ge=1)
+    pooling: str = Field(
+        DEFAULT_POOLING, description="the pooling drift is compared on (all are captured)"
+    )
+    sink_tokens: int = Field(
+        1, ge=0, description="leading tokens mean_nosink leaves out (attention sinks)"
+    )
+
+    @field_validator("pooling")
+    @classmethod
+    def _known_pooling(cls, v: str) -> str:
+        if v not in POOLINGS:
+            raise ValueError(f"unknown pooling {v!r}; allowed: {', '.join(POOLINGS)}")
+        return v
 
 
 class StudyConfig(Section):

@@ -25,21 +25,30 @@ class DriftInputError(LoralensError):
     """A run directory cannot be analysed for drift."""
 
 
-def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]]]:
-    """(step-0 representations, [(step, is_selected, reps)]) of a run; raises if there are none."""
+def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]], str]:
+    """(step-0 representations, [(step, is_selected, reps)], probe sha256) of a run.
+
+    Raises if there are no snapshots, no step-0 snapshot, or snapshots of different probe sets.
+    """
     run = TrainingRun(run_dir)
     folder = run.snapshots
     paths = sorted(folder.glob("step_*.safetensors"))
     if not paths:
         raise DriftInputError(f"{folder}: no snapshots (step_*.safetensors); train with loralens")
-    snaps = [(int(read_metadata(p)["step"]), False, load_file(str(p))) for p in paths]
-    base = next((reps for step, _, reps in snaps if step == 0), None)
+    selected = run.selected_snapshot
+    paths += [selected] if selected.is_file() else []
+    metas = {p: read_metadata(p) for p in paths}
+    probes = {json.loads(m.get("info", "{}")).get("probe_sha256") for m in metas.values()}
+    if len(probes) != 1:
+        raise DriftInputError(
+            f"{folder}: snapshots of {len(probes)} different probe sets; drift compares "
+            "representations of one probe set (retrain the run)"
+        )
+    snaps = [(int(metas[p]["step"]), p == selected, load_file(str(p))) for p in paths]
+    base = next((reps for step, sel, reps in snaps if step == 0 and not sel), None)
     if base is None:
         raise DriftInputError(f"{folder}: no step-0 snapshot of the base model")
-    selected = run.selected_snapshot
-    if selected.is_file():
-        snaps.append((int(read_metadata(selected)["step"]), True, load_file(str(selected))))
-    return base, snaps
+    return base, snaps, str(probes.pop())
 
 
 def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
@@ -53,7 +62,7 @@ def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
     random_model = AutoModelForSequenceClassification.from_config(model_cfg)
     random_model.config.pad_token_id = tok.pad_token_id
     args = (tok, probe.texts, cfg.model.max_length, cfg.probing.batch_size)
-    return capture(random_model, *args)
+    return capture(random_model, *args, sink_tokens=cfg.probing.sink_tokens)
 
 
 def write_control(cfg: RunConfig, out: Path) -> None:
@@ -64,20 +73,25 @@ def write_control(cfg: RunConfig, out: Path) -> None:
 
 def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm: int = 100) -> dict:
     """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
-    base, snaps = read_snapshots(run_dir)
+    base, snaps, probe_sha = read_snapshots(run_dir)
     if control_dir is None:
         rand = random_init_representations(TrainingRun(run_dir).config())
     else:
         rand = load_file(str(control_dir / "random_init.safetensors"))
-    rows = drift_rows(base, snaps)
-    controls = control_rows(base, rand, n_perm=n_perm)
-    summary = {"run": str(run_dir), "summary": summarize(rows), "controls": controls}
+    rows = drift_rows(base, snaps, n_perm=n_perm)
+    controls = control_rows(base, rand)
+    summary = {
+        "run": str(run_dir),
+        "probe_sha256": probe_sha,
+        "summary": summarize(rows, controls),
+        "controls": controls,
+    }
     out.mkdir(parents=True, exist_ok=True)
-    frame = (
-        pd.DataFrame(rows)
-        .assign(cka_ci_low=lambda d: d.cka_ci.str[0], cka_ci_high=lambda d: d.cka_ci.str[1])
-        .drop(columns="cka_ci")
-    )
+    frame = pd.DataFrame(rows)
+    if "cka_ci" in frame:
+        frame = frame.assign(cka_ci_low=frame.cka_ci.str[0], cka_ci_high=frame.cka_ci.str[1]).drop(
+            columns="cka_ci"
+        )
     frame.to_csv(out / "drift.csv", index=False)
     frame.to_parquet(out / "drift.parquet", index=False)
     pd.DataFrame(controls).to_csv(out / "controls.csv", index=False)

@@ -1,4 +1,11 @@
-"""Drift tables from captured representations: CKA (both estimators), cosine, Procrustes, CIs."""
+"""Drift tables from captured representations.
+
+Per snapshot x layer x pooling: debiased CKA (the primary measure; drift = 1 - debiased CKA)
+with its jackknife interval, biased CKA beside it, cosine, Procrustes, the permutation null of
+the pair compared, n against d, and the massive-activation diagnostic of the fine-tuned
+representation. Controls per layer x pooling: the base against itself and against a randomly
+initialised copy, and the base's own diagnostic.
+"""
 
 from __future__ import annotations
 
@@ -11,46 +18,19 @@ from torch import Tensor
 from loralens.metrics import (
     MetricInputError,
     cka_against,
-    linear_cka,
     per_example_cosine,
     prepare_reference,
     procrustes_distance,
 )
-from loralens.stats.jackknife import jackknife_ci
+from loralens.metrics.cka_inference import (
+    debiased_cka_interval,
+    gram_terms,
+    permutation_null,
+)
+from loralens.metrics.dominance import DOMINATED_SHARE, dominance
+from loralens.probing.capture import LENGTHS, layer_keys, split_key
 
-
-def split_key(key: str) -> tuple[str, int]:
-    """'mean.layer_12' -> ('mean', 12)."""
-    pooling, layer = key.split(".layer_")
-    return pooling, int(layer)
-
-
-def cka_ci(x: Tensor, y: Tensor) -> tuple[float, float]:
-    """95% delete-one jackknife CI of biased CKA over probe examples (see stats.jackknife)."""
-    x64, y64 = x.double(), y.double()
-
-    def stat(idx: np.ndarray) -> float:
-        try:
-            return float(linear_cka(x64[idx], y64[idx]))
-        except MetricInputError:  # rows left all constant: CKA undefined
-            return float("nan")
-
-    ci = jackknife_ci(stat, x.shape[0])
-    return ci.low, ci.high
-
-
-def compare_layer(x: Tensor, y: Tensor, ref=None) -> dict[str, float]:
-    """Every similarity of one layer's base (x) and fine-tuned (y) representations."""
-    ref = ref if ref is not None else prepare_reference(x)
-    cka = float(cka_against(ref, y))
-    return {
-        "cka": cka,
-        "cka_debiased": float(cka_against(ref, y, debiased=True)),
-        "cosine": float(per_example_cosine(x, y).mean()),
-        "cosine_centered": float(per_example_cosine(x, y, centred=True).mean()),
-        "procrustes": float(procrustes_distance(x, y)),
-        "drift": 1.0 - cka,
-    }
+Reps = dict[str, Tensor]
 
 
 def varying(x: Tensor) -> bool:
@@ -61,74 +41,118 @@ def varying(x: Tensor) -> bool:
 UNDEFINED = "undefined: the base representation does not vary across probe examples"
 
 
-def drift_rows(
-    base: dict[str, Tensor],
-    snapshots: list[tuple[int, bool, dict[str, Tensor]]],
-    with_ci: bool = True,
-) -> list[dict]:
-    """One row per snapshot x layer x pooling; jackknife CIs on the selected snapshot."""
-    refs = {k: prepare_reference(v) for k, v in base.items() if varying(v)}  # cached self-terms
+def compare_layer(x: Tensor, y: Tensor, ref=None, base_gram=None, n_perm: int = 100) -> dict:
+    """Every similarity of one layer's base (x) and fine-tuned (y) representations."""
+    ref = ref if ref is not None else prepare_reference(x)
+    a = base_gram if base_gram is not None else gram_terms(x, "base")
+    b = gram_terms(y, "fine-tuned")
+    cka = float(cka_against(ref, y))
+    ci = debiased_cka_interval(x, y, grams=(a, b))
+    gen = torch.Generator().manual_seed(0)
+    null = permutation_null(a, b, n_perm, gen).numpy() if n_perm else np.array([np.nan])
+    return {
+        "cka": cka,
+        "cka_debiased": ci.estimate,
+        "cosine": float(per_example_cosine(x, y).mean()),
+        "cosine_centered": float(per_example_cosine(x, y, centred=True).mean()),
+        "procrustes": float(procrustes_distance(x, y)),
+        "drift": 1.0 - ci.estimate,
+        "drift_biased": 1.0 - cka,
+        "cka_ci": [ci.low, ci.high],
+        "null_cka_p95": float(np.quantile(null, 0.95)),
+        "n": int(x.shape[0]),
+        "d": int(x.shape[1]),
+    }
+
+
+def drift_rows(base: Reps, snapshots: list[tuple[int, bool, Reps]], n_perm: int = 100) -> list:
+    """One row per snapshot x layer x pooling (see the module docstring)."""
+    keys = layer_keys(base)
+    lengths = base.get(LENGTHS)
+    refs = {k: prepare_reference(base[k]) for k in keys if varying(base[k])}  # cached self-terms
+    grams = {k: gram_terms(base[k], "base") for k in refs}
     rows = []
     for step, selected, reps in snapshots:
-        for key, x in base.items():
+        for key in keys:
             pooling, layer = split_key(key)
             row = {"step": step, "selected": selected, "layer": layer, "pooling": pooling}
             if key not in refs:
                 rows.append(row | {"note": UNDEFINED})
                 continue
+            y = reps[key]
             try:
-                row |= compare_layer(x, reps[key], refs[key])
+                row |= compare_layer(base[key], y, refs[key], grams[key], n_perm)
             except MetricInputError as exc:  # e.g. a fine-tuned layer that collapsed
                 rows.append(row | {"note": str(exc)})
                 continue
-            lo, hi = cka_ci(x, reps[key]) if selected and with_ci else (None, None)
-            rows.append(row | {"cka_ci": [lo, hi]})
+            rows.append(row | dominance(y, lengths).to_dict())
     return rows
 
 
-def control_rows(
-    base: dict[str, Tensor], random_init: dict[str, Tensor], n_perm: int = 100, seed: int = 0
-) -> list[dict]:
-    """Per layer x pooling: base vs itself (1), vs a random-init copy (floor), row-shuffled null."""
-    gen = torch.Generator().manual_seed(seed)
+def control_rows(base: Reps, random_init: Reps) -> list[dict]:
+    """Per layer x pooling: base vs itself (1), vs a random-init copy (floor), its diagnostic."""
     rows = []
-    for key, x in base.items():
+    lengths = base.get(LENGTHS)
+    for key in layer_keys(base):
+        x = base[key]
         pooling, layer = split_key(key)
         if not varying(x):
             rows.append({"layer": layer, "pooling": pooling, "note": UNDEFINED})
             continue
         ref = prepare_reference(x)
-        null = [
-            float(cka_against(ref, x[torch.randperm(x.shape[0], generator=gen)]))
-            for _ in range(n_perm)
-        ]
-        rows.append(
-            {
-                "layer": layer,
-                "pooling": pooling,
-                "self_cka": float(cka_against(ref, x)),
-                "random_init_cka": float(cka_against(ref, random_init[key])),
-                "permutation_cka_p95": float(np.quantile(null, 0.95)),
-                "permutation_cka_mean": float(np.mean(null)),
-            }
-        )
+        row = {
+            "layer": layer,
+            "pooling": pooling,
+            "self_cka": float(cka_against(ref, x, debiased=True)),
+            "n": int(x.shape[0]),
+            "d": int(x.shape[1]),
+            **dominance(x, lengths).to_dict(),
+        }
+        try:
+            row["random_init_cka"] = float(cka_against(ref, random_init[key], debiased=True))
+            row["random_init_cka_biased"] = float(cka_against(ref, random_init[key]))
+        except MetricInputError as exc:  # the random copy's layer does not vary
+            row["note"] = f"random-init control: {exc}"
+        rows.append(row)
     return rows
 
 
-def summarize(rows: list[dict]) -> list[dict]:
-    """Mean drift over layers per pooling, at the selected snapshot and at every step."""
-    groups: dict[tuple, list[float]] = defaultdict(list)
+def dominated_layers(controls: list[dict], rows: list[dict]) -> dict[tuple[str, int], list[int]]:
+    """Per (pooling, step): layers where the base or the snapshot has one dominant component."""
+    base = {
+        (c["pooling"], c["layer"])
+        for c in controls
+        if (c.get("top_pc_share") or 0) > DOMINATED_SHARE
+    }
+    out: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for r in rows:
+        key = (r["pooling"], r["step"])
+        out.setdefault(key, set())
+        if (r["pooling"], r["layer"]) in base or (r.get("top_pc_share") or 0) > DOMINATED_SHARE:
+            out[key].add(r["layer"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def summarize(rows: list[dict], controls: list[dict] | None = None) -> list[dict]:
+    """Mean drift over layers per pooling and snapshot (the selected one labelled as such)."""
+    groups: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
     for r in rows:
         if "drift" in r:
-            groups[(r["pooling"], r["step"], r["selected"])].append(r["drift"])
-    return [
-        {
-            "pooling": p,
-            "step": s,
-            "selected": sel,
-            "mean_drift": float(np.mean(v)),
-            "max_drift": float(np.max(v)),
-            "layers": len(v),
-        }
-        for (p, s, sel), v in sorted(groups.items())
-    ]
+            groups[(r["pooling"], r["step"], r["selected"])].append((r["drift"], r["drift_biased"]))
+    flagged = dominated_layers(controls or [], rows)
+    out = []
+    for (p, s, sel), v in sorted(groups.items()):
+        drift, biased = np.array(v).T
+        out.append(
+            {
+                "pooling": p,
+                "step": s,
+                "selected": sel,
+                "mean_drift": float(drift.mean()),
+                "max_drift": float(drift.max()),
+                "mean_drift_biased": float(biased.mean()),
+                "layers": len(v),
+                "dominated_layers": flagged.get((p, s), []),
+            }
+        )
+    return out

@@ -1,4 +1,4 @@
-"""Capture every layer's pooled representation (masked mean, last real token) without grad."""
+"""Capture every layer's pooled representations (every registered pooling) without grad."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ from safetensors.torch import save_file
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
+from loralens.probing.pooling import check_sink_tokens, pool_all
 
-POOLINGS = ("mean", "last")
+LENGTHS = "lengths"  # (n,) real-token count of each probe input, stored beside the layers
 
 
-def pool_hidden(hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masked mean over real tokens and the last real token (right padding): two (B, d) tensors."""
-    m = mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-    mean = (hidden * m).sum(1) / m.sum(1).clamp_min(1)  # (B, d)
-    last_idx = mask.sum(1).clamp_min(1) - 1  # (B,)
-    last = hidden[torch.arange(hidden.shape[0]), last_idx]  # (B, d)
-    return mean, last
+def layer_keys(reps: dict[str, torch.Tensor]) -> list[str]:
+    """The '<pooling>.layer_<i>' keys of a snapshot (not its lengths)."""
+    return [k for k in reps if ".layer_" in k]
+
+
+def split_key(key: str) -> tuple[str, int]:
+    """'mean.layer_12' -> ('mean', 12)."""
+    pooling, layer = key.split(".layer_")
+    return pooling, int(layer)
 
 
 @torch.no_grad()
@@ -32,10 +35,10 @@ def capture(
     texts: list[str],
     max_length: int,
     batch_size: int = 32,
+    sink_tokens: int = 1,
 ) -> dict[str, torch.Tensor]:
-    """{'mean.layer_i', 'last.layer_i'}: (n, d) float32 for i = 0 (embeddings) .. num_layers.
-
-    Rows are batched by token length and returned in the order of `texts`.
+    """{'<pooling>.layer_i'}: (n, d) float32 for every registered pooling and i = 0 (embeddings)
+    .. num_layers, and 'lengths' (n,). Rows are batched by length, returned in `texts` order.
     """
     was_training = model.training
     model.eval()
@@ -45,6 +48,8 @@ def capture(
         {"input_ids": i, "attention_mask": m}
         for i, m in zip(encoded["input_ids"], encoded["attention_mask"], strict=True)
     ]
+    lengths = torch.tensor([sum(r["attention_mask"]) for r in rows], dtype=torch.int64)  # (n,)
+    check_sink_tokens(sink_tokens, lengths)
     order = length_order([len(r["input_ids"]) for r in rows])
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(texts), batch_size):
@@ -52,11 +57,13 @@ def capture(
         enc = tokenizer.pad(batch, padding=True, return_tensors="pt").to(device)
         hidden_states = model(**enc, output_hidden_states=True).hidden_states  # L+1 x (B, T, d)
         for i, hidden in enumerate(hidden_states):
-            mean, last = pool_hidden(hidden.float(), enc["attention_mask"])
-            parts.setdefault(f"mean.layer_{i}", []).append(mean.cpu())
-            parts.setdefault(f"last.layer_{i}", []).append(last.cpu())
+            for name, pooled in pool_all(
+                hidden.float(), enc["attention_mask"], sink_tokens
+            ).items():
+                parts.setdefault(f"{name}.layer_{i}", []).append(pooled.cpu())
     model.train(was_training)
-    return {k: in_original_order(torch.cat(v), order).contiguous() for k, v in parts.items()}
+    reps = {k: in_original_order(torch.cat(v), order).contiguous() for k, v in parts.items()}
+    return reps | {LENGTHS: lengths}
 
 
 def save_snapshot(reps: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:

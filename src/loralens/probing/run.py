@@ -8,7 +8,8 @@ from pathlib import Path
 from loralens.data import get_task, load_task, load_task_from_config
 from loralens.errors import LoralensError
 from loralens.models.load import load_classifier
-from loralens.probing.capture import capture, save_snapshot
+from loralens.probing.capture import capture, layer_keys, save_snapshot
+from loralens.probing.pooling import DEFAULT_POOLING
 from loralens.probing.probe_set import probe_set
 from loralens.training.folder import TrainingRun
 
@@ -21,6 +22,7 @@ def probe_command(
     max_examples: int = 256,
     max_length: int = 64,
     batch_size: int = 32,
+    sink_tokens: int = 1,
 ) -> dict:
     """Capture every layer's pooled representations of the task's fixed probe set into `out`.
 
@@ -39,15 +41,21 @@ def probe_command(
         data = load_task_from_config(cfg.task)
         probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
         model, tok = run.load_model()
-        max_length = cfg.model.max_length
+        max_length, sink_tokens = cfg.model.max_length, cfg.probing.sink_tokens
     else:
         if task is None:
             raise LoralensError(f"{model_or_run} is a model, not a training run: give --task")
         data = load_task(task, data_dir)
         probe = probe_set(data, max_examples)
         model, tok = load_classifier(model_or_run, data.spec.num_labels)
-    reps = capture(model, tok, probe.texts, max_length, batch_size)
-    info = {"probe_sha256": probe.sha256, "n": len(probe.texts), "source": model_or_run}
+    reps = capture(model, tok, probe.texts, max_length, batch_size, sink_tokens)
+    info = {
+        "probe_sha256": probe.sha256,
+        "n": len(probe.texts),
+        "source": model_or_run,
+        "sink_tokens": sink_tokens,
+    }
     save_snapshot(reps, out, {"step": "-1", "info": json.dumps(info)})
-    layers = sum(1 for k in reps if k.startswith("mean."))
-    return {**info, "out": str(out), "layers": layers, "hidden": reps["mean.layer_0"].shape[1]}
+    layers = sum(1 for k in layer_keys(reps) if k.startswith(f"{DEFAULT_POOLING}."))
+    hidden = reps[f"{DEFAULT_POOLING}.layer_0"].shape[1]
+    return {**info, "out": str(out), "layers": layers, "hidden": hidden}

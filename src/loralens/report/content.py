@@ -155,7 +155,7 @@ def drift_section(results: Mapping[str, Any], figures: Collection[str]) -> Secti
     )
     blocks += _table_or(
         tables.controls_table(results),
-        "CKA null controls",
+        "CKA controls",
         "results.json has no drift controls, so drift lacks its null reference.",
     )
     if not ex.records(results, "drift", "rows"):
@@ -314,6 +314,12 @@ def build_document(results: Mapping[str, Any], figures: Collection[str]) -> Docu
         for m in ex.records(results, "missing_stages")
     )
     caveats += tuple(tv.variant_caveats(results))
+    caveats += tuple(
+        f"Drift of {task}: in layers {', '.join(map(str, layers))} one principal component holds "
+        f"more than half the variance of the {ex.drift_pooling(results)}-pooled representation; "
+        "drift there measures that component (e.g. an attention sink) alone."
+        for task, layers in ex.dominated_layers(results).items()
+    )
     lead = (
         Callout("summary", "What we found", summary_items(results), verdicts.chips(results)),
         Callout("caveat", "Caveats", caveats or ("None recorded in results.json.",)),

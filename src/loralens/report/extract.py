@@ -128,21 +128,53 @@ def baseline_spread(b: Mapping[str, Any], metric: str) -> tuple[list | None, flo
     return (ci if isinstance(ci, list) else None), num(sd)
 
 
+def drift_decision(results: Mapping[str, Any]) -> Mapping[str, Any]:
+    """decisions.drift: the pooling, measure and per-task step the analysis compared at."""
+    return (results.get("decisions") or {}).get("drift") or {}
+
+
 def drift_pooling(results: Mapping[str, Any]) -> str | None:
-    """The pooling the drift figures use: 'mean' when present, else the first seen."""
+    """The pooling the analysis compared (older results: 'mean' when present)."""
+    decided = drift_decision(results).get("pooling")
+    if decided:
+        return str(decided)
     seen = _ordered([], (r.get("pooling") for r in records(results, "drift", "rows")))
     return "mean" if "mean" in seen else (seen[0] if seen else None)
 
 
-def drift_rows(results: Mapping[str, Any], selected_only: bool = False) -> list[dict]:
-    """Drift rows of the primary pooling with a finite drift (optionally the selected step)."""
+def compared_step(results: Mapping[str, Any], task: str) -> int | None:
+    """The matched step drift of `task` is compared at (None: older results, or not compared)."""
+    step = (drift_decision(results).get("step") or {}).get(task)
+    return int(step) if finite(step) else None
+
+
+def at_compared_step(results: Mapping[str, Any], r: Mapping[str, Any]) -> bool:
+    """Whether a drift row or summary is the one compared: the matched step, else selected."""
+    if not drift_decision(results):
+        return bool(r.get("selected"))
+    step = compared_step(results, str(r.get("task")))
+    return step is not None and not r.get("selected") and r.get("step") == step
+
+
+def compared_label(results: Mapping[str, Any]) -> str:
+    """'step 30' (one matched step), 'matched steps', or 'selected step' (older results)."""
+    steps = {s for s in (drift_decision(results).get("step") or {}).values() if finite(s)}
+    if not drift_decision(results):
+        return "selected step"
+    return f"step {int(steps.pop())}" if len(steps) == 1 else "matched steps"
+
+
+def drift_rows(results: Mapping[str, Any], compared_only: bool = False) -> list[dict]:
+    """Drift rows of the compared pooling with a finite drift (optionally at the compared step)."""
     pooling = drift_pooling(results)
     rows = [
         r
         for r in records(results, "drift", "rows")
         if r.get("pooling") == pooling and finite(r.get("drift"))
     ]
-    return [r for r in rows if r.get("selected")] if selected_only else rows
+    if compared_only:
+        return [r for r in rows if at_compared_step(results, r)]
+    return [r for r in rows if not r.get("selected")] if drift_decision(results) else rows
 
 
 def _extreme(pick: Any, values: Iterable[float]) -> float:
@@ -154,7 +186,7 @@ def _extreme(pick: Any, values: Iterable[float]) -> float:
 def drift_by_layer(results: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Per (task, method): layers, mean drift over seeds, and the envelope of per-seed CIs."""
     cells: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for r in drift_rows(results, selected_only=True):
+    for r in drift_rows(results, compared_only=True):
         cells[(str(r["task"]), str(r["method"]))][int(num(r.get("layer")))].append(r)
     out = {}
     for key, by_layer in cells.items():
@@ -196,8 +228,9 @@ def cka_grid(results: Mapping[str, Any], task: str, method: str) -> dict[str, np
     """Layer x step matrix of CKA averaged over seeds for one task and method (None if empty)."""
     cells: dict[tuple[int, int], list[float]] = defaultdict(list)
     for r in drift_rows(results):
-        if str(r["task"]) == task and str(r["method"]) == method and finite(r.get("cka")):
-            cells[(int(num(r["layer"])), int(num(r["step"])))].append(num(r["cka"]))
+        cka = r.get("cka_debiased", r.get("cka"))
+        if str(r["task"]) == task and str(r["method"]) == method and finite(cka):
+            cells[(int(num(r["layer"])), int(num(r["step"])))].append(num(cka))
     if not cells:
         return None
     layers = sorted({la for la, _ in cells})
@@ -209,10 +242,19 @@ def cka_grid(results: Mapping[str, Any], task: str, method: str) -> dict[str, np
 
 
 def selected_summary(results: Mapping[str, Any]) -> list[dict]:
-    """Drift summary rows of the selected checkpoint (all rows when none is marked)."""
+    """Drift summary rows at the compared step (older results: the selected checkpoint)."""
     rows = records(results, "drift", "summary")
     marked = [r for r in rows if "selected" in r]
-    return [r for r in rows if r.get("selected")] if marked else rows
+    return [r for r in rows if at_compared_step(results, r)] if marked else rows
+
+
+def dominated_layers(results: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Per task: layers of the compared pooling and step where one component dominates."""
+    pooling, out = drift_pooling(results), defaultdict(set)
+    for r in selected_summary(results):
+        if r.get("pooling") == pooling:
+            out[str(r.get("task"))] |= set(r.get("dominated_layers") or [])
+    return {task: sorted(v) for task, v in out.items() if v}
 
 
 def drift_summary(results: Mapping[str, Any]) -> dict[tuple[str, str, str], Summary]:

@@ -13,14 +13,17 @@ from loralens.report.plotstyle import colours, grid, legend_below, markers
 
 
 def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
-    """1 − CKA per layer at the selected step, one line per method, one panel per task."""
+    """1 − debiased CKA per layer at the compared step, one line per method and task panel."""
     data = ex.drift_by_layer(results)
     if not data:
         return None
     tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
     methods = ex.methods(results)
     colour = colours(methods)
-    title = f"Representation drift by layer ({ex.drift_pooling(results)} pooling, selected step)"
+    title = (
+        f"Drift (1 − debiased CKA) by layer ({ex.drift_pooling(results)} pooling, "
+        f"{ex.compared_label(results)})"
+    )
     fig, axes = grid(len(tasks), title)
     for ax, task in zip(axes, tasks, strict=True):
         for method in methods:
@@ -32,7 +35,7 @@ def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
                 ax.fill_between(
                     d["layer"], d["low"], d["high"], color=colour[method], alpha=0.2, linewidth=0
                 )
-        ax.set(title=task, xlabel="Layer (0 = embeddings)", ylabel="Drift, 1 − CKA")
+        ax.set(title=task, xlabel="Layer (0 = embeddings)", ylabel="Drift, 1 − debiased CKA")
         ax.set_ylim(bottom=0)
     legend_below(fig, axes, "method (band: envelope of per-seed jackknife 95% CIs)")
     return fig
@@ -46,7 +49,7 @@ def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
     tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
     methods = ex.methods(results)
     colour, marker = colours(methods), markers(methods)
-    title = f"Drift over training ({ex.drift_pooling(results)} pooling, mean over layers)"
+    title = f"Drift over training ({ex.drift_pooling(results)} pooling, 1 − debiased CKA)"
     fig, axes = grid(len(tasks), title)
     for ax, task in zip(axes, tasks, strict=True):
         for method in methods:
@@ -82,7 +85,7 @@ def cka_heatmaps(results: Mapping[str, Any]) -> Figure | None:
     lowest = min(float(np.nanmin(g["cka"])) for _, _, g in cells)
     n_methods = len({m for _, m, _ in cells})
     title = (
-        f"Linear CKA with the base model by layer and step ({ex.drift_pooling(results)} pooling)"
+        f"Debiased CKA with the base model by layer and step ({ex.drift_pooling(results)} pooling)"
     )
     fig, axes = grid(len(cells), title, panel_w=3.2, panel_h=3.0, max_cols=max(n_methods, 2))
     image = None

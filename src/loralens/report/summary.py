@@ -60,7 +60,8 @@ def _drift_item(results: Mapping[str, Any]) -> str | None:
     if not by_task:
         return None
     parts = "; ".join(f"{t}: {', '.join(v)}" for t, v in by_task.items())
-    return f"Drift (1 − CKA, mean over layers, {pooling} pooling): {parts}."
+    where = ex.compared_label(results)
+    return f"Drift (1 − debiased CKA, mean over layers, {pooling} pooling, {where}): {parts}."
 
 
 def _serving_items(results: Mapping[str, Any]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from loralens.metrics.dominance import DOMINATED_SHARE
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import fmt
@@ -181,7 +182,7 @@ def details_table(results: Mapping[str, Any]) -> Table | None:
 
 
 def drift_table(results: Mapping[str, Any]) -> Table | None:
-    """Mean drift over layers at the selected step per task and method (mean ± SD over seeds)."""
+    """Mean drift over layers at the compared step per task and method (mean ± SD over seeds)."""
     summary = ex.drift_summary(results)
     if not summary:
         return None
@@ -202,11 +203,21 @@ def drift_table(results: Mapping[str, Any]) -> Table | None:
                 str(s.n),
             )
         )
-    columns = ("Task", "Method", "Pooling", "Mean drift (1 − CKA)", "Last layer", "Seeds")
-    note = "Drift = 1 − linear CKA with the base model; mean over layers, mean ± SD over seeds."
+    columns = ("Task", "Method", "Pooling", "Mean drift", "Last layer", "Seeds")
+    note = (
+        "Drift = 1 − debiased linear CKA with the base model (biased CKA is in results.json); "
+        "mean over layers, mean ± SD over seeds, at a training step every run reached."
+    )
+    flagged = ex.dominated_layers(results)
+    if flagged:
+        listed = "; ".join(f"{t}: layers {', '.join(map(str, v))}" for t, v in flagged.items())
+        note += (
+            f" One principal component holds more than half the variance in {listed}: "
+            "drift there measures that component alone."
+        )
     return Table(
         "drift",
-        "Drift summary (mean over layers, selected step)",
+        f"Drift summary (mean over layers, {ex.compared_label(results)})",
         columns,
         tuple(rows),
         "lllrrr",
@@ -215,7 +226,7 @@ def drift_table(results: Mapping[str, Any]) -> Table | None:
 
 
 def controls_table(results: Mapping[str, Any]) -> Table | None:
-    """Null controls per task and pooling: self-CKA, random-init CKA, permutation threshold."""
+    """Controls per task and pooling: n, d, self-CKA, random-init CKA, dominated layers."""
     cells: dict[tuple[str, str], list[dict]] = {}
     for c in ex.records(results, "drift", "controls"):
         cells.setdefault((str(c.get("task")), str(c.get("pooling", "mean"))), []).append(c)
@@ -228,6 +239,8 @@ def controls_table(results: Mapping[str, Any]) -> Table | None:
         if not vals:
             return fmt.NA
         lo, hi = min(vals), max(vals)
+        if key in ("n", "d"):
+            return str(int(lo)) if lo == hi else f"{int(lo)} – {int(hi)}"
         return fmt.fixed(lo) if hi - lo < 5e-4 else f"{fmt.fixed(lo)} – {fmt.fixed(hi)}"
 
     rows = tuple(
@@ -235,15 +248,22 @@ def controls_table(results: Mapping[str, Any]) -> Table | None:
             task,
             pool,
             str(len(rs)),
+            span(rs, "n"),
+            span(rs, "d"),
             span(rs, "self_cka"),
             span(rs, "random_init_cka"),
-            span(rs, "permutation_cka_p95"),
+            str(sum(1 for r in rs if fmt.num(r.get("top_pc_share")) > DOMINATED_SHARE)),
         )
         for (task, pool), rs in cells.items()
     )
-    columns = ("Task", "Pooling", "Layers", "Self-CKA", "Random-init CKA", "Permutation p95")
-    note = "Range over layers. Self-CKA should be 1; drift is meaningful well above the nulls."
-    return Table("controls", "CKA null controls", columns, rows, "llrrrr", note)
+    columns = ("Task", "Pooling", "Layers", "n", "d", "Self-CKA", "Random-init CKA", "Dominated")
+    note = (
+        "Debiased CKA, range over layers. Self-CKA should be 1; random-init CKA is the floor. "
+        "n < d makes biased CKA read high, which is why drift uses the debiased estimator. "
+        "Dominated: layers of the base where one principal component holds more than half the "
+        "variance (an attention sink leaking into the pooled row)."
+    )
+    return Table("controls", "CKA controls", columns, rows, "llrrrrrr", note)
 
 
 def sparsity_table(results: Mapping[str, Any]) -> Table | None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from loralens.probing.pooling import DEFAULT_POOLING
+from loralens.results.drift import drift_by_seed, drift_decision, drift_note, drift_section
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.variants import adalora_rank_rows, variant_summary
@@ -113,19 +115,6 @@ def encoder_baselines(encoder_runs: list[dict]) -> list[dict]:
     return out
 
 
-def drift_section(entries: list) -> dict[str, list]:
-    """Drift rows, controls (once per task) and per-run summaries."""
-    rows, controls, summary, seen = [], [], [], set()
-    for (task, method, seed), data, artifact in entries:
-        ident = {"task": task, "method": method, "seed": int(seed)}
-        rows += [{**ident, **r, "artifact": artifact} for r in data["rows"]]
-        if task not in seen:
-            controls += [{"task": task, **c} for c in data["controls"]]
-            seen.add(task)
-        summary += [{**ident, **s} for s in data["summary"] if s["selected"]]
-    return {"rows": rows, "controls": controls, "summary": summary}
-
-
 def sparsity_section(entries: list) -> dict[str, list]:
     """Per-matrix ΔW statistics of every run."""
     rows = []
@@ -168,21 +157,33 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         alpha=params["report"]["alpha"],
     )
     primary = params["primary_metrics"]
-    stats, verdict_inputs = study_statistics(got["train"], drift["summary"], th, primary)
+    stats, verdict_inputs = study_statistics(got["train"], th, primary)
     results["statistics"] = stats
     engine = params["report"]["serving_engine"]
+    probing = (params.get("config") or {}).get("probing") or {}
+    pooling = probing.get("pooling", DEFAULT_POOLING)
     failed_serving = {s: why for s, why in missing.items() if params["cells"][s]["kind"] == "serve"}
     results["decisions"] = {  # made here once; the report reads them and derives none
         "primary_metric": primary,
         "greater_is_better": {t: get_metric(m).greater_is_better for t, m in primary.items()},
         "thresholds": th.__dict__,
         "serving_engine": engine,
+        "drift": drift_decision(drift["summary"], params["tasks"], pooling),
     }
+    compared = results["decisions"]["drift"]
     results["hypotheses"] = []
-    for task, (acc, dr) in verdict_inputs.items():
+    for task, (acc, pair) in verdict_inputs.items():
         served = bool(params["config"]["serving"]["engines"])
         samples, reason = task_serving(got["serving"], task, engine, failed_serving, served)
-        verdict = evaluate_hypothesis(acc, dr, samples, thresholds=th, serving_reason=reason)
+        step = compared["step"].get(task)
+        drift_args = {"drift_reason": compared["not_compared"].get(task, "")}
+        dr = {"lora": [], "full": []}
+        if step is not None:
+            dr = drift_by_seed(drift["summary"], task, pair, pooling, step)
+            drift_args["drift_note"] = drift_note(drift["summary"], task, pair, pooling, step)
+        verdict = evaluate_hypothesis(
+            acc, dr, samples, thresholds=th, serving_reason=reason, **drift_args
+        )
         results["hypotheses"].append({"task": task, **verdict.to_dict()})
     results = clean(results)
     validate_results(results)  # the producer and the schema agree, or the analysis fails here

@@ -86,9 +86,9 @@ def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
 
 
 def study_statistics(
-    runs: list[dict], drift_summary: list[dict], th: Thresholds, metric_of: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, tuple[dict, dict]]]:
-    """(statistics section, per-task inputs of the verdict); `metric_of`: each primary metric."""
+    runs: list[dict], th: Thresholds, metric_of: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, tuple[dict, tuple[str, str]]]]:
+    """(statistics section, per task: (accuracies, the (LoRA, full) variants compared))."""
     grouped = _by_task_method(runs)
     comparisons, verdict_inputs = [], {}
     for task, methods in grouped.items():
@@ -101,27 +101,13 @@ def study_statistics(
             "lora": [r["test"]["accuracy"] for r in lora],
             "full": [r["test"]["accuracy"] for r in full],
         }
-        verdict_inputs[task] = (acc, _drift_by_seed(drift_summary, task, pair))
+        verdict_inputs[task] = (acc, pair)
     stats = {
         "accuracy": comparisons,
         "anova": anova_table(runs, metric_of),
         "thresholds": th.__dict__,
     }
     return stats, verdict_inputs
-
-
-def _drift_by_seed(summary: list[dict], task: str, pair: tuple[str, str]) -> dict[str, list]:
-    """Mean drift over layers (mean pooling, selected model) per seed for LoRA and full."""
-
-    def values(method: str) -> list[float]:
-        rows = [
-            s
-            for s in summary
-            if s["task"] == task and s["method"] == method and s["pooling"] == "mean"
-        ]
-        return [s["mean_drift"] for s in sorted(rows, key=lambda s: s["seed"])]
-
-    return {"lora": values(pair[0]), "full": values(pair[1])}
 
 
 def baseline_table(baselines: list[dict]) -> list[dict]:

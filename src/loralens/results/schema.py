@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2  # 2: serving is a list of benchmark groups; missing stages; decisions
+SCHEMA_VERSION = 3  # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps
 
 Num = float | None  # a float, null where it is NaN or not computed
 
@@ -100,35 +100,52 @@ class DriftRow(Fixed):
     method: str
     seed: int
     step: int
-    selected: bool = Field(description="the checkpoint selected on val")
+    selected: bool = Field(description="the checkpoint selected on val (labelled, not compared)")
     layer: int
     pooling: str
-    cka: Num = None
-    cka_debiased: Num = None
+    cka: Num = Field(None, description="biased CKA (HSIC_0), beside the primary measure")
+    cka_debiased: Num = Field(None, description="debiased CKA (HSIC_1): the primary measure")
     cosine: Num = None
     cosine_centered: Num = None
     procrustes: Num = None
-    drift: Num = Field(None, description="1 - cka")
-    cka_ci: list[Num] | None = Field(None, description="95% jackknife CI (selected step only)")
+    drift: Num = Field(None, description="1 - cka_debiased")
+    drift_biased: Num = Field(None, description="1 - cka")
+    cka_ci: list[Num] | None = Field(
+        None, description="95% delete-one jackknife interval of cka_debiased"
+    )
+    null_cka_p95: Num = Field(
+        None, description="95th percentile of debiased CKA(base, this snapshot's rows shuffled)"
+    )
+    n: int | None = Field(None, description="probe examples")
+    d: int | None = Field(None, description="hidden size")
+    top_pc_share: Num = Field(None, description="variance share of the top principal component")
+    top_coord_share: Num = Field(None, description="variance share of the top coordinate")
+    top_coord: int | None = Field(None, description="that coordinate")
+    length_corr: Num = Field(None, description="its Pearson r with 1/input length")
     note: str | None = Field(None, description="why the measures are missing (undefined CKA)")
     artifact: str
 
 
 class DriftControl(Fixed):
-    """Null references of a task's probe set per layer and pooling."""
+    """References of a task's probe set per layer and pooling, and the base's diagnostic."""
 
     task: str
     layer: int
     pooling: str
-    self_cka: Num = None
-    random_init_cka: Num = None
-    permutation_cka_p95: Num = None
-    permutation_cka_mean: Num = None
+    self_cka: Num = Field(None, description="debiased CKA of the base with itself (1)")
+    random_init_cka: Num = Field(None, description="debiased CKA with a random-init copy")
+    random_init_cka_biased: Num = None
+    n: int | None = None
+    d: int | None = None
+    top_pc_share: Num = None
+    top_coord_share: Num = None
+    top_coord: int | None = None
+    length_corr: Num = None
     note: str | None = Field(None, description="why the controls are missing")
 
 
 class DriftSummary(Fixed):
-    """One run's mean and maximum drift over layers at its selected step."""
+    """One run's mean and maximum drift over layers at one snapshot step and pooling."""
 
     task: str
     method: str
@@ -136,9 +153,13 @@ class DriftSummary(Fixed):
     pooling: str
     step: int
     selected: bool
-    mean_drift: Num
+    mean_drift: Num = Field(description="mean over layers of 1 - debiased CKA")
     max_drift: Num
+    mean_drift_biased: Num = Field(description="mean over layers of 1 - biased CKA")
     layers: int
+    dominated_layers: list[int] = Field(
+        description="layers where one principal component holds more than half the variance"
+    )
 
 
 class Drift(Fixed):
@@ -276,6 +297,17 @@ class Statistics(Fixed):
     thresholds: dict[str, float]
 
 
+class DriftDecision(Fixed):
+    """How drift is compared between methods."""
+
+    measure: str
+    pooling: str = Field(description="the pooling compared (probing.pooling)")
+    step: dict[str, int | None] = Field(
+        description="per task: the last snapshot step every run reached (None: not compared)"
+    )
+    not_compared: dict[str, str] = Field(description="per task without a step: why")
+
+
 class Decisions(Fixed):
     """Choices made once by the analysis; the report reads them and derives none."""
 
@@ -283,6 +315,7 @@ class Decisions(Fixed):
     greater_is_better: dict[str, bool] = Field(description="per task, from the metric registry")
     thresholds: dict[str, float] = Field(description="the hypothesis thresholds used")
     serving_engine: str = Field(description="the multi-adapter engine part C is tested on")
+    drift: DriftDecision
 
 
 class Verdict(Open):
@@ -299,7 +332,7 @@ class Verdict(Open):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, dict[str, Any]] = Field(description="per task: `loralens data stats --json`")

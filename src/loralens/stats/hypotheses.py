@@ -317,13 +317,32 @@ def _or(*statuses: Status) -> Status:
     return NOT_SUPPORTED if all(s == NOT_SUPPORTED for s in statuses) else INCONCLUSIVE
 
 
-def _serving_not_measured(th: Thresholds, reason: str) -> _Evidence:
-    nan, name = math.nan, "Serving (two adapters cost little extra)"
-    n_seeds = {"merged": 0, "adapters": 0}
+def _not_measured(
+    name: str,
+    threshold: float,
+    higher_is_better: bool,
+    groups: tuple[str, str],
+    th: Thresholds,
+    reason: str,
+    unit: str,
+) -> _Evidence:
+    """Evidence of a part that has no data to test, with the reason."""
+    nan, n_seeds = math.nan, dict.fromkeys(groups, 0)
     return _Evidence(
-        name, nan, nan, nan, th.serving_overhead, False, "none", nan, n_seeds, th.alpha,
-        reason, "measurements",
+        name, nan, nan, nan, threshold, higher_is_better, "none", nan, n_seeds, th.alpha,
+        reason, unit,
     )  # fmt: skip
+
+
+def _serving_not_measured(th: Thresholds, reason: str) -> _Evidence:
+    name = "Serving (two adapters cost little extra)"
+    groups = ("merged", "adapters")
+    return _not_measured(name, th.serving_overhead, False, groups, th, reason, "measurements")
+
+
+def _noted(ev: _Evidence, note: str) -> _Evidence:
+    """`ev` with `note` added to its description."""
+    return dataclasses.replace(ev, describe=f"{ev.describe}; {note}") if note else ev
 
 
 def _combine(
@@ -364,15 +383,34 @@ def evaluate_hypothesis(
     *,
     thresholds: Thresholds | None = None,
     serving_reason: str = "",
+    drift_reason: str = "",
+    drift_note: str = "",
 ) -> Verdict:
-    """Verdict on H = accuracy AND (drift OR serving), Holm-adjusted across the three tests."""
+    """Verdict on H = accuracy AND (drift OR serving), Holm-adjusted across the three tests.
+
+    `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
+    `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence.
+    """
     # `accuracy` and `drift` map "lora" and "full" to per-seed values; `serving` maps "merged"
     # and "adapters" to repeated latency measurements (None: not measured, so inconclusive).
     # Untestable parts enter the Holm family with p = 1, keeping the family size at three.
     th = thresholds or Thresholds()
     evidence = (
         _accuracy(*_pick(accuracy, ("lora", "full"), "accuracy"), th),
-        _drift(*_pick(drift, ("lora", "full"), "drift"), th),
+        _noted(
+            _not_measured(
+                "Drift (LoRA moves representations less)",
+                th.drift_reduction,
+                True,
+                ("lora", "full"),
+                th,
+                drift_reason,
+                "seeds",
+            )
+            if drift_reason
+            else _drift(*_pick(drift, ("lora", "full"), "drift"), th),
+            drift_note,
+        ),
         _serving_not_measured(th, serving_reason or "not measured")
         if serving is None
         else _serving(*_pick(serving, ("merged", "adapters"), "serving"), th),

@@ -92,18 +92,23 @@ class SnapshotCallback(TrainerCallback):
         every: int,
         max_length: int,
         batch_size: int,
+        sink_tokens: int = 1,
     ) -> None:
         self.probe, self.tokenizer, self.folder = probe, tokenizer, folder
         self.every, self.max_length, self.batch_size = every, max_length, batch_size
+        self.sink_tokens = sink_tokens
 
     def snapshot(self, model, step: int, path: Path | None = None) -> Path:
         """Capture and save one snapshot (skipped if already written, e.g. before a resume)."""
         path = path or self.folder / f"step_{step:06d}.safetensors"
         if not path.exists():
-            reps = capture(
-                model, self.tokenizer, self.probe.texts, self.max_length, self.batch_size
-            )
-            info = {"probe_sha256": self.probe.sha256, "n": len(self.probe.texts)}
+            texts, tok = self.probe.texts, self.tokenizer
+            reps = capture(model, tok, texts, self.max_length, self.batch_size, self.sink_tokens)
+            info = {
+                "probe_sha256": self.probe.sha256,
+                "n": len(texts),
+                "sink_tokens": self.sink_tokens,
+            }
             save_snapshot(reps, path, {"step": str(step), "info": json.dumps(info)})
         return path
 

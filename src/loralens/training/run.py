@@ -163,6 +163,7 @@ def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, probe):
         cfg.probing.snapshot_every,
         cfg.model.max_length,
         cfg.probing.batch_size,
+        cfg.probing.sink_tokens,
     )
     callbacks.append(snapshots)
     callbacks += get_method(cfg.method).callbacks()

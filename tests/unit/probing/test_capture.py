@@ -4,21 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
-from loralens.probing.capture import capture
+from loralens.probing.capture import LENGTHS, capture
+from loralens.probing.pooling import POOLINGS, PoolingError
+
+
+def _model(tiny_llama_dir: Path):
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoModel.from_pretrained(tiny_llama_dir), AutoTokenizer.from_pretrained(tiny_llama_dir)
 
 
 def test_batched_capture_equals_one_text_at_a_time(
     tiny_llama_dir: Path, mixed_length_texts: list[str]
 ) -> None:
-    from transformers import AutoModel, AutoTokenizer
+    model, tok = _model(tiny_llama_dir)
+    # Some texts are one token long here, so no sink token can be left out of their mean.
+    batched = capture(model, tok, mixed_length_texts, 32, batch_size=2, sink_tokens=0)
+    alone = [capture(model, tok, [t], 32, sink_tokens=0) for t in mixed_length_texts]
+    layers = {f"{p}.layer_{i}" for p in POOLINGS for i in range(3)}
+    assert set(batched) == layers | {LENGTHS}
+    assert batched[LENGTHS].tolist() == [len(tok(t)["input_ids"]) for t in mixed_length_texts]
+    for key in layers:
+        assert batched[key].shape == (len(mixed_length_texts), 64)
+        assert torch.allclose(batched[key], torch.cat([a[key] for a in alone]), atol=1e-5), key
 
-    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
-    model = AutoModel.from_pretrained(tiny_llama_dir)
-    batched = capture(model, tok, mixed_length_texts, max_length=32, batch_size=2)
-    alone = [capture(model, tok, [t], max_length=32) for t in mixed_length_texts]
-    assert set(batched) == {f"{p}.layer_{i}" for p in ("mean", "last") for i in range(3)}
-    for key, reps in batched.items():
-        assert reps.shape == (len(mixed_length_texts), 64)
-        assert torch.allclose(reps, torch.cat([a[key] for a in alone]), atol=1e-5), key
+
+def test_sink_count_is_checked_against_the_probe_set(
+    tiny_llama_dir: Path, mixed_length_texts: list[str]
+) -> None:
+    model, tok = _model(tiny_llama_dir)
+    with pytest.raises(PoolingError, match="sink_tokens=1 leaves no token"):
+        capture(model, tok, mixed_length_texts, 32, sink_tokens=1)
+    long = [t for t in mixed_length_texts if len(tok(t)["input_ids"]) > 3]
+    reps = capture(model, tok, long, 32, sink_tokens=1)
+    # Leaving the first token out changes the mean (it is no longer the plain mean).
+    assert not torch.allclose(reps["mean_nosink.layer_2"], reps["mean.layer_2"])

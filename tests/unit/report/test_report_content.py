@@ -64,7 +64,7 @@ def test_summary_is_generated_from_verdicts_and_numbers(full: dict) -> None:
         drift = next(c for c in v["components"] if c["name"].startswith("Drift"))
         assert f"drift reduction {100 * drift['estimate']:.1f}%" in line
     assert any(i.startswith("Accuracy on rotten_tomatoes: full-ft ") for i in items)
-    assert any(i.startswith("Drift (1 − CKA") for i in items)
+    assert any(i.startswith("Drift (1 − debiased CKA") for i in items)
     assert any(i.startswith("Serving 2 adapters mixed in one batch") for i in items)
     assert not any(i.startswith("Not available") for i in items)
 
@@ -184,5 +184,5 @@ def test_summary_keeps_small_drifts_apart(full: dict) -> None:
         for s in full["drift"]["summary"]
     ]
     items = summary_items({**full, "drift": {**full["drift"], "summary": summary}})
-    line = next(i for i in items if i.startswith("Drift (1 − CKA"))
+    line = next(i for i in items if i.startswith("Drift (1 − debiased CKA"))
     assert "full-ft 0.0012" in line and "lora-r8 0.00031" in line

@@ -33,7 +33,7 @@ def _runs(tasks: dict[str, float], seeds: int = 3, lora_shift: float = -0.01) ->
 
 def test_anova_of_a_multi_task_study_lists_every_task() -> None:
     runs = _runs({"mrpc": 0.70, "rte": 0.55, "sst2": 0.85})
-    stats, verdict_inputs = study_statistics(runs, [], Thresholds(), PRIMARY)
+    stats, verdict_inputs = study_statistics(runs, Thresholds(), PRIMARY)
     anova = stats["anova"]
     assert anova["levels"]["task"] == ["mrpc", "rte", "sst2"]
     assert anova["n_obs"] == 18
@@ -58,7 +58,7 @@ def test_anova_of_one_task_is_not_computed_with_the_reason() -> None:
 
 
 def test_a_test_the_data_cannot_support_is_not_computed_not_a_crash() -> None:
-    stats, _ = study_statistics(_runs({"mrpc": 0.7}, seeds=1), [], Thresholds(), PRIMARY)
+    stats, _ = study_statistics(_runs({"mrpc": 0.7}, seeds=1), Thresholds(), PRIMARY)
     welch = stats["accuracy"][0]["welch"]
     assert set(welch) == {"not_computed"} and "at least 2" in welch["not_computed"]
 
@@ -67,4 +67,4 @@ def test_a_bug_is_not_turned_into_a_data_row() -> None:
     runs = _runs({"a": 0.7, "b": 0.6})
     runs[0]["test"]["accuracy"] = {"not": "a number"}  # a producer bug, not thin data
     with pytest.raises(TypeError):
-        study_statistics(runs, [], Thresholds(), PRIMARY)
+        study_statistics(runs, Thresholds(), PRIMARY)

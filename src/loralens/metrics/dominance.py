@@ -1,0 +1,50 @@
+"""A massive-activation diagnostic: how much of a representation one direction or coordinate holds.
+
+An attention sink (a huge activation on the first token) leaks into mean-pooled rows as one
+coordinate proportional to 1/length; CKA of such a layer measures that coordinate and little
+else. These shares let tables flag the layers where one component holds most of the variance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor
+
+from loralens.metrics._checks import centre64, check_matrix
+
+DOMINATED_SHARE = 0.5  # one principal component above this share of the variance: flagged
+
+
+@dataclass(frozen=True)
+class Dominance:
+    """Shares of the centred variance in the top principal component and the top coordinate."""
+
+    top_pc_share: float
+    top_coord_share: float
+    top_coord: int
+    length_corr: float | None  # Pearson r of the top coordinate with 1/length (None: no lengths)
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+def dominance(x: Tensor, lengths: Tensor | None = None) -> Dominance:
+    """The diagnostic of an (n, d) representation; `lengths` (n,) are the inputs' token counts."""
+    xc = centre64(check_matrix(x, "x", min_rows=2))  # (n, d)
+    col_var = xc.square().sum(0)  # (d,)
+    total = float(col_var.sum())
+    if total <= 0:
+        return Dominance(math.nan, math.nan, -1, None)
+    top_pc = float(torch.linalg.svdvals(xc)[0] ** 2)
+    top = int(col_var.argmax())
+    corr = None
+    if lengths is not None:
+        inv = 1.0 / lengths.to(torch.float64)  # (n,)
+        inv = inv - inv.mean()
+        denom = float(torch.linalg.vector_norm(inv) * torch.linalg.vector_norm(xc[:, top]))
+        corr = float(inv @ xc[:, top]) / denom if denom > 0 else None
+    return Dominance(top_pc / total, float(col_var[top]) / total, top, corr)

@@ -1,0 +1,112 @@
+"""The drift section of results.json and the drift decision: which pooling, which measure, and
+the training step at which methods are compared (a step every run of the task reached, so a run
+that stopped early earns no credit for it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from loralens.errors import LoralensError
+
+MEASURE = "1 - debiased CKA (layer mean)"
+
+
+def drift_section(entries: list) -> dict[str, list]:
+    """Drift rows, controls (once per task) and per-run summaries at every snapshot step.
+
+    Raises when the runs of one task were probed on different probe sets.
+    """
+    rows, controls, summary, probes = [], [], [], defaultdict(dict)
+    for (task, method, seed), data, artifact in entries:
+        ident = {"task": task, "method": method, "seed": int(seed)}
+        probes[task][f"{method} seed {seed}"] = data.get("probe_sha256")
+        rows += [{**ident, **r, "artifact": artifact} for r in data["rows"]]
+        if len(probes[task]) == 1:
+            controls += [{"task": task, **c} for c in data["controls"]]
+        summary += [{**ident, **s} for s in data["summary"]]
+    for task, by_run in probes.items():
+        if len(set(by_run.values())) > 1:
+            listed = ", ".join(f"{run}: {str(sha)[:12]}" for run, sha in by_run.items())
+            raise LoralensError(
+                f"task {task}: its runs were probed on different probe sets ({listed}); drift "
+                "compares one probe set across runs: rerun the runs whose probe set differs"
+            )
+    return {"rows": rows, "controls": controls, "summary": summary}
+
+
+def matched_step(summary: list[dict], task: str, pooling: str) -> tuple[int | None, str]:
+    """The last snapshot step every run of `task` reached (not 0), or None and why not."""
+    steps: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for s in summary:
+        if s["task"] == task and s["pooling"] == pooling and not s["selected"]:
+            steps[(s["method"], s["seed"])].add(int(s["step"]))
+    if not steps:
+        return None, f"no drift of task {task} with {pooling} pooling"
+    common = set.intersection(*steps.values()) - {0}
+    if not common:
+        listed = "; ".join(
+            f"{m} seed {seed}: {', '.join(map(str, sorted(v)))}"
+            for (m, seed), v in sorted(steps.items())
+        )
+        return None, (
+            f"no snapshot step common to every run of task {task} (steps: {listed}); give the "
+            "methods one probing.snapshot_every and one training budget"
+        )
+    return max(common), ""
+
+
+def drift_decision(summary: list[dict], tasks: list[str], pooling: str) -> dict[str, Any]:
+    """decisions.drift: measure, pooling and the compared step per task (None: with the reason)."""
+    steps, reasons = {}, {}
+    for task in tasks:
+        steps[task], why = matched_step(summary, task, pooling)
+        if why:
+            reasons[task] = why
+    return {"measure": MEASURE, "pooling": pooling, "step": steps, "not_compared": reasons}
+
+
+def drift_by_seed(
+    summary: list[dict], task: str, pair: tuple[str, str], pooling: str, step: int
+) -> dict[str, list[float]]:
+    """Layer-mean drift per seed for the LoRA and the full variant at the matched `step`."""
+
+    def values(method: str) -> list[float]:
+        rows = [
+            s
+            for s in summary
+            if s["task"] == task
+            and s["method"] == method
+            and s["pooling"] == pooling
+            and s["step"] == step
+            and not s["selected"]
+        ]
+        return [s["mean_drift"] for s in sorted(rows, key=lambda s: s["seed"])]
+
+    return {"lora": values(pair[0]), "full": values(pair[1])}
+
+
+def drift_note(
+    summary: list[dict], task: str, pair: tuple[str, str], pooling: str, step: int
+) -> str:
+    """What the drift part rests on, with the layers one component dominates (never silent)."""
+    layers, flagged = set(), set()
+    for s in summary:
+        if (
+            s["task"] == task
+            and s["method"] in pair
+            and s["pooling"] == pooling
+            and s["step"] == step
+            and not s["selected"]
+        ):
+            layers.add(s["layers"])
+            flagged |= set(s["dominated_layers"])
+    note = f"{MEASURE} at the matched step {step}, {pooling} pooling"
+    if flagged:
+        n_layers = max(layers) if layers else "?"
+        listed = ", ".join(map(str, sorted(flagged)))
+        note += (
+            f"; in {len(flagged)} of {n_layers} layers ({listed}) one principal component holds "
+            "more than half the variance, so drift there reflects that component alone"
+        )
+    return note

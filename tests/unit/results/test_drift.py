@@ -1,0 +1,73 @@
+"""The drift decision: methods are compared at a step every run reached, never silently on
+layers one component dominates, and only on one probe set."""
+
+import pytest
+
+from loralens.errors import LoralensError
+from loralens.results.drift import (
+    drift_by_seed,
+    drift_decision,
+    drift_note,
+    drift_section,
+    matched_step,
+)
+from loralens.stats.hypotheses import evaluate_hypothesis
+
+
+def _summary(steps_by_run: dict[tuple[str, int], list[int]], pooling: str = "mean_nosink"):
+    out = []
+    for (method, seed), steps in steps_by_run.items():
+        for step in steps:
+            drift = (0.01 if method == "lora" else 0.05) * step / 10 + 0.001 * seed
+            out.append(
+                {
+                    "task": "t",
+                    "method": method,
+                    "seed": seed,
+                    "pooling": pooling,
+                    "step": step,
+                    "selected": False,
+                    "mean_drift": drift,
+                    "layers": 4,
+                    "dominated_layers": [2, 3] if step == 20 else [],
+                }
+            )
+        # The selected checkpoint: LoRA stopped early, which would look like less drift.
+        out.append({**out[-1], "step": steps[1], "selected": True, "mean_drift": 0.0001})
+    return out
+
+
+def test_drift_is_compared_at_the_last_step_every_run_reached() -> None:
+    summary = _summary(
+        {("lora", 1): [0, 10, 20], ("lora", 2): [0, 10, 20, 30], ("full", 1): [0, 10, 20, 30]}
+    )
+    assert matched_step(summary, "t", "mean_nosink") == (20, "")
+    values = drift_by_seed(summary, "t", ("lora", "full"), "mean_nosink", 20)
+    assert values == {"lora": [pytest.approx(0.021), pytest.approx(0.022)], "full": [0.101]}
+    note = drift_note(summary, "t", ("lora", "full"), "mean_nosink", 20)
+    assert "matched step 20" in note and "in 2 of 4 layers (2, 3)" in note
+
+
+def test_runs_without_a_common_step_are_not_compared_and_say_why() -> None:
+    summary = _summary({("lora", 1): [0, 7], ("full", 1): [0, 10]})
+    decision = drift_decision(summary, ["t"], "mean_nosink")
+    assert decision["step"] == {"t": None}
+    why = decision["not_compared"]["t"]
+    assert "no snapshot step common to every run of task t" in why and "lora seed 1: 0, 7" in why
+    verdict = evaluate_hypothesis(
+        {"lora": [0.8, 0.81, 0.79], "full": [0.8, 0.8, 0.81]},
+        {"lora": [], "full": []},
+        drift_reason=why,
+    )
+    part = next(c for c in verdict.components if c.name.startswith("Drift"))
+    assert part.status == "inconclusive" and why in part.sentence
+
+
+def test_runs_probed_on_different_probe_sets_are_refused() -> None:
+    def entry(seed: int, sha: str):
+        data = {"probe_sha256": sha, "rows": [], "controls": [], "summary": []}
+        return ("t", "lora", seed), data, f"drift-{seed}"
+
+    assert drift_section([entry(1, "aa"), entry(2, "aa")])["rows"] == []
+    with pytest.raises(LoralensError, match="task t: its runs were probed on different probe"):
+        drift_section([entry(1, "aa"), entry(2, "bb")])
