@@ -113,7 +113,7 @@ def test_results_validate_and_the_report_refuses_a_broken_file(
     (tmp_path / "results.json").write_text(json.dumps(results))
     proc = run_cli("report", str(tmp_path))
     assert proc.returncode == 2
-    assert "does not match the results schema 2: runs.0.seed: Field required" in proc.stderr
+    assert "does not match the results schema 3: runs.0.seed: Field required" in proc.stderr
     assert not (tmp_path / "report.html").exists()
 
 

@@ -33,6 +33,8 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
         ("adalora.target_r=20", ["target_r (20) must not exceed init_r (12)"]),
         ("study.methods=[full,nope]", ["unknown method 'nope'"]),
         ("probing.max_examples=5000", ["'probing.max_examples'", "1000"]),
+        ("probing.pooling=max", ["'probing.pooling'", "allowed: mean_nosink, mean, last"]),
+        ("probing.sink_tokens=-1", ["'probing.sink_tokens'", "greater than or equal to 0"]),
     ],
 )
 def test_bad_values_name_key_value_and_allowed(override: str, fragments: list[str]) -> None:

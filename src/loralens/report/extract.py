@@ -248,6 +248,18 @@ def selected_summary(results: Mapping[str, Any]) -> list[dict]:
     return [r for r in rows if at_compared_step(results, r)] if marked else rows
 
 
+def drift_against_val(results: Mapping[str, Any]) -> dict[tuple[str, str, str], np.ndarray]:
+    """Per (task, method, seed): rows (val score, layer-mean drift) over snapshot steps."""
+    pooling, out = drift_pooling(results), defaultdict(list)
+    for r in records(results, "drift", "summary"):
+        if r.get("pooling") != pooling or r.get("selected"):
+            continue
+        if finite(r.get("val_score")) and finite(r.get("mean_drift")):
+            key = (str(r.get("task")), str(r.get("method")), str(r.get("seed")))
+            out[key].append((num(r.get("step")), num(r["val_score"]), num(r["mean_drift"])))
+    return {k: np.array(sorted(v))[:, 1:] for k, v in out.items()}
+
+
 def dominated_layers(results: Mapping[str, Any]) -> dict[str, list[int]]:
     """Per task: layers of the compared pooling and step where one component dominates."""
     pooling, out = drift_pooling(results), defaultdict(set)

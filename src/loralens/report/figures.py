@@ -155,15 +155,15 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "drift_by_layer",
         "drift",
-        "Drift (1 − linear CKA with the base model) per layer at the selected step, mean "
-        "over seeds; the band spans the per-seed 95% CIs of CKA (delete-one jackknife over "
-        "probe examples, normal approximation), shown as 1 − CKA.",
+        "Drift (1 − debiased linear CKA with the base model) per layer at the compared step (one "
+        "every run reached), mean over seeds; the band spans the per-seed 95% intervals "
+        "(delete-one jackknife of debiased CKA over probe examples), shown as 1 − CKA.",
         figures_drift.drift_by_layer,
     ),
     FigureSpec(
         "cka_heatmap",
         "drift",
-        "Linear CKA with the base model per layer and snapshot step, averaged over seeds.",
+        "Debiased linear CKA with the base model per layer and snapshot step, mean over seeds.",
         figures_drift.cka_heatmaps,
     ),
     FigureSpec(
@@ -171,6 +171,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         "drift",
         "Mean drift over layers at each snapshot step, mean ± SD over seeds.",
         figures_drift.drift_over_steps,
+    ),
+    FigureSpec(
+        "drift_vs_val",
+        "drift",
+        "Mean drift over layers against the primary metric on val at each snapshot step, one "
+        "line per run: a method that reaches a val score with less drift lies lower.",
+        figures_drift.drift_against_val,
     ),
     FigureSpec(
         "drift_vs_performance",

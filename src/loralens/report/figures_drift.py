@@ -66,7 +66,9 @@ def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
                 capsize=3,
                 label=method,
             )
-        ax.set(title=task, xlabel="Training step", ylabel="Mean drift over layers, 1 − CKA")
+        ax.set(
+            title=task, xlabel="Training step", ylabel="Mean drift over layers, 1 − debiased CKA"
+        )
         ax.set_ylim(bottom=0)
     legend_below(fig, axes, "method (error bars: ± SD over seeds)")
     return fig
@@ -105,4 +107,30 @@ def cka_heatmaps(results: Mapping[str, Any]) -> Figure | None:
         ax.set(title=f"{task} · {method}", xlabel="Training step", ylabel="Layer")
         ax.grid(False)
     fig.colorbar(image, ax=axes, label="CKA (mean over seeds; 1 = unchanged)", shrink=0.9)
+    return fig
+
+
+def drift_against_val(results: Mapping[str, Any]) -> Figure | None:
+    """Layer-mean drift against the val score over training, one line per run, task panels."""
+    data = ex.drift_against_val(results)
+    if not data:
+        return None
+    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    methods = ex.methods(results)
+    colour, marker = colours(methods), markers(methods)
+    title = f"Drift against validation score during training ({ex.drift_pooling(results)} pooling)"
+    fig, axes = grid(len(tasks), title)
+    metric = ex.primary_metric(results) or "score"
+    for ax, task in zip(axes, tasks, strict=True):
+        shown: set[str] = set()
+        for (t, method, _seed), xy in data.items():
+            if t != task:
+                continue
+            label = None if method in shown else method
+            shown.add(method)
+            ax.plot(xy[:, 0], xy[:, 1], color=colour[method], marker=marker[method], label=label)
+        ax.set(
+            title=task, xlabel=f"val {metric}", ylabel="Mean drift over layers, 1 − debiased CKA"
+        )
+    legend_below(fig, axes, "method (one line per seed, in step order)")
     return fig

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from loralens.probing.pooling import DEFAULT_POOLING
-from loralens.results.drift import drift_by_seed, drift_decision, drift_note, drift_section
+from loralens.results.drift import (
+    attach_val_scores,
+    drift_by_seed,
+    drift_decision,
+    drift_note,
+    drift_section,
+)
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.variants import adalora_rank_rows, variant_summary
@@ -85,6 +91,7 @@ def _run_record(run: TrainingRun, variant: str, adalora: list[dict]) -> dict[str
         "artifact": artifact,
         "predictions": [r["pred"] for r in rows],
         "labels": [r["label"] for r in rows],
+        "val_log": run.log()["val"],
     }
 
 
@@ -131,9 +138,11 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
     got = collect(inputs, params["cells"])
     runs = [
-        {k: v for k, v in r.items() if k not in ("predictions", "labels")} for r in got["train"]
+        {k: v for k, v in r.items() if k not in ("predictions", "labels", "val_log")}
+        for r in got["train"]
     ]
     drift = drift_section(got["drift"])
+    attach_val_scores(drift["summary"], got["train"], params["primary_metrics"])
     missing = params.get("missing") or {}
     results = {
         "schema_version": SCHEMA_VERSION,

@@ -35,6 +35,18 @@ def drift_section(entries: list) -> dict[str, list]:
     return {"rows": rows, "controls": controls, "summary": summary}
 
 
+def attach_val_scores(summary: list[dict], runs: list[dict], primary: dict[str, str]) -> None:
+    """Set each summary row's `val_score`: the task's primary metric on val at that step."""
+    scores = {}
+    for r in runs:
+        key = f"eval_{primary[r['task']]}"
+        for h in r.get("val_log") or []:
+            if key in h:
+                scores[(r["task"], r["method"], r["seed"], int(h["step"]))] = h[key]
+    for s in summary:
+        s["val_score"] = scores.get((s["task"], s["method"], s["seed"], int(s["step"])))
+
+
 def matched_step(summary: list[dict], task: str, pooling: str) -> tuple[int | None, str]:
     """The last snapshot step every run of `task` reached (not 0), or None and why not."""
     steps: dict[tuple[str, int], set[int]] = defaultdict(set)

@@ -160,6 +160,9 @@ class DriftSummary(Fixed):
     dominated_layers: list[int] = Field(
         description="layers where one principal component holds more than half the variance"
     )
+    val_score: Num = Field(
+        None, description="the task's primary metric on val at this step (None: not evaluated)"
+    )
 
 
 class Drift(Fixed):

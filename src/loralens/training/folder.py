@@ -156,6 +156,11 @@ class TrainingRun:
         text = self.file(self.PREDICTIONS).read_text()
         return [json.loads(line) for line in text.splitlines() if line]
 
+    def log(self) -> dict[str, Any]:
+        """The Trainer's log: per-step training losses ('train') and val evaluations ('val')."""
+        path = self.file(self.LOG)
+        return json.loads(path.read_text()) if path.is_file() else {"train": [], "val": []}
+
     def rank_pattern(self) -> dict[str, Any] | None:
         """AdaLoRA's kept ranks per module, or None for other methods."""
         path = self.file(self.RANK_PATTERN)
