@@ -15,6 +15,7 @@ import inspect
 import json
 import statistics
 import time
+from functools import partial
 
 import torch
 
@@ -59,7 +60,8 @@ def main() -> None:
     new_api = "n_perm" in inspect.signature(drift_rows).parameters
     for selected in (False, True):
         kwargs = {} if new_api else {"with_ci": True}
-        med, mad, rows = timed(lambda: drift_rows(base, [(10, selected, snap)], **kwargs), 1)
+        run = partial(drift_rows, base, [(10, selected, snap)], **kwargs)
+        med, mad, rows = timed(run, 1)
         poolings = sorted({r["pooling"] for r in rows})
         print(
             json.dumps(
