@@ -74,11 +74,12 @@ def write_control(cfg: RunConfig, out: Path) -> None:
 def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm: int = 100) -> dict:
     """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
     base, snaps, probe_sha = read_snapshots(run_dir)
+    cfg = TrainingRun(run_dir).config()
     if control_dir is None:
-        rand = random_init_representations(TrainingRun(run_dir).config())
+        rand = random_init_representations(cfg)
     else:
         rand = load_file(str(control_dir / "random_init.safetensors"))
-    rows = drift_rows(base, snaps, n_perm=n_perm)
+    rows = drift_rows(base, snaps, n_perm=n_perm, compared=cfg.probing.pooling)
     controls = control_rows(base, rand)
     summary = {
         "run": str(run_dir),

@@ -39,7 +39,9 @@ def dominance(x: Tensor, lengths: Tensor | None = None) -> Dominance:
     total = float(col_var.sum())
     if total <= 0:
         return Dominance(math.nan, math.nan, -1, None)
-    top_pc = float(torch.linalg.svdvals(xc)[0] ** 2)
+    n, d = xc.shape
+    gram = xc @ xc.T if n <= d else xc.T @ xc  # the smaller of XXᵀ and XᵀX: same eigenvalues
+    top_pc = float(torch.linalg.eigvalsh(gram)[-1])
     top = int(col_var.argmax())
     corr = None
     if lengths is not None:

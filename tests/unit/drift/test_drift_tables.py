@@ -17,7 +17,7 @@ def _reps(seed: int, n: int = 40, d: int = 8, layers: int = 3) -> dict[str, torc
 
 def test_identical_snapshot_has_zero_drift_and_random_has_large() -> None:
     base = _reps(0)
-    rows = drift_rows(base, [(0, False, base), (10, True, _reps(1))], n_perm=20)
+    rows = drift_rows(base, [(0, False, base), (10, True, _reps(1))], n_perm=20, compared=None)
     step0 = [r for r in rows if r["step"] == 0]
     assert all(abs(r["cka_debiased"] - 1) < 1e-12 and abs(r["drift"]) < 1e-12 for r in step0)
     assert all(abs(r["cka"] - 1) < 1e-12 and abs(r["drift_biased"]) < 1e-12 for r in step0)
@@ -36,7 +36,7 @@ def test_orthogonal_rotation_keeps_cka_but_not_cosine() -> None:
     base = _reps(0)
     q, _ = torch.linalg.qr(torch.randn(8, 8, generator=torch.Generator().manual_seed(3)))
     rotated = {k: (v @ q if ".layer_" in k else v) for k, v in base.items()}
-    rows = drift_rows(base, [(5, True, rotated)], n_perm=0)
+    rows = drift_rows(base, [(5, True, rotated)], n_perm=0, compared=None)
     assert all(abs(r["cka_debiased"] - 1) < 1e-9 for r in rows)
     assert all(r["cosine_centered"] < 0.9 for r in rows)
 
@@ -80,3 +80,11 @@ def test_constant_layer_is_reported_not_crashed() -> None:
     summary = summarize(rows)
     last = next(s for s in summary if s["pooling"] == "last")
     assert last["layers"] == 2  # the undefined layer is left out of the mean
+
+
+def test_extra_measures_only_for_the_compared_pooling() -> None:
+    base = _reps(0)
+    rows = drift_rows(base, [(3, False, _reps(1))], n_perm=10, compared="last")
+    for r in rows:
+        assert ("procrustes" in r and "null_cka_p95" in r) is (r["pooling"] == "last")
+        assert "cka_ci" in r and "top_pc_share" in r  # every pooling: CKA, interval, diagnostic

@@ -43,7 +43,7 @@ def test_permutation_null_shuffles_the_second_representation() -> None:
     slow = [
         float(linear_cka(x, y[torch.randperm(30, generator=gen)], debiased=True)) for _ in "abc"
     ]
-    assert null.tolist() == pytest.approx(slow, abs=1e-12)
+    assert null.tolist() == pytest.approx(slow, abs=1e-6)  # summed in float32
 
 
 def test_too_few_rows_is_a_clear_error() -> None:
