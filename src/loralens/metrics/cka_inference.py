@@ -28,7 +28,6 @@ from torch import Tensor
 from loralens.metrics._checks import MetricInputError, centre64, check_matrix, check_pair
 from loralens.metrics.cka import MIN_ROWS_DEBIASED
 
-
 PERMUTATION_CHUNK = 4_000_000  # float64 entries of permuted Gram matrices per batch
 
 
