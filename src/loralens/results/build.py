@@ -190,8 +190,16 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         if step is not None:
             dr = drift_by_seed(drift["summary"], task, pair, pooling, step)
             drift_args["drift_note"] = drift_note(drift["summary"], task, pair, pooling, step)
+        metric = primary[task]
         verdict = evaluate_hypothesis(
-            acc, dr, samples, thresholds=th, serving_reason=reason, **drift_args
+            acc,
+            dr,
+            samples,
+            thresholds=th,
+            serving_reason=reason,
+            metric=metric,
+            greater_is_better=get_metric(metric).greater_is_better,
+            **drift_args,
         )
         results["hypotheses"].append({"task": task, **verdict.to_dict()})
     results = clean(results)

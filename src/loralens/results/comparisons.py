@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from loralens.errors import LoralensError
 from loralens.stats.anova import two_way_anova
 from loralens.stats.corrections import holm
 from loralens.stats.effect_size import hedges_g
@@ -88,7 +89,7 @@ def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
 def study_statistics(
     runs: list[dict], th: Thresholds, metric_of: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, tuple[dict, tuple[str, str]]]]:
-    """(statistics section, per task: (accuracies, the (LoRA, full) variants compared))."""
+    """(statistics section, per task: (primary-metric scores, the (LoRA, full) pair compared))."""
     grouped = _by_task_method(runs)
     comparisons, verdict_inputs = [], {}
     for task, methods in grouped.items():
@@ -96,12 +97,19 @@ def study_statistics(
         if pair is None:
             continue
         lora, full = methods[pair[0]], methods[pair[1]]
-        comparisons.append(compare_accuracy(task, metric_of[task], lora, full))
-        acc = {
-            "lora": [r["test"]["accuracy"] for r in lora],
-            "full": [r["test"]["accuracy"] for r in full],
+        metric = metric_of[task]
+        if missing := sorted({r["method"] for r in lora + full if metric not in r["test"]}):
+            found = ", ".join(sorted(lora[0]["test"]))
+            raise LoralensError(
+                f"task {task}: its primary metric '{metric}' is not among the test metrics of "
+                f"{', '.join(missing)} ({found}); the runs and the task file disagree: rerun them"
+            )
+        comparisons.append(compare_accuracy(task, metric, lora, full))
+        scores = {
+            "lora": [r["test"][metric] for r in lora],
+            "full": [r["test"][metric] for r in full],
         }
-        verdict_inputs[task] = (acc, pair)
+        verdict_inputs[task] = (scores, pair)
     stats = {
         "accuracy": comparisons,
         "anova": anova_table(runs, metric_of),

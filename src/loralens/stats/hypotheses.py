@@ -2,8 +2,9 @@
 
 H = A and (B or C), thresholds configurable through `Thresholds`:
 
-- A, accuracy: LoRA loses at most `accuracy_margin` accuracy against full fine-tuning.
-  One-sided Welch non-inferiority test, H0: mean(lora) - mean(full) <= -margin.
+- A, performance: LoRA loses at most `accuracy_margin` of the task's primary metric against
+  full fine-tuning (for a metric where lower is better, the signs are turned). One-sided Welch
+  non-inferiority test, H0: mean(lora) - mean(full) <= -margin.
 - B, drift: LoRA moves representations at least `drift_reduction` less, i.e. the relative
   reduction 1 - drift_lora / drift_full >= 0.20. Tested as a ratio of geometric means over seeds:
   one-sided Welch test on log drift, H0: log GM(lora) - log GM(full) >= log(1 - 0.20). With the
@@ -13,15 +14,19 @@ H = A and (B or C), thresholds configurable through `Thresholds`:
   One-sided Welch test on log latency, H0: GM(adapters) / GM(merged) >= 1.30, over repeated
   measurements.
 
-Each part reports its estimate with the two-sided 1 - 2*alpha CI (the interval matching a
-one-sided test at alpha). Status: "supported" if the (Holm-adjusted) p-value is below alpha;
-"not supported" if the CI lies entirely on the wrong side of the threshold; otherwise, or with
-fewer than `min_seeds` per group or no variation at all, "inconclusive".
+H is an intersection-union test: it holds when A holds and (B or C) holds. A needs no
+adjustment (every part of an AND must hold on its own); the OR over B and C is a union of two
+claims, so B and C are each tested at alpha / 2 (Bonferroni over the two). Hence
+p_H = max(p_A, min(2 p_B, 2 p_C, 1)), and H is "supported" exactly when p_H < alpha.
 
-The combined verdict adjusts the three p-values with Holm and combines the statuses with
-three-valued logic (AND: any "not supported" wins, else all must be "supported"; OR: any
-"supported" wins, else all must be "not supported"). Its p-value is the intersection-union
-p = max(p_A, min(p_B, p_C)), so it is "supported" exactly when its adjusted p is below alpha.
+Each part shows the two-sided interval matching its one-sided test: 1 - 2*alpha for A (and for
+a part tested alone), 1 - alpha for B and C inside H. Status: "supported" if the (adjusted)
+p-value is below alpha; "not supported" if that interval lies entirely on the wrong side of the
+threshold; otherwise, or with fewer than `min_seeds` per group or no variation, "inconclusive".
+The statuses combine with three-valued logic (AND: any "not supported" wins, else all must be
+"supported"; OR: any "supported" wins, else all must be "not supported"). Simulated studies at
+the null boundary of each part and of H check the rejection rates and coverage
+(tests/unit/stats/test_hypothesis_calibration.py).
 """
 
 from __future__ import annotations
@@ -34,9 +39,12 @@ from typing import Any, Literal
 import numpy as np
 
 from loralens.stats._checks import as_positive_sample, as_sample, check_level
-from loralens.stats.corrections import holm
 from loralens.stats.results import StatResult, to_jsonable
 from loralens.stats.seeds import log_ratio_test, welch_noninferiority
+
+PERFORMANCE = "Performance (LoRA non-inferior on the primary metric)"
+DRIFT = "Drift (LoRA moves representations less)"
+OR_ADJUSTMENT = "Bonferroni over drift and serving"
 
 Status = Literal["supported", "not supported", "inconclusive"]
 SUPPORTED: Status = "supported"
@@ -81,6 +89,8 @@ class Verdict:
     sentence: str
     threshold: float = math.nan
     components: tuple[Verdict, ...] = ()
+    confidence_level: float = math.nan  # of the interval shown (NaN: none)
+    adjustment: str = ""  # how p_adjusted was obtained from p_value
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite numbers become None)."""
@@ -103,21 +113,22 @@ class _Evidence:
     alpha: float
     describe: str  # "<finding> (<CI>; <threshold>)" or why there is no test
     unit: str  # "seeds" or "measurements"
+    level: float = math.nan  # confidence level of the interval
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _decide(ev: _Evidence, p_adjusted: float) -> Verdict:
-    """Status and sentence of one part, given its (possibly Holm-adjusted) p-value."""
+def _decide(ev: _Evidence, p_adjusted: float, adjustment: str = "") -> Verdict:
+    """Status and sentence of one part, given its (possibly adjusted) p-value."""
     if math.isfinite(ev.p_value):
         wrong_side = ev.ci_high < ev.threshold if ev.higher_is_better else ev.ci_low > ev.threshold
         if p_adjusted < ev.alpha:
             status = SUPPORTED
         else:
             status = NOT_SUPPORTED if wrong_side else INCONCLUSIVE
-        adjusted = "" if p_adjusted == ev.p_value else f" (Holm-adjusted {p_adjusted:.3g})"
+        adjusted = f" ({adjustment}: {p_adjusted:.3g})" if adjustment else ""
         test_text = f", {ev.test} p = {ev.p_value:.3g}{adjusted}"
     else:
         status, test_text, p_adjusted = INCONCLUSIVE, "", math.nan
@@ -138,6 +149,8 @@ def _decide(ev: _Evidence, p_adjusted: float) -> Verdict:
         status=status,
         sentence=sentence,
         threshold=ev.threshold,
+        confidence_level=ev.level,
+        adjustment=adjustment if math.isfinite(ev.p_value) else "",
     )
 
 
@@ -183,7 +196,7 @@ def _evidence(
     n_seeds = {k: int(v.size) for k, v in groups.items()}
     return _Evidence(
         name, estimate, *ci, threshold, higher_is_better, r.test, r.p_value, n_seeds, th.alpha,
-        describe, unit,
+        describe, unit, r.confidence_level,
     )  # fmt: skip
 
 
@@ -200,28 +213,33 @@ def _gm_ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
     return math.exp(np.log(numerator).mean() - np.log(denominator).mean())
 
 
-def _accuracy(lora: Any, full: Any, th: Thresholds) -> _Evidence:
-    name, margin = "Accuracy (LoRA non-inferior)", th.accuracy_margin
+def _accuracy(
+    lora: Any, full: Any, th: Thresholds, metric: str = "accuracy", greater: bool = True
+) -> _Evidence:
+    name, margin = PERFORMANCE, th.accuracy_margin
     groups = _samples(False, lora=lora, full=full)
     if margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
-        raise ValueError("accuracies above 1 look like percentages: give accuracy_margin in points")
+        raise ValueError("scores above 1 look like percentages: give accuracy_margin in points")
+    if not greater:  # lower is better: LoRA may be at most `margin` above full fine-tuning
+        groups = {k: -v for k, v in groups.items()}
     lo, fu = groups["lora"], groups["full"]
     diff = float(lo.mean() - fu.mean()) if lo.size and fu.size else math.nan
-    point = (diff, f"mean LoRA - full = {diff:.4g}")
+    what = f"{metric}, mean LoRA - full" if greater else f"{metric}, mean full - LoRA"
+    point = (diff, f"{what} = {diff:.4g}")
     early = _untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
         return early
     r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
     describe = (
-        f"mean LoRA - full = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
+        f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
         f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g})"
     )
     ci = (r.ci_low, r.ci_high)
     return _evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, "seeds")
 
 
-def _drift(lora: Any, full: Any, th: Thresholds) -> _Evidence:
-    name, need = "Drift (LoRA moves representations less)", th.drift_reduction
+def _drift(lora: Any, full: Any, th: Thresholds, family: int = 1) -> _Evidence:
+    name, need = DRIFT, th.drift_reduction
     raw = _samples(False, lora=lora, full=full)
     if unmoved := [k for k, v in raw.items() if np.any(v <= 0)]:
         # A selected model identical to the base (step 0, or a learning rate of 0 in warmup).
@@ -244,7 +262,7 @@ def _drift(lora: Any, full: Any, th: Thresholds) -> _Evidence:
         groups["full"],
         threshold=1.0 - need,
         alternative="less",
-        confidence_level=1 - 2 * th.alpha,
+        confidence_level=1 - 2 * th.alpha / family,
     )
     # reduction = 1 - GM(lora) / GM(full): the ratio's upper bound is the reduction's lower one.
     reduction, ci = 1.0 - r.estimate, (1.0 - r.ci_high, 1.0 - r.ci_low)
@@ -255,7 +273,7 @@ def _drift(lora: Any, full: Any, th: Thresholds) -> _Evidence:
     return _evidence(name, r, reduction, ci, need, True, groups, th, describe, "seeds")
 
 
-def _serving(merged: Any, adapters: Any, th: Thresholds) -> _Evidence:
+def _serving(merged: Any, adapters: Any, th: Thresholds, family: int = 1) -> _Evidence:
     name, limit = "Serving (two adapters cost little extra)", th.serving_overhead
     groups = _samples(True, merged=merged, adapters=adapters)
     observed = _gm_ratio(groups["adapters"], groups["merged"]) - 1.0
@@ -268,7 +286,7 @@ def _serving(merged: Any, adapters: Any, th: Thresholds) -> _Evidence:
         groups["merged"],
         threshold=1.0 + limit,
         alternative="less",
-        confidence_level=1 - 2 * th.alpha,
+        confidence_level=1 - 2 * th.alpha / family,
     )
     overhead, ci = r.estimate - 1.0, (r.ci_low - 1.0, r.ci_high - 1.0)
     describe = (
@@ -348,15 +366,16 @@ def _noted(ev: _Evidence, note: str) -> _Evidence:
 def _combine(
     parts: tuple[Verdict, Verdict, Verdict], raw: list[float], adjusted: list[float], alpha: float
 ) -> Verdict:
-    """The verdict on H = A AND (B OR C) from its three Holm-adjusted parts."""
+    """The verdict on H = A AND (B OR C): A as tested, B and C Bonferroni-adjusted over two."""
     a, b, c = parts
     status = _and(a.status, _or(b.status, c.status))
     # Intersection-union: H holds if A holds and at least one of B, C holds.
     p_value = max(raw[0], min(raw[1], raw[2]))
     p_adjusted = max(adjusted[0], min(adjusted[1], adjusted[2]))
     sentence = (
-        f"H = accuracy AND (drift OR serving): {status}; accuracy {a.status}, drift {b.status}, "
-        f"serving {c.status} (Holm over 3 tests, intersection-union p = {p_adjusted:.3g}, "
+        f"H = performance AND (drift OR serving): {status}; performance {a.status}, drift "
+        f"{b.status}, serving {c.status} (intersection-union test: performance at alpha, drift "
+        f"and serving at alpha/2 each; p = max(p_A, min(2 p_B, 2 p_C)) = {p_adjusted:.3g}, "
         f"alpha = {alpha:g})."
     )
     n_seeds = {f"{v.name.split()[0].lower()} {k}": n for v in parts for k, n in v.n_seeds.items()}
@@ -365,7 +384,7 @@ def _combine(
         estimate=math.nan,
         ci_low=math.nan,
         ci_high=math.nan,
-        test="Holm-adjusted intersection-union test of A AND (B OR C)",
+        test="intersection-union test of A AND (B OR C), Bonferroni over B and C",
         p_value=p_value,
         p_adjusted=p_adjusted,
         n_seeds=n_seeds,
@@ -373,6 +392,7 @@ def _combine(
         status=status,
         sentence=sentence,
         components=parts,
+        adjustment="max(p_A, min(2 p_B, 2 p_C, 1))",
     )
 
 
@@ -385,37 +405,34 @@ def evaluate_hypothesis(
     serving_reason: str = "",
     drift_reason: str = "",
     drift_note: str = "",
+    metric: str = "accuracy",
+    greater_is_better: bool = True,
 ) -> Verdict:
-    """Verdict on H = accuracy AND (drift OR serving), Holm-adjusted across the three tests.
+    """Verdict on H = performance AND (drift OR serving), an intersection-union test.
 
+    `accuracy` maps "lora" and "full" to per-seed values of the task's primary `metric`;
     `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
     `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence.
     """
-    # `accuracy` and `drift` map "lora" and "full" to per-seed values; `serving` maps "merged"
-    # and "adapters" to repeated latency measurements (None: not measured, so inconclusive).
-    # Untestable parts enter the Holm family with p = 1, keeping the family size at three.
+    # `drift` maps "lora" and "full" to per-seed values; `serving` maps "merged" and "adapters"
+    # to repeated latency measurements (None: not measured, so inconclusive). An untestable part
+    # has p = 1.
     th = thresholds or Thresholds()
+    acc = _pick(accuracy, ("lora", "full"), "accuracy")
+    drift_ev = (
+        _not_measured(DRIFT, th.drift_reduction, True, ("lora", "full"), th, drift_reason, "seeds")
+        if drift_reason
+        else _drift(*_pick(drift, ("lora", "full"), "drift"), th, family=2)
+    )
     evidence = (
-        _accuracy(*_pick(accuracy, ("lora", "full"), "accuracy"), th),
-        _noted(
-            _not_measured(
-                "Drift (LoRA moves representations less)",
-                th.drift_reduction,
-                True,
-                ("lora", "full"),
-                th,
-                drift_reason,
-                "seeds",
-            )
-            if drift_reason
-            else _drift(*_pick(drift, ("lora", "full"), "drift"), th),
-            drift_note,
-        ),
+        _accuracy(*acc, th, metric, greater_is_better),
+        _noted(drift_ev, drift_note),
         _serving_not_measured(th, serving_reason or "not measured")
         if serving is None
-        else _serving(*_pick(serving, ("merged", "adapters"), "serving"), th),
+        else _serving(*_pick(serving, ("merged", "adapters"), "serving"), th, family=2),
     )
     raw = [ev.p_value if math.isfinite(ev.p_value) else 1.0 for ev in evidence]
-    adjusted = list(holm(raw, alpha=th.alpha).p_adjusted)
-    a, b, c = (_decide(ev, p) for ev, p in zip(evidence, adjusted, strict=True))
+    adjusted = [raw[0], min(1.0, 2 * raw[1]), min(1.0, 2 * raw[2])]
+    a = _decide(evidence[0], adjusted[0])
+    b, c = (_decide(ev, p, OR_ADJUSTMENT) for ev, p in zip(evidence[1:], adjusted[1:], strict=True))
     return _combine((a, b, c), raw, adjusted, th.alpha)

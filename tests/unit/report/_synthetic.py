@@ -190,16 +190,20 @@ def _drift(rng: np.random.Generator) -> dict[str, Any]:
                         d = 0.01 + 0.3 * scale * (layer / 30) ** 1.5 * (step / 40) ** 0.7
                         d = float(max(1e-4, d * (1 + rng.normal(0, 0.08))))
                         rows.append(_drift_row(task, method, seed, step, layer, d))
-                last = [r["drift"] for r in rows[-len(LAYERS) :]]  # the selected (last) step
-                summary.append(
-                    {
-                        "task": task,
-                        "method": method,
-                        "seed": seed,
-                        "pooling": "mean",
-                        "mean_drift": float(np.mean(last)),
-                    }
-                )
+                for i, step in enumerate(STEPS):  # one summary per step; the last is selected
+                    at = rows[len(rows) - len(LAYERS) * (len(STEPS) - i) :][: len(LAYERS)]
+                    summary.append(
+                        {
+                            "task": task,
+                            "method": method,
+                            "seed": seed,
+                            "pooling": "mean",
+                            "step": step,
+                            "selected": step == STEPS[-1],
+                            "mean_drift": float(np.mean([r["drift"] for r in at])),
+                            "val_score": float(0.6 + 0.004 * step + rng.normal(0, 0.01)),
+                        }
+                    )
     controls = [
         {
             "task": t,

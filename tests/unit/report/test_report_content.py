@@ -35,7 +35,7 @@ def test_schema_form_parts_then_combined_is_not_duplicated() -> None:
     results = {"hypotheses": [*combined["components"], combined]}  # as docs/results-schema.md
     cards = verdicts.cards(results)
     assert len(cards) == 1 and len(cards[0].parts) == 3
-    assert [c[0] for c in verdicts.chips(results)] == ["Overall", "Accuracy", "Drift", "Serving"]
+    assert [c[0] for c in verdicts.chips(results)] == ["Overall", "Performance", "Drift", "Serving"]
     table = verdicts.hypotheses_table(results)
     assert table is not None and len(table.rows) == 4
 
@@ -51,7 +51,7 @@ def test_per_task_form_names_the_task() -> None:
     assert [c.name.split(" · ")[-1] for c in cards] == ["sst2", "rte"]
     assert all(p.name.endswith(f" · {c.name.split(' · ')[-1]}") for c in cards for p in c.parts)
     labels = [c[0] for c in verdicts.chips(results)]
-    assert labels[:2] == ["Overall · sst2", "Accuracy · sst2"] and len(labels) == 8
+    assert labels[:2] == ["Overall · sst2", "Performance · sst2"] and len(labels) == 8
     serving = cards[0].parts[2]
     assert serving.status == "inconclusive" and dict(serving.facts)["Estimate"] == "n/a"
 
@@ -132,7 +132,7 @@ def test_empty_results_still_build() -> None:
 def test_drift_summary_uses_the_selected_checkpoint(full: dict) -> None:
     from loralens.report.extract import drift_summary
 
-    rows = [{**r, "selected": True, "step": 40} for r in full["drift"]["summary"]]
+    rows = [{**r, "selected": True, "step": 40} for r in full["drift"]["summary"] if r["selected"]]
     early = [{**r, "selected": False, "step": 10, "mean_drift": 9.0} for r in rows]
     results = {**full, "drift": {**full["drift"], "summary": [*early, *rows]}}
     assert drift_summary(results) == drift_summary(full)

@@ -34,7 +34,16 @@ def test_only_performance_is_drawn_for_runs_only(minimal: dict) -> None:
 @pytest.mark.parametrize(
     ("section", "keys"),
     [
-        ("drift", {"drift_by_layer", "cka_heatmap", "drift_over_steps", "drift_vs_performance"}),
+        (
+            "drift",
+            {
+                "drift_by_layer",
+                "cka_heatmap",
+                "drift_over_steps",
+                "drift_vs_val",
+                "drift_vs_performance",
+            },
+        ),
         ("serving", {"serving_latency", "serving_overhead", "serving_memory"}),
         ("sparsity", {"sparsity_rank"}),
         ("variants", {"variants_pareto"}),

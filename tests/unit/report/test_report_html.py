@@ -97,7 +97,7 @@ def test_drift_and_serving_numbers_match_results(full_run: tuple[Path, dict], fu
     per_seed = [
         s["mean_drift"]
         for s in full["drift"]["summary"]
-        if s["task"] == "mrpc" and s["method"] == "full-ft"
+        if s["task"] == "mrpc" and s["method"] == "full-ft" and s["selected"]
     ]
     assert _num(drift[("mrpc", "full-ft")][3]) == pytest.approx(statistics.mean(per_seed), abs=5e-4)
     serving = {(r[0], r[1]): r for r in tables["serving"][1:]}

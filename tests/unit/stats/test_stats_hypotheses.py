@@ -111,9 +111,10 @@ def test_inconclusive_without_variation():
     assert "no variation" in v.sentence
 
 
-def test_holm_can_turn_a_marginal_part_inconclusive():
-    # Drift alone: p = 0.028 < 0.05. In the family of three tests its Holm-adjusted p is about
-    # 2 * 0.028 = 0.055 (accuracy has the smallest p, serving p = 1), so it no longer counts.
+def test_the_or_over_drift_and_serving_halves_their_alpha():
+    # Drift alone: p = 0.028 < 0.05. Inside H it is one of the two claims of "B or C", each
+    # tested at alpha / 2 (Bonferroni): adjusted p = 2 * 0.028 = 0.055, so it no longer counts,
+    # and its interval is shown at 95%, the level matching a one-sided test at 0.025.
     drift = {"lora": [0.132, 0.16, 0.122, 0.116], "full": [0.206, 0.208, 0.19, 0.206]}
     alone = drift_verdict(drift["lora"], drift["full"])
     assert alone.status == "supported" and 0.02 < alone.p_value < 0.03
@@ -122,9 +123,35 @@ def test_holm_can_turn_a_marginal_part_inconclusive():
     part = v.components[1]
     assert part.p_value == pytest.approx(alone.p_value)
     assert part.p_adjusted == pytest.approx(2 * alone.p_value)
-    assert part.status == "inconclusive"
-    assert "Holm-adjusted" in part.sentence
+    assert part.status == "inconclusive" and part.confidence_level == pytest.approx(0.95)
+    assert "Bonferroni over drift and serving: 0.0551" in part.sentence
     assert v.status == "inconclusive"
+    assert alone.confidence_level == pytest.approx(0.90)
+
+
+def test_performance_needs_no_adjustment_in_an_intersection_union_test():
+    # LoRA [.79, .80, .815] vs full [.80, .81, .815], margin 3 points: the 90% CI lies wholly
+    # above -3 points and p = 0.032 < 0.05; A is one part of an AND, so it stands unadjusted.
+    acc = {"lora": [0.79, 0.80, 0.815], "full": [0.80, 0.81, 0.815]}
+    v = evaluate_hypothesis(acc, DRIFT_HALF, None)
+    part = v.components[0]
+    assert part.p_value == pytest.approx(0.032, abs=0.001) and part.p_adjusted == part.p_value
+    assert part.ci_low > -0.03 and part.status == "supported"
+    assert v.status == "supported" and v.p_adjusted == pytest.approx(
+        max(part.p_value, v.components[1].p_adjusted)
+    )
+
+
+def test_performance_on_a_metric_where_lower_is_better_turns_the_signs():
+    loss = {"lora": [0.52, 0.51, 0.53], "full": [0.50, 0.51, 0.50]}  # LoRA ~0.017 worse
+    kw = {"thresholds": Thresholds(accuracy_margin=0.05)}
+    ok = evaluate_hypothesis(loss, DRIFT_HALF, None, metric="loss", greater_is_better=False, **kw)
+    assert ok.components[0].status == "supported" and "loss, mean full - LoRA" in (
+        ok.components[0].sentence
+    )
+    worse = {"lora": [0.62, 0.61, 0.63], "full": [0.50, 0.51, 0.50]}
+    bad = evaluate_hypothesis(worse, DRIFT_HALF, None, metric="loss", greater_is_better=False, **kw)
+    assert bad.components[0].status == "not supported"
 
 
 def test_thresholds_are_configurable():
@@ -143,10 +170,12 @@ def test_thresholds_are_configurable():
 def test_sentence_states_the_numbers():
     v = evaluate_hypothesis(ACC_CLOSE, DRIFT_HALF, SERVE_DEAR)
     acc, drift, serve = (c.sentence for c in v.components)
-    assert "-0.006" in acc and "90% CI" in acc and "5 lora vs 5 full seeds" in acc
+    assert "accuracy, mean LoRA - full = -0.006" in acc and "90% CI" in acc
+    assert "5 lora vs 5 full seeds" in acc and "95% CI" in drift and "95% CI" in serve
     assert "reduction = 50.0%" in drift and "needed >= 20.0%" in drift
     assert "overhead = 45.1%" in serve and "allowed <= 30.0%" in serve
-    assert v.sentence.startswith("H = accuracy AND (drift OR serving): supported")
+    assert v.sentence.startswith("H = performance AND (drift OR serving): supported")
+    assert "drift and serving at alpha/2 each" in v.sentence
     assert "\n" not in v.sentence
 
 
@@ -156,7 +185,7 @@ def test_to_dict_is_strict_json():
     assert json.loads(text) == d
     assert d["status"] == "supported"
     assert d["estimate"] is None
-    assert [c["name"].split()[0] for c in d["components"]] == ["Accuracy", "Drift", "Serving"]
+    assert [c["name"].split()[0] for c in d["components"]] == ["Performance", "Drift", "Serving"]
     assert d["components"][1]["n_seeds"] == {"lora": 5, "full": 5}
 
 
