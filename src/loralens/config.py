@@ -145,6 +145,11 @@ class StudyConfig(Section):
     )
     encoder_model: str = "minilm-l6"
     encoder_learning_rate: float = Field(1e-4, gt=0)
+    compare: list[list[str]] = Field(
+        default_factory=list,
+        description="(treatment, reference) variant pairs, each its own verdict; empty: every "
+        "variant that is not full fine-tuning against the first that is",
+    )
 
     @field_validator("tasks", "methods", "seeds")
     @classmethod
@@ -163,6 +168,18 @@ class StudyConfig(Section):
             base = spec.get("method", "lora")
             if base not in METHODS:
                 raise ValueError(unknown_name_message(f"method of variant '{name}'", base, METHODS))
+        for pair in self.compare:
+            if len(pair) != 2:
+                raise ValueError(f"compare: {pair} is not a [treatment, reference] pair")
+            for name in pair:
+                if name not in self.methods:
+                    raise ValueError(
+                        f"compare: {name!r} is not in study.methods ({', '.join(self.methods)})"
+                    )
+            if pair[0] == pair[1]:
+                raise ValueError(f"compare: {pair[0]!r} is compared with itself")
+        if len({tuple(p) for p in self.compare}) < len(self.compare):
+            raise ValueError("compare: a pair is listed more than once")
         return self
 
 

@@ -34,6 +34,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
         ("study.methods=[full,nope]", ["unknown method 'nope'"]),
         ("probing.max_examples=5000", ["'probing.max_examples'", "1000"]),
         ("probing.pooling=max", ["'probing.pooling'", "allowed: mean_nosink, mean, last"]),
+        ("study.compare=[[lora,nope]]", ["'nope' is not in study.methods (full, lora)"]),
+        ("study.compare=[[lora,lora]]", ["'lora' is compared with itself"]),
+        ("study.compare=[[lora]]", ["is not a [treatment, reference] pair"]),
         ("probing.sink_tokens=-1", ["'probing.sink_tokens'", "greater than or equal to 0"]),
     ],
 )

@@ -65,7 +65,10 @@ def latency(results: Mapping[str, Any]) -> Figure | None:
 
 
 def _overhead_limit(results: Mapping[str, Any]) -> float:
-    """The serving-overhead threshold of the hypothesis (config, else verdict, else default)."""
+    """The serving-overhead threshold the analysis used (older results: config, verdict)."""
+    decided = ((results.get("decisions") or {}).get("thresholds") or {}).get("serving_overhead")
+    if finite(decided):
+        return num(decided)
     config = (results.get("study") or {}).get("config") or {}
     report = (config.get("report") or {}) if isinstance(config, Mapping) else {}
     if finite(report.get("max_serving_overhead")):

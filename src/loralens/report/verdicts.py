@@ -110,8 +110,14 @@ def groups(results: Mapping[str, Any]) -> list[tuple[dict, list[dict]]]:
 
 
 def task_of(v: Mapping[str, Any], parent: Mapping[str, Any] | None = None) -> str:
-    """The task a verdict is about ('' when the file does not say)."""
-    return str(v.get("task") or (parent or {}).get("task") or "")
+    """The task and comparison a verdict is about: 'sst2 · lora-r8 vs full-ft' ('' if unknown)."""
+    parent = parent or {}
+    task = str(v.get("task") or parent.get("task") or "")
+    pair = v if v.get("treatment") else parent
+    if pair.get("treatment") and pair.get("reference"):
+        vs = f"{pair['treatment']} vs {pair['reference']}"
+        return f"{task} · {vs}" if task else vs
+    return task
 
 
 def short_name(v: Mapping[str, Any]) -> str:

@@ -134,7 +134,7 @@ def sparsity_section(entries: list) -> dict[str, list]:
 def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
     """The results.json document (see docs/results-schema.md)."""
     from loralens.env import fingerprint
-    from loralens.results.comparisons import baseline_table, study_statistics
+    from loralens.results.comparisons import baseline_table, comparisons, study_statistics
 
     got = collect(inputs, params["cells"])
     runs = [
@@ -166,7 +166,11 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         alpha=params["report"]["alpha"],
     )
     primary = params["primary_metrics"]
-    stats, verdict_inputs = study_statistics(got["train"], th, primary)
+    study_cfg = (params.get("config") or {}).get("study") or {}
+    order = study_cfg.get("methods") or list(dict.fromkeys(r["method"] for r in got["train"]))
+    base_of = {r["method"]: r["base_method"] for r in got["train"]}
+    pairs = comparisons(base_of, order, study_cfg.get("compare") or [])
+    stats, verdict_inputs = study_statistics(got["train"], th, primary, pairs)
     results["statistics"] = stats
     engine = params["report"]["serving_engine"]
     probing = (params.get("config") or {}).get("probing") or {}
@@ -178,10 +182,11 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "thresholds": th.__dict__,
         "serving_engine": engine,
         "drift": drift_decision(drift["summary"], params["tasks"], pooling),
+        "comparisons": [list(p) for p in pairs],
     }
     compared = results["decisions"]["drift"]
     results["hypotheses"] = []
-    for task, (acc, pair) in verdict_inputs.items():
+    for (task, *pair), acc in verdict_inputs.items():
         served = bool(params["config"]["serving"]["engines"])
         samples, reason = task_serving(got["serving"], task, engine, failed_serving, served)
         step = compared["step"].get(task)
@@ -201,7 +206,8 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             greater_is_better=get_metric(metric).greater_is_better,
             **drift_args,
         )
-        results["hypotheses"].append({"task": task, **verdict.to_dict()})
+        comparison = {"treatment": pair[0], "reference": pair[1]}
+        results["hypotheses"].append({"task": task, **comparison, **verdict.to_dict()})
     results = clean(results)
     validate_results(results)  # the producer and the schema agree, or the analysis fails here
     return results

@@ -24,11 +24,17 @@ def _by_task_method(runs: list[dict]) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
-def _pair(methods: dict[str, list[dict]]) -> tuple[str, str] | None:
-    """(LoRA variant, full variant) to compare: the first of each in the study."""
-    lora = next((m for m, rs in methods.items() if rs[0]["base_method"] != "full"), None)
-    full = next((m for m, rs in methods.items() if rs[0]["base_method"] == "full"), None)
-    return (lora, full) if lora and full else None
+def comparisons(
+    base_method: dict[str, str], order: list[str], compare: list[list[str]]
+) -> list[tuple[str, str]]:
+    """(treatment, reference) variant pairs: `compare` as given, else every variant that is not
+    full fine-tuning against the first that is (in study order); `base_method` per variant."""
+    if compare:
+        return [(t, r) for t, r in compare]
+    full = next((v for v in order if base_method.get(v) == "full"), None)
+    if full is None:
+        return []
+    return [(v, full) for v in order if v in base_method and base_method[v] != "full"]
 
 
 def _safe(fn, *args, **kwargs) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
     frame = pd.DataFrame(
         {
             "score": [r["test"][metric_of[r["task"]]] for r in runs],
-            "method": [r["base_method"] for r in runs],
+            "method": [r["method"] for r in runs],  # the variant: each is its own level
             "task": [r["task"] for r in runs],
         }
     )
@@ -87,31 +93,33 @@ def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
 
 
 def study_statistics(
-    runs: list[dict], th: Thresholds, metric_of: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, tuple[dict, tuple[str, str]]]]:
-    """(statistics section, per task: (primary-metric scores, the (LoRA, full) pair compared))."""
+    runs: list[dict],
+    th: Thresholds,
+    metric_of: dict[str, str],
+    pairs: list[tuple[str, str]],
+) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict]]:
+    """(statistics section, per (task, treatment, reference): primary-metric scores by seed)."""
     grouped = _by_task_method(runs)
-    comparisons, verdict_inputs = [], {}
+    tests, verdict_inputs = [], {}
     for task, methods in grouped.items():
-        pair = _pair(methods)
-        if pair is None:
-            continue
-        lora, full = methods[pair[0]], methods[pair[1]]
         metric = metric_of[task]
-        if missing := sorted({r["method"] for r in lora + full if metric not in r["test"]}):
-            found = ", ".join(sorted(lora[0]["test"]))
-            raise LoralensError(
-                f"task {task}: its primary metric '{metric}' is not among the test metrics of "
-                f"{', '.join(missing)} ({found}); the runs and the task file disagree: rerun them"
-            )
-        comparisons.append(compare_accuracy(task, metric, lora, full))
-        scores = {
-            "lora": [r["test"][metric] for r in lora],
-            "full": [r["test"][metric] for r in full],
-        }
-        verdict_inputs[task] = (scores, pair)
+        for treatment, reference in pairs:
+            if treatment not in methods or reference not in methods:
+                continue  # this task has no finished runs of one of them
+            lora, full = methods[treatment], methods[reference]
+            if missing := sorted({r["method"] for r in lora + full if metric not in r["test"]}):
+                found = ", ".join(sorted(lora[0]["test"]))
+                raise LoralensError(
+                    f"task {task}: its primary metric '{metric}' is not among the test metrics "
+                    f"of {', '.join(missing)} ({found}); the runs and the task file disagree"
+                )
+            tests.append(compare_accuracy(task, metric, lora, full))
+            verdict_inputs[(task, treatment, reference)] = {
+                "lora": [r["test"][metric] for r in lora],
+                "full": [r["test"][metric] for r in full],
+            }
     stats = {
-        "accuracy": comparisons,
+        "accuracy": tests,
         "anova": anova_table(runs, metric_of),
         "thresholds": th.__dict__,
     }
@@ -123,4 +131,4 @@ def baseline_table(baselines: list[dict]) -> list[dict]:
     return [{k: v for k, v in b.items() if k != "predictions"} for b in baselines]
 
 
-__all__ = ["baseline_table", "study_statistics"]
+__all__ = ["baseline_table", "comparisons", "study_statistics"]

@@ -319,12 +319,19 @@ class Decisions(Fixed):
     thresholds: dict[str, float] = Field(description="the hypothesis thresholds used")
     serving_engine: str = Field(description="the multi-adapter engine part C is tested on")
     drift: DriftDecision
+    comparisons: list[list[str]] = Field(
+        description="(treatment, reference) variant pairs, each with its own verdict per task"
+    )
 
 
 class Verdict(Open):
-    """A hypothesis verdict (`loralens.stats.Verdict.to_dict()`), per task, with its parts."""
+    """A hypothesis verdict (`loralens.stats.Verdict.to_dict()`), per task and comparison."""
 
     name: str
+    treatment: str | None = Field(None, description="the variant tested (top-level verdicts)")
+    reference: str | None = Field(None, description="the variant it is compared with")
+    confidence_level: Num = Field(None, description="of the interval shown")
+    adjustment: str = Field("", description="how p_adjusted was obtained")
     status: Literal["supported", "not supported", "inconclusive"]
     sentence: str
     p_value: Num
@@ -347,7 +354,9 @@ class Results(Fixed):
     variants: Variants
     statistics: Statistics
     decisions: Decisions
-    hypotheses: list[Verdict] = Field(description="per task: H = A and (B or C), parts inside")
+    hypotheses: list[Verdict] = Field(
+        description="per task and comparison: H = A and (B or C), parts inside"
+    )
 
 
 def validate_results(data: dict[str, Any]) -> Results:

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
-from loralens.results.comparisons import anova_table, study_statistics
+from loralens.errors import LoralensError
+from loralens.results.comparisons import anova_table, comparisons, study_statistics
 from loralens.stats.hypotheses import Thresholds
 
 PRIMARY = {t: "accuracy" for t in ("mrpc", "rte", "sst2", "a", "b")}
+PAIRS = [("lora-r8", "full-ft")]
 
 
 def _runs(tasks: dict[str, float], seeds: int = 3, lora_shift: float = -0.01) -> list[dict]:
@@ -33,14 +35,14 @@ def _runs(tasks: dict[str, float], seeds: int = 3, lora_shift: float = -0.01) ->
 
 def test_anova_of_a_multi_task_study_lists_every_task() -> None:
     runs = _runs({"mrpc": 0.70, "rte": 0.55, "sst2": 0.85})
-    stats, verdict_inputs = study_statistics(runs, Thresholds(), PRIMARY)
+    stats, verdict_inputs = study_statistics(runs, Thresholds(), PRIMARY, PAIRS)
     anova = stats["anova"]
     assert anova["levels"]["task"] == ["mrpc", "rte", "sst2"]
     assert anova["n_obs"] == 18
     terms = {r["term"]: r for r in anova["rows"]}
     assert set(terms) == {"method", "task", "method:task", "Residual"}
     assert terms["task"]["p_value"] < 1e-6  # planted: tasks differ by 15-30 points
-    assert set(verdict_inputs) == {"mrpc", "rte", "sst2"}
+    assert set(verdict_inputs) == {(t, "lora-r8", "full-ft") for t in ("mrpc", "rte", "sst2")}
 
 
 def test_anova_planted_method_effect_is_found_and_absent_one_is_not() -> None:
@@ -58,7 +60,7 @@ def test_anova_of_one_task_is_not_computed_with_the_reason() -> None:
 
 
 def test_a_test_the_data_cannot_support_is_not_computed_not_a_crash() -> None:
-    stats, _ = study_statistics(_runs({"mrpc": 0.7}, seeds=1), Thresholds(), PRIMARY)
+    stats, _ = study_statistics(_runs({"mrpc": 0.7}, seeds=1), Thresholds(), PRIMARY, PAIRS)
     welch = stats["accuracy"][0]["welch"]
     assert set(welch) == {"not_computed"} and "at least 2" in welch["not_computed"]
 
@@ -67,4 +69,33 @@ def test_a_bug_is_not_turned_into_a_data_row() -> None:
     runs = _runs({"a": 0.7, "b": 0.6})
     runs[0]["test"]["accuracy"] = {"not": "a number"}  # a producer bug, not thin data
     with pytest.raises(TypeError):
-        study_statistics(runs, Thresholds(), PRIMARY)
+        study_statistics(runs, Thresholds(), PRIMARY, PAIRS)
+
+
+def test_default_comparisons_are_every_non_full_variant_against_the_full_one() -> None:
+    base = {"full-ft": "full", "lora-r4": "lora", "lora-r8": "lora", "adalora-r8": "adalora"}
+    order = ["lora-r4", "full-ft", "lora-r8", "adalora-r8"]
+    assert comparisons(base, order, []) == [
+        ("lora-r4", "full-ft"),
+        ("lora-r8", "full-ft"),
+        ("adalora-r8", "full-ft"),
+    ]
+    assert comparisons(base, order, [["lora-r8", "lora-r4"]]) == [("lora-r8", "lora-r4")]
+    assert comparisons({"lora": "lora"}, ["lora"], []) == []  # nothing to compare with
+
+
+def test_each_comparison_and_the_anova_see_every_variant() -> None:
+    runs = _runs({"a": 0.7, "b": 0.6})
+    runs += [{**r, "method": "lora-r4"} for r in runs if r["method"] == "lora-r8"]
+    pairs = [("lora-r8", "full-ft"), ("lora-r4", "full-ft")]
+    stats, inputs = study_statistics(runs, Thresholds(), PRIMARY, pairs)
+    assert set(inputs) == {(t, v, "full-ft") for t in "ab" for v in ("lora-r8", "lora-r4")}
+    assert [(c["task"], c["lora"]) for c in stats["accuracy"]] == [
+        ("a", "lora-r8"), ("a", "lora-r4"), ("b", "lora-r8"), ("b", "lora-r4")
+    ]  # fmt: skip
+    assert stats["anova"]["levels"]["method"] == ["full-ft", "lora-r4", "lora-r8"]
+
+
+def test_a_primary_metric_the_runs_lack_is_one_clear_error() -> None:
+    with pytest.raises(LoralensError, match="primary metric 'mcc' is not among the test metrics"):
+        study_statistics(_runs({"a": 0.7}), Thresholds(), {"a": "mcc"}, PAIRS)
