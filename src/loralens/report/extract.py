@@ -100,6 +100,20 @@ def primary_metric(results: Mapping[str, Any]) -> str | None:
     return names[0] if names else None
 
 
+def task_metric(results: Mapping[str, Any], task: str) -> str | None:
+    """The primary metric of `task` the analysis decided (older results: the common one)."""
+    decisions = results.get("decisions")
+    chosen = decisions.get("primary_metric") if isinstance(decisions, Mapping) else None
+    if isinstance(chosen, Mapping) and task in chosen:
+        return str(chosen[task])
+    return primary_metric(results)
+
+
+def metric_names(results: Mapping[str, Any], tasks: Iterable[str]) -> dict[str, str]:
+    """{task: its primary metric} for the tasks that have one."""
+    return {t: m for t in tasks if (m := task_metric(results, t)) is not None}
+
+
 def runs_by(results: Mapping[str, Any]) -> dict[tuple[str, str], list[dict]]:
     """Runs grouped by (task, method)."""
     out: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -279,29 +293,28 @@ def drift_summary(results: Mapping[str, Any]) -> dict[tuple[str, str, str], Summ
 
 
 def drift_performance_pairs(results: Mapping[str, Any]) -> list[dict]:
-    """(task, method, seed, mean drift, primary metric) of each run with both numbers."""
-    metric, pooling = primary_metric(results), drift_pooling(results) or "mean"
-    if metric is None:
-        return []
-    score = {
-        (str(r.get("task")), str(r.get("method")), str(r.get("seed"))): (r.get("test") or {}).get(
-            metric
-        )
-        for r in records(results, "runs")
-    }
+    """(task, method, seed, mean drift, the task's primary metric) of each run with both."""
+    pooling = drift_pooling(results) or "mean"
+    score = {}
+    for r in records(results, "runs"):
+        metric = task_metric(results, str(r.get("task")))
+        key = (str(r.get("task")), str(r.get("method")), str(r.get("seed")))
+        score[key] = (metric, (r.get("test") or {}).get(metric) if metric else None)
     out = []
     for s in selected_summary(results):
         if str(s.get("pooling", "mean")) != pooling:
             continue
         key = (str(s.get("task")), str(s.get("method")), str(s.get("seed")))
-        if finite(s.get("mean_drift")) and finite(score.get(key)):
+        metric, value = score.get(key, (None, None))
+        if finite(s.get("mean_drift")) and finite(value):
             out.append(
                 {
                     "task": key[0],
                     "method": key[1],
                     "seed": key[2],
                     "drift": num(s["mean_drift"]),
-                    "score": num(score[key]),
+                    "score": num(value),
+                    "metric": metric,
                 }
             )
     return out

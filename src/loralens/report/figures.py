@@ -17,11 +17,13 @@ from matplotlib.ticker import ScalarFormatter
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import figures_drift, figures_serving, figures_variants
-from loralens.report.fmt import metric_label, num
+from loralens.report.fmt import metrics_title as fmt_metrics_title
+from loralens.report.fmt import num
 from loralens.report.plotstyle import (
     baseline_lines,
     colours,
     grid,
+    is_percent,
     legend_below,
     markers,
     metric_axis_label,
@@ -33,14 +35,19 @@ from loralens.report.plotstyle import (
 
 def performance(results: Mapping[str, Any]) -> Figure | None:
     """Test metric per method (mean ± SD over seeds, seeds as dots) with baselines as lines."""
-    metric, groups = ex.primary_metric(results), ex.runs_by(results)
-    if metric is None:
-        return None
+    groups = ex.runs_by(results)
     tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
-    methods, k = ex.methods(results), metric_scale(metric)
+    metric_of = ex.metric_names(results, tasks)
+    tasks = [t for t in tasks if t in metric_of]
+    if not tasks:
+        return None
+    methods = ex.methods(results)
     colour = colours(methods)
-    fig, axes = grid(len(tasks), f"Task performance ({metric_label(metric).lower()} on test)")
+    title = f"Task performance ({fmt_metrics_title(metric_of)} on test)"
+    fig, axes = grid(len(tasks), title)
     for ax, task in zip(axes, tasks, strict=True):
+        metric = metric_of[task]
+        k = metric_scale(metric)
         for i, method in enumerate(methods):
             values = [
                 num((r.get("test") or {}).get(metric)) for r in groups.get((task, method), [])
@@ -74,15 +81,16 @@ def performance(results: Mapping[str, Any]) -> Figure | None:
 
 def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
     """Each run's layer-mean drift against its test metric, coloured by method, shaped by task."""
-    pairs, metric = ex.drift_performance_pairs(results), ex.primary_metric(results)
-    if not pairs or metric is None:
+    pairs = ex.drift_performance_pairs(results)
+    if not pairs:
         return None
+    metric_of = {p["task"]: p["metric"] for p in pairs}
     colour, marker = colours(ex.methods(results)), markers(ex.tasks(results))
     fig, (ax,) = grid(1, "Drift against task performance (one point per run)", panel_w=5.6)
     for p in pairs:
         ax.scatter(
             p["drift"],
-            p["score"] * metric_scale(metric),
+            p["score"] * metric_scale(p["metric"]),
             color=colour[p["method"]],
             marker=marker[p["task"]],
             s=36,
@@ -99,9 +107,11 @@ def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
         ncols=min(5, len(handles)),
         title="colour: method · marker: task",
     )
-    ax.set(
-        xlabel="Mean drift over layers, 1 − CKA (selected step)", ylabel=metric_axis_label(metric)
-    )
+    names = set(metric_of.values())
+    percent = all(is_percent(m) for m in names)
+    one = metric_axis_label(next(iter(names))) if len(names) == 1 else ""
+    ylabel = one or "Test primary metric" + (" (%)" if percent else "")
+    ax.set(xlabel="Mean drift over layers, 1 − debiased CKA (compared step)", ylabel=ylabel)
     return fig
 
 

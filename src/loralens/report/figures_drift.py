@@ -120,8 +120,8 @@ def drift_against_val(results: Mapping[str, Any]) -> Figure | None:
     colour, marker = colours(methods), markers(methods)
     title = f"Drift against validation score during training ({ex.drift_pooling(results)} pooling)"
     fig, axes = grid(len(tasks), title)
-    metric = ex.primary_metric(results) or "score"
     for ax, task in zip(axes, tasks, strict=True):
+        metric = ex.task_metric(results, task) or "score"
         shown: set[str] = set()
         for (t, method, _seed), xy in data.items():
             if t != task:

@@ -159,3 +159,12 @@ def listing(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def metrics_title(per_task: dict[str, str]) -> str:
+    """'F1' when every task has it, else 'primary metric (mrpc: F1; sst2: accuracy)'."""
+    names = set(per_task.values())
+    if len(names) == 1:
+        return metric_label(names.pop())
+    listed = "; ".join(f"{t}: {metric_label(m)}" for t, m in per_task.items())
+    return f"primary metric ({listed})"

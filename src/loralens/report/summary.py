@@ -139,9 +139,8 @@ def summary_items(results: Mapping[str, Any]) -> tuple[str, ...]:
     """The sentences of the summary box, verdicts first."""
     items = _verdict_items(results)
     # Numbers behind the verdicts, one line per question.
-    metric = ex.primary_metric(results)
-    if metric is not None:
-        items += [x for t in ex.tasks(results) if (x := _performance_item(results, t, metric))]
+    for task, metric in ex.metric_names(results, ex.tasks(results)).items():
+        items += [x for x in (_performance_item(results, task, metric),) if x]
     items += [x for x in (_drift_item(results),) if x]
     items += _serving_items(results)
     items += [x for x in (_sparsity_item(results), _pareto_item(results)) if x]

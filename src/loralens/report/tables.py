@@ -75,7 +75,9 @@ def _span(values: list[Any], show: Any = fmt.integer) -> str:
     return show(nums[0]) if len(nums) == 1 else f"{show(nums[0])}–{show(nums[-1])}"
 
 
-def _baseline_rows(results: Mapping[str, Any], tasks: list[str], metric: str) -> list[tuple]:
+def _baseline_rows(
+    results: Mapping[str, Any], tasks: list[str], metric_of: dict[str, str]
+) -> list[tuple]:
     """One row per baseline name: its score on each task and what it is."""
     by_name: dict[str, dict[str, dict]] = {}
     for task in tasks:
@@ -83,7 +85,9 @@ def _baseline_rows(results: Mapping[str, Any], tasks: list[str], metric: str) ->
             by_name.setdefault(str(b.get("name")), {})[task] = b
     rows = []
     for name, per_task in by_name.items():
-        cells = [_baseline_cell(per_task[t], metric) if t in per_task else DASH for t in tasks]
+        cells = [
+            _baseline_cell(per_task[t], metric_of[t]) if t in per_task else DASH for t in tasks
+        ]
         details = list(dict.fromkeys(str(b.get("detail") or "") for b in per_task.values()))
         rows.append(
             (f"{name.replace('_', '-')} (baseline)", *cells, DASH, DASH, "; ".join(details))
@@ -93,31 +97,33 @@ def _baseline_rows(results: Mapping[str, Any], tasks: list[str], metric: str) ->
 
 def performance_table(results: Mapping[str, Any]) -> Table | None:
     """The primary test metric by task: trained methods (mean ± SD over seeds), then baselines."""
-    metric, groups = ex.primary_metric(results), ex.runs_by(results)
-    if metric is None:
-        return None
+    groups = ex.runs_by(results)
     tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
+    metric_of = ex.metric_names(results, tasks)
+    tasks = [t for t in tasks if t in metric_of]
+    if not tasks:
+        return None
     rows = []
     for method in ex.methods(results):
         runs = [r for t in tasks for r in groups.get((t, method), [])]
         if runs:
-            cells = [ex.run_metric(results, t, method, metric) for t in tasks]
+            cells = [(t, ex.run_metric(results, t, method, metric_of[t])) for t in tasks]
             rows.append(
                 (
                     method,
-                    *(fmt.metric_pm(metric, c.mean, c.sd) for c in cells),
-                    _span([c.n for c in cells if c.n]),
+                    *(fmt.metric_pm(metric_of[t], c.mean, c.sd) for t, c in cells),
+                    _span([c.n for _, c in cells if c.n]),
                     _trainable(runs),
                     "",
                 )
             )
-    rows += _baseline_rows(results, tasks, metric)
+    rows += _baseline_rows(results, tasks, metric_of)
     columns = ("Model", *tasks, "Seeds", "Trainable", "Note")
     note = (
         "Trained methods: mean ± SD over seeds (SD in percentage points). Baselines: value "
         "[95% CI] or ± SD over their seeds, scored by the same evaluation path on the test split."
     )
-    title = f"Test {fmt.metric_label(metric).lower()} by task"
+    title = f"Test {fmt.metrics_title(metric_of)} by task"
     align = "l" + "r" * (len(tasks) + 2) + "l"
     return Table("performance", title, columns, tuple(rows), align, note)
 
