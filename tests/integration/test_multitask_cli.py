@@ -164,3 +164,28 @@ def test_a_failed_serving_stage_still_gives_results_naming_it(
     assert results["missing_stages"] == []
     for h in results["hypotheses"]:
         assert "serving.engines is empty" in h["components"][2]["sentence"]
+
+
+def test_every_variant_gets_its_own_comparison_and_anova_level(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    study = yaml.safe_load(study_file(tmp_path, tiny_llama_dir).read_text())
+    study["study"]["methods"] = ["full-ft", "lora-r4", "lora-r8", "adalora-r8"]
+    study["study"]["variants"] |= {
+        "lora-r8": {"method": "lora", "lora": {"rank": 8}},
+        "adalora-r8": {"method": "adalora", "adalora": {"init_r": 8, "target_r": 4}},
+    }
+    study["study"]["baselines"] = []
+    study["serving"]["engines"] = []
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
+    proc = run_cli("run", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    pairs = [("lora-r4", "full-ft"), ("lora-r8", "full-ft"), ("adalora-r8", "full-ft")]
+    assert [tuple(p) for p in results["decisions"]["comparisons"]] == pairs
+    verdicts = {(v["task"], v["treatment"], v["reference"]) for v in results["hypotheses"]}
+    assert verdicts == {(t, *p) for t in ("sentiment", "topic") for p in pairs}
+    levels = results["statistics"]["anova"]["levels"]["method"]
+    assert levels == ["adalora-r8", "full-ft", "lora-r4", "lora-r8"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert all(f"topic · {t} vs {r}" in report for t, r in pairs)
