@@ -78,7 +78,9 @@ def tests_table(results: Mapping[str, Any]) -> Table | None:
     columns = ("Task", "Comparison", "Test / effect size", "Estimate", "CI", "p", "p (Holm)")
     note = (
         "Unit of replication: the training seed (independent runs, never paired across "
-        "methods); McNemar pairs test examples of one seed pair, Holm-adjusted over the pairs."
+        "methods). McNemar rows describe how two particular models of one seed index (same "
+        "head initialisation and data order) disagree on test examples: a description, not a "
+        "test of the methods, and not corrected."
     )
     return Table("tests", "Accuracy comparisons", columns, tuple(rows), "lllrrrr", note)
 
@@ -135,9 +137,13 @@ def power_table(results: Mapping[str, Any]) -> Table | None:
     )
     if not rows:
         return None
-    columns = ("Task", "Comparison", "Effect size (g)", "Power", "Seeds per group", "Note")
-    note = "A planning figure from the observed effect (noisy with few seeds), not a guarantee."
-    return Table("power", "Seeds needed", columns, rows, "llrrrl", note)
+    columns = ("Task", "Comparison", "Margin / SD", "Power", "Seeds per group", "Note")
+    note = (
+        "Planning: the seeds per group a one-sided non-inferiority test at the margin would need "
+        "if the two methods were truly equal, with the SD observed here. It says how large the "
+        "next study should be, not how likely this one's result is."
+    )
+    return Table("power", "Seeds to plan for", columns, rows, "llrrrl", note)
 
 
 def _value_text(val: Any) -> str:

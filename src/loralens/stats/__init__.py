@@ -29,8 +29,8 @@ from loralens.stats.permutation import permutation_test_independent, permutation
 from loralens.stats.power import (
     PowerResult,
     achieved_power,
+    seeds_for_noninferiority,
     seeds_needed,
-    seeds_needed_for_observed,
 )
 from loralens.stats.results import ConfidenceInterval, StatResult
 from loralens.stats.seeds import log_ratio_test, mann_whitney_u, welch_noninferiority, welch_t_test
@@ -66,8 +66,8 @@ __all__ = [
     "mcnemar_test",
     "permutation_test_independent",
     "permutation_test_paired",
+    "seeds_for_noninferiority",
     "seeds_needed",
-    "seeds_needed_for_observed",
     "serving_verdict",
     "two_way_anova",
     "welch_noninferiority",

@@ -11,10 +11,10 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
 from statsmodels.stats.power import TTestIndPower
 
 from loralens.stats._checks import check_alternative, check_level
-from loralens.stats.effect_size import hedges_g
 from loralens.stats.results import to_jsonable
 
 _POWER = TTestIndPower()
@@ -87,23 +87,35 @@ def seeds_needed(
     return result(n_int, f"{n_int} seeds per group (solved n = {float(n):.2f})")
 
 
-def seeds_needed_for_observed(
+def seeds_for_noninferiority(
     a: Any,
     b: Any,
     /,
     *,
+    margin: float,
     alpha: float = 0.05,
     power: float = 0.8,
-    alternative: str = "two-sided",
     max_n: int = 1000,
 ) -> PowerResult:
-    """Seeds per group to detect the observed Hedges' g between groups a and b."""
-    # An observed effect is a noisy estimate of the true one (and inflated when selected for
-    # significance): the answer is a rough planning figure, not a guarantee.
-    try:
-        g = hedges_g(a, b).estimate
-    except ValueError as err:
-        if "zero variance" not in str(err):
-            raise
-        g = math.nan
-    return seeds_needed(g, alpha=alpha, power=power, alternative=alternative, max_n=max_n)
+    """Seeds per group a one-sided non-inferiority test at `margin` needs (a planning figure).
+
+    Assumes the methods are truly equal and both have the SD pooled from `a` and `b`; the
+    standardized effect is then margin / SD. Not a statement about the observed difference.
+    """
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    if x.size < 2 or y.size < 2:
+        raise ValueError("the pooled SD needs at least 2 seeds per group")
+    pooled = math.sqrt(
+        ((x.size - 1) * x.var(ddof=1) + (y.size - 1) * y.var(ddof=1)) / (x.size + y.size - 2)
+    )
+    if pooled == 0:
+        raise ValueError("the seeds do not vary (SD 0): no sample size can be planned")
+    out = seeds_needed(
+        margin / pooled, alpha=alpha, power=power, alternative="greater", max_n=max_n
+    )
+    why = (
+        f"if the methods were equal with SD {pooled:.3g}, a one-sided test at the margin "
+        f"{margin:g} (alpha {alpha:g}) reaches {power:.0%} power with this many seeds per group"
+    )
+    return dataclasses.replace(out, note=f"{out.note}; {why}")

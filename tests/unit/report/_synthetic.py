@@ -11,7 +11,7 @@ from loralens.stats import (
     evaluate_hypothesis,
     hedges_g,
     mann_whitney_u,
-    seeds_needed_for_observed,
+    seeds_for_noninferiority,
     two_way_anova,
     welch_t_test,
 )
@@ -271,7 +271,7 @@ def _statistics(runs: list[dict]) -> dict[str, Any]:
                 "welch": welch_t_test(lora, full).to_dict(),
                 "mann_whitney": mann_whitney_u(lora, full, ci_resamples=200, rng=0).to_dict(),
                 "hedges_g": hedges_g(lora, full).to_dict(),
-                "power": seeds_needed_for_observed(lora, full).to_dict(),
+                "power": seeds_for_noninferiority(lora, full, margin=0.03).to_dict(),
                 "mcnemar_per_seed_pair": [
                     {"not_computed": "no predictions in the synthetic study"}
                 ],

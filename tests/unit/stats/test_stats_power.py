@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from statsmodels.stats.power import TTestIndPower
 
-from loralens.stats import achieved_power, seeds_needed, seeds_needed_for_observed
+from loralens.stats import (
+    achieved_power,
+    seeds_for_noninferiority,
+    seeds_needed,
+    welch_noninferiority,
+)
 
 
 def test_textbook_case():
@@ -41,14 +47,26 @@ def test_huge_effect_needs_the_minimum():
     assert seeds_needed(10.0).n_per_group == 2
 
 
-def test_from_observed_seeds():
+def test_planning_seeds_for_non_inferiority_reach_their_power_in_simulation():
     lora, full = [0.84, 0.85, 0.83, 0.845], [0.86, 0.87, 0.855, 0.865]
-    res = seeds_needed_for_observed(lora, full)
-    assert res.n_per_group is not None and res.n_per_group >= 2
-    assert res.effect_size < 0
-    constant = seeds_needed_for_observed([0.8, 0.8], [0.8, 0.8])
-    assert constant.n_per_group is None
-    assert math.isnan(constant.effect_size)
+    res = seeds_for_noninferiority(lora, full, margin=0.01)
+    sd = float(np.sqrt((np.var(lora, ddof=1) + np.var(full, ddof=1)) / 2))
+    assert res.effect_size == pytest.approx(0.01 / sd) and res.alternative == "greater"
+    n = res.n_per_group
+    assert n is not None and n > 2 and "if the methods were equal" in res.note
+    wider = seeds_for_noninferiority(lora, full, margin=0.02)
+    assert wider.n_per_group < n  # a wider margin needs fewer seeds
+    # Simulate equal methods with that SD and n seeds: the one-sided Welch test at the margin
+    # rejects about 80% of the time (t vs the normal approximation: a little below with few n).
+    rng = np.random.default_rng(7)
+    hits = [
+        welch_noninferiority(rng.normal(0.8, sd, n), rng.normal(0.8, sd, n), margin=0.01).p_value
+        < 0.05
+        for _ in range(2000)
+    ]
+    assert 0.74 <= float(np.mean(hits)) <= 0.86
+    with pytest.raises(ValueError, match="SD 0"):
+        seeds_for_noninferiority([0.8, 0.8], [0.8, 0.8], margin=0.01)
 
 
 def test_bad_input():
@@ -56,5 +74,5 @@ def test_bad_input():
         achieved_power(0.5, 1)
     with pytest.raises(ValueError):
         seeds_needed(0.5, power=1.2)
-    with pytest.raises(ValueError, match="NaN"):
-        seeds_needed_for_observed([0.8, math.nan], [0.7, 0.8])
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        seeds_for_noninferiority([0.8], [0.7, 0.8], margin=0.01)
