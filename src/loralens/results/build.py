@@ -215,7 +215,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
 def task_serving(
     groups: list[dict], task: str, engine: str, failed: dict[str, str], served: bool = True
-) -> tuple[dict[str, list[float]] | None, str]:
+) -> tuple[dict[str, Any] | None, str]:
     """Merged vs adapter latencies of the serving group holding `task`'s adapters, or why not.
 
     `failed`: serve stages that did not finish, with the reason; `served`: engines were asked for.
@@ -234,35 +234,43 @@ def task_serving(
     return samples, ""
 
 
-def serving_samples(serving: dict, engine: str | None) -> dict[str, list[float]] | None:
-    """Repeated forward latencies, merged vs the multi-adapter engine at K=2, if measured."""
+def serving_samples(serving: dict, engine: str | None) -> dict[str, Any] | None:
+    """Forward latencies of the multi-adapter engine at K = 2 and of its baseline, if measured.
+
+    The baseline is merged weights serving one adapter's batch of the same size, timed in the
+    same rounds (`paired_baseline_ms`): then the rounds are the units of a paired test. Results
+    of older benchmarks (no paired baseline) fall back to merged's own K = 1 row, unpaired.
+    """
     engine = engine or "peft-mixed"
-
-    def pick(name: str, k: int) -> dict | None:
-        rows = [
-            r
-            for r in serving.get("rows", [])
-            if r.get("engine") == name
-            and r.get("workload") == "forward"
-            and r.get("k_adapters") == k
-            and r.get("samples_ms")
-        ]
-        return max(rows, key=lambda r: r["batch_size"], default=None)
-
-    mixed = pick(engine, 2)
+    rows = [
+        r
+        for r in serving.get("rows", [])
+        if r.get("engine") == engine
+        and r.get("workload") == "forward"
+        and r.get("k_adapters") == 2
+        and r.get("samples_ms")
+    ]
+    mixed = max(rows, key=lambda r: r["batch_size"], default=None)
+    if mixed is None:
+        return None
+    if mixed.get("paired_baseline_ms"):
+        return {
+            "merged": mixed["paired_baseline_ms"],
+            "adapters": mixed["samples_ms"],
+            "paired": True,
+        }
     merged = next(
         (
             r
             for r in serving.get("rows", [])
             if r.get("engine") == "merged"
             and r.get("workload") == "forward"
-            and mixed
             and r.get("batch_size") == mixed["batch_size"]
             and r.get("samples_ms")
             and r.get("k_adapters") in (1, 2)
         ),
         None,
     )
-    if not mixed or not merged:
+    if merged is None:
         return None
-    return {"merged": merged["samples_ms"], "adapters": mixed["samples_ms"]}
+    return {"merged": merged["samples_ms"], "adapters": mixed["samples_ms"], "paired": False}

@@ -24,11 +24,15 @@ Result schema (every value JSON-able; times in ms unless the key says `_s`):
   itl_ms, requests_per_s, server_rss_mb, errors; batch_size = concurrency (None: open loop)
 - rows: [{engine, workload ("forward" | "generate"), batch_size, k_adapters, order ("single" |
   "round_robin" | "random"), sampling (None for forward), latency_ms, ttft_ms, tpot_ms,
-  tokens_per_s, overhead_vs_merged, analytic_extra_flops_ratio}], each *_ms a summary
+  tokens_per_s, samples_ms (forward), paired_baseline_ms, overhead_vs_merged,
+  overhead_definition, analytic_extra_flops_ratio}], each *_ms a summary
   {p50, p95, p99, median, mad, n}. forward: latency of one batch call, tokens = prompt tokens;
   generate: per request (row) end to end, TTFT = time to its first token (prefill plus any
   wait for earlier adapter groups), TPOT = (e2e - TTFT) / (new tokens - 1), tokens = generated.
-  overhead_vs_merged = median / median of `merged` serving one adapter's batch of that size - 1.
+  Forward rows also carry paired_baseline_ms: `merged` serving one adapter's batch of the same
+  size, timed in the same rounds; their overhead_vs_merged is the geometric mean over rounds of
+  latency / baseline - 1 (the definition the verdict tests). Generation rows: median / median of
+  `merged`'s K = 1 row - 1. overhead_definition says which.
 - memory: {base_mb, base_params_mb, per_adapter_mb: {engine: MiB}, engine_total_mb,
   adapter_weights_mb, merged_copy_mb, merged_copies_mb, break_even_adapters, method, detail}
 - switching: {set_adapter_ms, merge_unmerge_ms, note}

@@ -223,6 +223,12 @@ def _time_all(
         batch = batch.to(ctx.device)
         plan = assign(setting, names, s.seed)
         calls = {n: _call(e, setting, batch, plan, s) for n, e in engines.items()}
+        paired = workload == "forward" and "merged" in engines
+        if paired and setting.k_adapters > 1:
+            # The baseline of the overhead: merged weights serving one adapter's batch of the
+            # same size, timed in the same rounds so that each round gives a paired ratio.
+            one = [plan[0]] * setting.batch_size
+            calls[PAIRED_BASELINE] = _call(engines["merged"], setting, batch, one, s)
         ctx.progress(
             f"{workload}: B={setting.batch_size} K={setting.k_adapters} {setting.order}"
             + ("" if setting.sampling is None else f" sampling={setting.sampling}")
@@ -230,11 +236,17 @@ def _time_all(
         samples = interleaved(calls, s.warmup, s.repeats, ctx.device)
         used = [a for a in ctx.adapters if a.name in set(plan)]
         ratio = analytic.row_ratio(used, ctx.base)
+        baseline = PAIRED_BASELINE if PAIRED_BASELINE in samples else "merged"
         for name in engines:
             row = result_row(name, setting, samples[name], sum(lengths), s.output_length)
             row["analytic_extra_flops_ratio"] = ratio
+            if paired and name != baseline:
+                row["paired_baseline_ms"] = [dt * 1e3 for dt, _ in samples[baseline]]
             rows.append(row)
     return rows
+
+
+PAIRED_BASELINE = "merged, one adapter"  # the timed call every forward overhead is paired with
 
 
 def _call(

@@ -33,7 +33,13 @@ from loralens.stats.power import (
     seeds_needed,
 )
 from loralens.stats.results import ConfidenceInterval, StatResult
-from loralens.stats.seeds import log_ratio_test, mann_whitney_u, welch_noninferiority, welch_t_test
+from loralens.stats.seeds import (
+    log_ratio_test,
+    mann_whitney_u,
+    paired_log_ratio_test,
+    welch_noninferiority,
+    welch_t_test,
+)
 
 __all__ = [
     "AnovaRow",
@@ -64,6 +70,7 @@ __all__ = [
     "mcnemar_from_predictions",
     "mcnemar_from_table",
     "mcnemar_test",
+    "paired_log_ratio_test",
     "permutation_test_independent",
     "permutation_test_paired",
     "seeds_for_noninferiority",

@@ -160,3 +160,44 @@ def log_ratio_test(
         n=result.n,
         null_value=float(threshold),
     )
+
+
+def paired_log_ratio_test(
+    numerator: Any,
+    denominator: Any,
+    /,
+    *,
+    threshold: float = 1.0,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> StatResult:
+    """One-sample t-test of the per-pair log ratios log(numerator_i / denominator_i).
+
+    For measurements taken in pairs (an engine and its baseline timed in the same round): the
+    ratio within a round cancels what the machine was doing then; the rounds are the units.
+    The estimate is the geometric mean of the ratios, with its CI, on the ratio scale.
+    """
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
+    num = as_positive_sample(numerator, "numerator")
+    den = as_positive_sample(denominator, "denominator")
+    if num.size != den.size:
+        raise ValueError(f"paired samples differ in length: {num.size} and {den.size}")
+    if num.size < 2:
+        raise ValueError(f"the paired test needs at least 2 pairs, got {num.size}")
+    logs = np.log(num) - np.log(den)
+    res = stats.ttest_1samp(logs, math.log(threshold), alternative=alternative)
+    ci = stats.ttest_1samp(logs, 0.0).confidence_interval(confidence_level)
+    return StatResult(
+        test="paired t-test on log ratio (per round)",
+        alternative=alternative,
+        estimate=math.exp(float(logs.mean())),
+        estimate_label="geomean(numerator_i / denominator_i)",
+        ci_low=math.exp(float(ci.low)),
+        ci_high=math.exp(float(ci.high)),
+        confidence_level=confidence_level,
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=(int(logs.size),),
+        null_value=float(threshold),
+    )

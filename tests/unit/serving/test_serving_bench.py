@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -117,6 +118,13 @@ def test_result_schema(result):
     assert all(r["ttft_ms"] and r["tpot_ms"] for r in gen)
     merged_single = [r for r in result["rows"] if r["engine"] == "merged" and r["k_adapters"] == 1]
     assert all(r["overhead_vs_merged"] == 0 for r in merged_single)
+    # Every other forward row carries its baseline, timed in the same rounds (one per repeat),
+    # and its overhead is the geometric mean of the per-round ratios.
+    forward = [r for r in result["rows"] if r["workload"] == "forward" and r not in merged_single]
+    assert forward and all(len(r["paired_baseline_ms"]) == len(r["samples_ms"]) for r in forward)
+    for r in forward:
+        ratios = [a / b for a, b in zip(r["samples_ms"], r["paired_baseline_ms"], strict=True)]
+        assert r["overhead_vs_merged"] == pytest.approx(math.prod(ratios) ** (1 / len(ratios)) - 1)
     mem = result["memory"]
     assert set(mem["per_adapter_mb"]) >= {"merged", "fused"}  # loaded, even if refused later
     assert mem["break_even_adapters"] is None or mem["break_even_adapters"] >= 1
