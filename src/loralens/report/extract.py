@@ -100,6 +100,11 @@ def primary_metric(results: Mapping[str, Any]) -> str | None:
     return names[0] if names else None
 
 
+def tasks_in(results: Mapping[str, Any], data: Mapping[tuple, Any]) -> list[str]:
+    """The study's tasks, in order, that key some entry of `data` (keys start with the task)."""
+    return [t for t in tasks(results) if any(k[0] == t for k in data)]
+
+
 def task_metric(results: Mapping[str, Any], task: str) -> str | None:
     """The primary metric of `task` the analysis decided (older results: the common one)."""
     decisions = results.get("decisions")

@@ -120,7 +120,7 @@ def sparsity(results: Mapping[str, Any]) -> Figure | None:
     data = sv.sparsity_by_layer(results)
     if not data:
         return None
-    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    tasks = ex.tasks_in(results, data)
     methods = ex.methods(results)
     colour, marker = colours(methods), markers(methods)
     fig, axes = grid(len(tasks), "Rank used by the weight update ΔW")

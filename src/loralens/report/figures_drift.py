@@ -17,7 +17,7 @@ def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
     data = ex.drift_by_layer(results)
     if not data:
         return None
-    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    tasks = ex.tasks_in(results, data)
     methods = ex.methods(results)
     colour = colours(methods)
     title = (
@@ -46,7 +46,7 @@ def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
     data = ex.drift_over_steps(results)
     if not data:
         return None
-    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    tasks = ex.tasks_in(results, data)
     methods = ex.methods(results)
     colour, marker = colours(methods), markers(methods)
     title = f"Drift over training ({ex.drift_pooling(results)} pooling, 1 − debiased CKA)"
@@ -115,7 +115,7 @@ def drift_against_val(results: Mapping[str, Any]) -> Figure | None:
     data = ex.drift_against_val(results)
     if not data:
         return None
-    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in data)]
+    tasks = ex.tasks_in(results, data)
     methods = ex.methods(results)
     colour, marker = colours(methods), markers(methods)
     title = f"Drift against validation score during training ({ex.drift_pooling(results)} pooling)"
