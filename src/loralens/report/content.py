@@ -83,10 +83,12 @@ def question_section(results: Mapping[str, Any]) -> Section:
     """The research questions and the hypothesis under test."""
     acc, drift, serving = _thresholds(results)
     hypothesis = Paragraph(
-        f"H = A and (B or C). A: LoRA's test accuracy is at most {acc} below full fine-tuning "
-        f"(non-inferiority). B: LoRA reduces representation drift by at least {drift}. "
+        f"H = A and (B or C), per task and comparison. A: LoRA's test score on the task's "
+        f"primary metric is at most {acc} below full fine-tuning's (non-inferiority, over "
+        f"seeds). B: LoRA reduces representation drift by at least {drift} (over seeds). "
         f"C: serving two unmerged adapters costs at most {serving} more latency than merged "
-        "weights. Each part is a one-sided test over seeds; Holm corrects for the three.",
+        "weights (over timing rounds). Each part is a one-sided test; as an "
+        "intersection-union test, A stands at α and B, C share it (α/2 each).",
         lead="Hypothesis. ",
     )
     blocks = [Paragraph(text, lead=lead) for lead, text in QUESTIONS]

@@ -75,14 +75,16 @@ def tests_table(results: Mapping[str, Any]) -> Table | None:
                 rows += _test_rows(task, comparison, key, r)
     if not rows:
         return None
-    columns = ("Task", "Comparison", "Test / effect size", "Estimate", "CI", "p", "p (Holm)")
+    columns = ("Task", "Comparison", "Test / effect size", "Estimate", "CI", "p", "p (adjusted)")
     note = (
         "Unit of replication: the training seed (independent runs, never paired across "
         "methods). McNemar rows describe how two particular models of one seed index (same "
         "head initialisation and data order) disagree on test examples: a description, not a "
         "test of the methods, and not corrected."
     )
-    return Table("tests", "Accuracy comparisons", columns, tuple(rows), "lllrrrr", note)
+    metrics = ex.metric_names(results, ex.tasks(results))
+    title = f"Comparisons across seeds ({fmt.metrics_title(metrics)})" if metrics else "Comparisons"
+    return Table("tests", title, columns, tuple(rows), "lllrrrr", note)
 
 
 def anova_table(results: Mapping[str, Any]) -> Table | None:
