@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import csv
 import importlib.util
+import io
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -46,8 +47,14 @@ def rows_to_examples(
     for i, row in enumerate(rows):
         if i == 0:
             _check_columns(row.keys(), spec, columns, where)
-        texts = tuple(str(row[columns.get(f, f)]) for f in spec.text_fields)
-        label = label_index(row[columns.get("label", "label")], spec, f"{where} row {i + 1}")
+        values = [row[columns.get(f, f)] for f in [*spec.text_fields, "label"]]
+        if any(v is None for v in values):
+            raise DataError(
+                f"{where} row {i + 1}: fewer fields than the header (an unclosed quote or a "
+                "missing column value?)"
+            )
+        texts = tuple(str(v) for v in values[:-1])
+        label = label_index(values[-1], spec, f"{where} row {i + 1}")
         examples.append(Example(texts=texts, label=label))
     return examples
 
@@ -130,18 +137,54 @@ def load_hub(spec: TaskSpec, data_dir: Path | None) -> RawTask:
     return RawTask(train, test, where)
 
 
+MAX_FIELD_CHARS = 1_000_000  # a longer CSV field is almost surely a quoting error
+
+
 def read_table(path: Path, fmt: str | None) -> list[dict[str, Any]]:
-    """Read a CSV, TSV or JSONL file into row dicts (format from `fmt` or the suffix)."""
+    """Read a CSV, TSV or JSONL file into row dicts (format from `fmt` or the suffix).
+
+    Raises DataError naming the file and line for bytes that are not UTF-8, a JSONL line that is
+    not a JSON object, or a CSV field too large to be meant.
+    """
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     fmt = fmt or {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl"}.get(path.suffix.lower())
+    if fmt not in ("csv", "tsv", "jsonl"):
+        raise DataError(
+            f"cannot tell the format of {path}: use .csv, .tsv or .jsonl, or set format"
+        )
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path} line {line}: byte {path.read_bytes()[exc.start]:#04x} is not UTF-8; "
+            "save the file as UTF-8"
+        ) from None
     if fmt == "jsonl":
-        with path.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    if fmt in ("csv", "tsv"):
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return list(csv.DictReader(fh, delimiter="\t" if fmt == "tsv" else ","))
-    raise DataError(f"cannot tell the format of {path}: use .csv, .tsv or .jsonl, or set format")
+        return [
+            _json_row(line, path, i) for i, line in enumerate(text.splitlines(), 1) if line.strip()
+        ]
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise DataError(f"{path} line {reader.line_num}: {exc} (an unclosed quote?)") from None
+
+
+def _json_row(line: str, path: Path, number: int) -> dict[str, Any]:
+    """One JSONL line as a dict, or a DataError naming the file and line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(
+            f"{path} line {number}: a JSON {type(row).__name__}, not an object with one key "
+            "per column"
+        )
+    return row
 
 
 def load_file(spec: TaskSpec, data_dir: Path | None) -> RawTask:
@@ -173,4 +216,11 @@ def load_raw(spec: TaskSpec, data_dir: Path | None) -> RawTask:
         raise DataError(f"task {spec.name}: the training data from {raw.origin} is empty")
     if raw.test is not None and not raw.test:
         raise DataError(f"task {spec.name}: the held-out data from {raw.origin} is empty")
+    seen = {e.label for e in raw.train}
+    if len(seen) < 2:
+        only = spec.label_names[seen.pop()] if seen else "none"
+        raise DataError(
+            f"task {spec.name}: the training data from {raw.origin} has one class ({only}); "
+            "a classifier needs at least two"
+        )
     return raw

@@ -81,6 +81,14 @@ def drop_overlap(examples: list[Example], held: list[Example]) -> tuple[list[Exa
     return kept, len(examples) - len(kept)
 
 
+MIN_ROWS = {"train": 4, "val": 2, "test": 5}
+WHY_MIN = {
+    "train": "training run",
+    "val": "checkpoint selection",
+    "test": "test score and the probe set (debiased CKA)",
+}
+
+
 def make_splits(
     pool: list[Example],
     test: list[Example] | None,
@@ -112,7 +120,13 @@ def make_splits(
         duplicates_removed=dup_test + dup_val,
         notes=notes,
     )
-    for name in ("train", "val", "test"):
-        if not getattr(splits, name):
-            raise DataError(f"the {name} split is empty; provide more data or larger limits")
+    for name, least in MIN_ROWS.items():
+        rows = len(getattr(splits, name))
+        if rows < least:
+            raise DataError(
+                f"the {name} split has {rows} example(s), fewer than {least} (the least a "
+                f"{WHY_MIN[name]} needs); provide more data or larger max_{name}"
+            )
+    if len({e.label for e in splits.train}) < 2:
+        raise DataError("the train split holds one class; a classifier needs at least two")
     return splits

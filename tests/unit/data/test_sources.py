@@ -113,3 +113,35 @@ def test_hub_failure_names_both_ways_to_give_a_local_glue_folder(monkeypatch) ->
         load_task("mrpc")
     assert "task.data_dir=DIR (train, run, config)" in str(info.value)
     assert "--data-dir DIR (data stats, sanity, probe)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "content", "message"),
+    [
+        (
+            ".csv",
+            b"review,stars\nok,pos\nbad \xff byte,neg\n",
+            r"data.csv line 3: byte 0xff is not UTF-8",
+        ),
+        (
+            ".jsonl",
+            b'{"review": "a", "stars": "pos"}\n[1, 2]\n',
+            r"line 2: a JSON list, not an object",
+        ),
+        (".jsonl", b'{"review": "a", "stars": "pos"}\n{"review": "b\n', r"line 2: not valid JSON"),
+        (".csv", b'review,stars\n"unclosed,pos\nok,neg\n', r"row 1: fewer fields than the header"),
+    ],
+)
+def test_bad_data_is_one_line_naming_file_and_line(
+    tmp_path: Path, suffix: str, content: bytes, message: str
+) -> None:
+    spec_path = _write_custom(tmp_path, _rows(2), suffix)
+    (tmp_path / f"data{suffix}").write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_task(str(spec_path))
+
+
+def test_a_single_class_task_is_refused(tmp_path: Path) -> None:
+    rows = [{"review": f"review {i}", "stars": "pos"} for i in range(40)]
+    with pytest.raises(DataError, match=r"has one class \(pos\); a classifier needs at least two"):
+        load_task(str(_write_custom(tmp_path, rows)))

@@ -37,7 +37,7 @@ def test_splits_are_deterministic_and_depend_only_on_split_seed() -> None:
 
 
 def test_duplicates_of_held_out_text_are_removed_from_training_side() -> None:
-    test = [Example(("Same  Text",), 1), Example(("other",), 0)]
+    test = [Example(("Same  Text",), 1), *(Example((f"other {i}",), i % 2) for i in range(4))]
     pool = [*_pool(100), Example(("same text ",), 1), Example(("  SAME text",), 0)]
     s = make_splits(pool, test, val_fraction=0.1, test_fraction=0.2, seed=0)
     assert s.duplicates_removed == 2
@@ -87,3 +87,11 @@ def test_rotten_tomatoes_offline_drops_plot_rows() -> None:
     total = len(s.train) + len(s.val) + len(s.test) + s.duplicates_removed
     assert total == 12808
     assert {e.label for e in s.test} == {0, 1}
+
+
+def test_splits_too_small_or_of_one_class_are_one_clear_error() -> None:
+    with pytest.raises(DataError, match="the test split has 3 example"):
+        make_splits(_pool(100), _pool(3), val_fraction=0.1, test_fraction=0.2, seed=0)
+    one_class = [Example((f"text {i}",), 1) for i in range(40)]
+    with pytest.raises(DataError, match="the train split holds one class"):
+        make_splits(one_class, _pool(10), val_fraction=0.1, test_fraction=0.2, seed=0)
