@@ -183,6 +183,9 @@ class StudyConfig(Section):
         return self
 
 
+VLLM_ENV_PREFIXES = ("VLLM_", "OMP_", "KMP_")
+
+
 class VllmConfig(Section):
     """The `vllm` engine: its server settings and the load it is measured under."""
 
@@ -202,6 +205,17 @@ class VllmConfig(Section):
     merged: bool = True  # also serve adapter 1 merged, the baseline of the LoRA overhead
     startup_timeout_s: float = Field(300.0, gt=0)
     build_env: bool = True  # build the vLLM environment if it is not cached
+
+    @field_validator("env")
+    @classmethod
+    def _server_variables_only(cls, v: dict) -> dict:
+        # A study file must not reach the server process beyond vLLM's and OpenMP's own knobs
+        # (PYTHONPATH or LD_PRELOAD there would run code the study file chose).
+        refused = sorted(k for k in v if not k.startswith(VLLM_ENV_PREFIXES))
+        if refused:
+            allowed = ", ".join(f"{p}*" for p in VLLM_ENV_PREFIXES)
+            raise ValueError(f"cannot set {', '.join(refused)} for the server; allowed: {allowed}")
+        return v
 
 
 class ServingConfig(Section):

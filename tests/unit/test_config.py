@@ -37,6 +37,10 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
         ("study.compare=[[lora,nope]]", ["'nope' is not in study.methods (full, lora)"]),
         ("study.compare=[[lora,lora]]", ["'lora' is compared with itself"]),
         ("study.compare=[[lora]]", ["is not a [treatment, reference] pair"]),
+        (
+            "serving.vllm.env={LD_PRELOAD: x.so}",
+            ["cannot set LD_PRELOAD for the server", "allowed: VLLM_*, OMP_*, KMP_*"],
+        ),
         ("probing.sink_tokens=-1", ["'probing.sink_tokens'", "greater than or equal to 0"]),
     ],
 )

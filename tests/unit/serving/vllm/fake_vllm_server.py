@@ -1,4 +1,4 @@
-"""A stand-in for vLLM's OpenAI server: the real one's arguments; behaviour from FAKE_VLLM_MODE.
+"""A stand-in for vLLM's OpenAI server: the real one's arguments; behaviour from VLLM_FAKE_MODE.
 
 serve: answers /health and streams /v1/completions (token ids = last prompt id + i), 404 for an
 unknown model; exit: prints an import error and exits 3; hang: never listens. Every mode first
@@ -29,7 +29,7 @@ def lora_names() -> set[str]:
     return set(names)
 
 
-MODE = os.environ.get("FAKE_VLLM_MODE", "serve")
+MODE = os.environ.get("VLLM_FAKE_MODE", "serve")
 MODELS = {arg("--served-model-name")} | lora_names()
 
 

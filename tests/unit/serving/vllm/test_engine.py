@@ -104,7 +104,7 @@ def test_server_that_fails_to_start_keeps_the_other_results(
     fake_env, tiny_llama_dir, tiny_adapters
 ):
     serving = TINY.model_copy(deep=True)
-    serving.vllm.env = {"FAKE_VLLM_MODE": "exit"}
+    serving.vllm.env = {"VLLM_FAKE_MODE": "exit"}
     result = run_serve_bench(
         str(tiny_llama_dir), [tiny_adapters[0].path], serving, ["merged", "vllm"]
     )

@@ -37,7 +37,7 @@ LORA = ServerSettings(
     lora_modules={"a": "/ad/a", "b": "/ad/b"},
     max_lora_rank=8,
     omp_threads_bind="0-1",
-    extra_env={"FAKE_VLLM_MODE": "serve"},
+    extra_env={"VLLM_FAKE_MODE": "serve"},
 )
 
 
@@ -74,7 +74,7 @@ def test_env_sets_cpu_variables_and_drops_the_main_venv():
     env = server_env(LORA, {"VIRTUAL_ENV": "/main/.venv", "PATH": "/bin", "PYTHONPATH": "/x"})
     assert "VIRTUAL_ENV" not in env and "PYTHONPATH" not in env and env["PATH"] == "/bin"
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1" and env["VLLM_CPU_OMP_THREADS_BIND"] == "0-1"
-    assert env["HF_HUB_OFFLINE"] == "1" and env["FAKE_VLLM_MODE"] == "serve"
+    assert env["HF_HUB_OFFLINE"] == "1" and env["VLLM_FAKE_MODE"] == "serve"
 
 
 def test_every_setting_is_recorded_with_defaults_named():
@@ -127,7 +127,7 @@ def _assert_clean(port: int | None = None) -> None:
 def test_startup_failure_carries_the_log_and_leaves_nothing(
     fake_python, tmp_path, mode, timeout, expected
 ):
-    s = ServerSettings(model="/m", served_name="b", extra_env={"FAKE_VLLM_MODE": mode})
+    s = ServerSettings(model="/m", served_name="b", extra_env={"VLLM_FAKE_MODE": mode})
     with (
         pytest.raises(ServerStartError) as err,
         running_server(fake_python, s, tmp_path / "server.log", timeout_s=timeout),
