@@ -115,7 +115,7 @@ class TrainingConfig(Section):
 class ProbingConfig(Section):
     """Fixed probe set and representation snapshots during training."""
 
-    max_examples: int = Field(256, ge=4, le=1000)
+    max_examples: int = Field(256, ge=5, le=1000)  # 5: the least debiased CKA can take
     snapshot_every: int = Field(0, ge=0)
     batch_size: int = Field(32, ge=1)
     pooling: str = Field(

@@ -90,7 +90,7 @@ def drift_rows(
     keys = layer_keys(base)
     lengths = base.get(LENGTHS)
     refs = {k: prepare_reference(base[k]) for k in keys if varying(base[k])}  # cached self-terms
-    grams = {k: gram_terms(base[k], "base") for k in refs}
+    grams = {k: gram_terms(base[k], "base") for k in refs}  # the probe set has >= 5 rows
     rows = []
     for step, selected, reps in snapshots:
         for key in keys:
