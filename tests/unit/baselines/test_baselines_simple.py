@@ -16,3 +16,16 @@ def test_random_follows_the_training_distribution_and_the_seed() -> None:
     assert abs(preds.mean() - 0.3) < 0.02
     assert np.array_equal(preds, random_predictions(train, 20000, seed=0))
     assert not np.array_equal(preds, random_predictions(train, 20000, seed=1))
+
+
+def test_baseline_intervals_match_the_value_they_are_shown_with() -> None:
+    from loralens.baselines.run import majority, stratified_random
+    from loralens.data import load_task
+
+    data = load_task("rotten_tomatoes")
+    rand = stratified_random(data)
+    # A mean over seeds is shown with its SD over seeds, not with one seed's bootstrap CI.
+    assert rand["ci"] is None and rand["std"]["accuracy"] > 0
+    maj = majority(data)
+    low, high = maj["ci"]["accuracy"]
+    assert low <= maj["test"]["accuracy"] <= high and maj["std"] is None
