@@ -296,7 +296,7 @@ def cmd_drift(args: argparse.Namespace) -> None:
                 _fixed4(r["mean_drift"]),
                 _fixed4(r["max_drift"]),
                 _fixed4(r["mean_drift_biased"]),
-                ", ".join(map(str, r["dominated_layers"])) or "-",
+                _layer_ranges(r["dominated_layers"]),
             ]
             for r in s["summary"]
         ]
@@ -313,6 +313,17 @@ def cmd_drift(args: argparse.Namespace) -> None:
             f"{worst:.12f}; random init <= {floor:.3f}. 'dominated': layers where one principal "
             "component holds more than half the variance (the measure then sees little else)"
         )
+
+
+def _layer_ranges(layers: list[int]) -> str:
+    """'3-9, 12-29' for a sorted list of layers ('-' when empty)."""
+    spans: list[list[int]] = []
+    for layer in layers:
+        if spans and layer == spans[-1][1] + 1:
+            spans[-1][1] = layer
+        else:
+            spans.append([layer, layer])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans) or "-"
 
 
 def cmd_probe(args: argparse.Namespace) -> None:

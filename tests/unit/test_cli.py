@@ -143,3 +143,10 @@ def test_top_level_help_describes_the_tool_not_the_module() -> None:
 
     text = build_parser().format_help()
     assert "LoRA against full fine-tuning" in text and "calls one function" not in text
+
+
+def test_dominated_layers_print_as_ranges() -> None:
+    from loralens.cli import _layer_ranges
+
+    assert _layer_ranges([3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 29]) == "3-9, 12-14, 29"
+    assert _layer_ranges([]) == "-"
