@@ -69,9 +69,24 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
     return out
 
 
+# What a stage kind computes from the same inputs, versioned: bump a kind's number when its code
+# would give different artifacts from the same config and upstream artifacts, so that caches of
+# the older computation are not reused (its dependents' keys change with it). Kinds at 1 keep the
+# keys they had before versions existed.
+STAGE_VERSIONS: dict[str, int] = {
+    "baselines": 2,  # 2: the random baseline's interval is its SD over seeds
+    "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
+    "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)
+}
+
+
 def content_key(kind: str, params: dict[str, Any], dep_keys: list[str]) -> str:
-    """sha256 of the stage kind, its config slice, its upstream keys and the package version."""
-    blob = json.dumps([kind, params, dep_keys, loralens.__version__], sort_keys=True, default=str)
+    """sha256 of the stage kind, its config slice, its upstream keys, the package version and
+    (when above 1) the kind's computation version."""
+    parts: list[Any] = [kind, params, dep_keys, loralens.__version__]
+    if STAGE_VERSIONS.get(kind, 1) > 1:
+        parts.append(STAGE_VERSIONS[kind])
+    blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
