@@ -29,8 +29,9 @@ QUESTIONS = (
     (
         "Drift. ",
         "Does LoRA preserve the pretrained model's internal representations better than "
-        "full fine-tuning? Measured as layer-wise linear CKA between the base model and each "
-        "fine-tuned model on a fixed probe set, over training steps, with null controls.",
+        "full fine-tuning? Measured as layer-wise debiased linear CKA between the base model "
+        "and each fine-tuned model on a fixed probe set, over training steps, compared at a "
+        "step every run reached, with controls.",
     ),
     (
         "Deployment. ",
