@@ -1,4 +1,5 @@
-"""Drift figures: 1 − CKA by layer, layer x step CKA heatmaps, drift over training steps."""
+"""Drift figures: 1 − debiased CKA by layer, layer x step heatmaps, drift over training steps
+and against the val score."""
 
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ from loralens.report import extract as ex
 from loralens.report.plotstyle import colours, grid, legend_below, markers
 
 
+def _task_panels(results: Mapping[str, Any], data: Mapping[tuple, Any], title: str) -> tuple:
+    """(tasks with data, methods, colour and marker per method, figure, one axis per task)."""
+    tasks, methods = ex.tasks_in(results, data), ex.methods(results)
+    fig, axes = grid(len(tasks), title)
+    return tasks, methods, colours(methods), markers(methods), fig, axes
+
+
 def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
     """1 − debiased CKA per layer at the compared step, one line per method and task panel."""
     data = ex.drift_by_layer(results)
     if not data:
         return None
-    tasks = ex.tasks_in(results, data)
-    methods = ex.methods(results)
-    colour = colours(methods)
     title = (
         f"Drift (1 − debiased CKA) by layer ({ex.drift_pooling(results)} pooling, "
         f"{ex.compared_label(results)})"
     )
-    fig, axes = grid(len(tasks), title)
+    tasks, methods, colour, _, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
         for method in methods:
             d = data.get((task, method))
@@ -46,11 +51,8 @@ def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
     data = ex.drift_over_steps(results)
     if not data:
         return None
-    tasks = ex.tasks_in(results, data)
-    methods = ex.methods(results)
-    colour, marker = colours(methods), markers(methods)
     title = f"Drift over training ({ex.drift_pooling(results)} pooling, 1 − debiased CKA)"
-    fig, axes = grid(len(tasks), title)
+    tasks, methods, colour, marker, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
         for method in methods:
             d = data.get((task, method))
@@ -115,11 +117,8 @@ def drift_against_val(results: Mapping[str, Any]) -> Figure | None:
     data = ex.drift_against_val(results)
     if not data:
         return None
-    tasks = ex.tasks_in(results, data)
-    methods = ex.methods(results)
-    colour, marker = colours(methods), markers(methods)
     title = f"Drift against validation score during training ({ex.drift_pooling(results)} pooling)"
-    fig, axes = grid(len(tasks), title)
+    tasks, _, colour, marker, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
         metric = ex.task_metric(results, task) or "score"
         shown: set[str] = set()
