@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from loralens.errors import ConfigError
 from loralens.methods import METHODS as _METHOD_REGISTRY
-from loralens.probing.pooling import DEFAULT_POOLING, POOLINGS
+from loralens.probing.pooling import DEFAULT_POOLING, get_pooling
 from loralens.suggest import unknown_name_message
 
 # Training methods by registry name (loralens.methods); variants in a study refer to one of these.
@@ -128,9 +128,7 @@ class ProbingConfig(Section):
     @field_validator("pooling")
     @classmethod
     def _known_pooling(cls, v: str) -> str:
-        if v not in POOLINGS:
-            raise ValueError(f"unknown pooling {v!r}; allowed: {', '.join(POOLINGS)}")
-        return v
+        return get_pooling(v).name
 
 
 class StudyConfig(Section):

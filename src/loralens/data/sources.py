@@ -153,13 +153,13 @@ def read_table(path: Path, fmt: str | None) -> list[dict[str, Any]]:
         raise DataError(
             f"cannot tell the format of {path}: use .csv, .tsv or .jsonl, or set format"
         )
+    raw = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         raise DataError(
-            f"{path} line {line}: byte {path.read_bytes()[exc.start]:#04x} is not UTF-8; "
-            "save the file as UTF-8"
+            f"{path} line {line}: byte {raw[exc.start]:#04x} is not UTF-8; save the file as UTF-8"
         ) from None
     if fmt == "jsonl":
         return [

@@ -147,10 +147,8 @@ def dominated_layers(controls: list[dict], rows: list[dict]) -> dict[tuple[str, 
     }
     out: dict[tuple[str, int], set[int]] = defaultdict(set)
     for r in rows:
-        key = (r["pooling"], r["step"])
-        out.setdefault(key, set())
         if (r["pooling"], r["layer"]) in base or (r.get("top_pc_share") or 0) > DOMINATED_SHARE:
-            out[key].add(r["layer"])
+            out[(r["pooling"], r["step"])].add(r["layer"])
     return {k: sorted(v) for k, v in out.items()}
 
 

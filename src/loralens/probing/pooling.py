@@ -19,8 +19,8 @@ from torch import Tensor
 from loralens.errors import LoralensError
 
 
-class PoolingError(LoralensError):
-    """A pooling name or sink count that cannot be applied."""
+class PoolingError(LoralensError, ValueError):
+    """A pooling name or sink count that cannot be applied (a ValueError for config checks)."""
 
 
 @dataclass(frozen=True)

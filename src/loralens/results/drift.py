@@ -78,21 +78,28 @@ def drift_decision(summary: list[dict], tasks: list[str], pooling: str) -> dict[
     return {"measure": MEASURE, "pooling": pooling, "step": steps, "not_compared": reasons}
 
 
+def _compared(
+    summary: list[dict], task: str, methods: tuple[str, ...], pooling: str, step: int
+) -> list[dict]:
+    """Summary rows of `task` and `methods` at the matched `step` (not the selected ones)."""
+    return [
+        s
+        for s in summary
+        if s["task"] == task
+        and s["method"] in methods
+        and s["pooling"] == pooling
+        and s["step"] == step
+        and not s["selected"]
+    ]
+
+
 def drift_by_seed(
     summary: list[dict], task: str, pair: tuple[str, str], pooling: str, step: int
 ) -> dict[str, list[float]]:
     """Layer-mean drift per seed for the LoRA and the full variant at the matched `step`."""
 
     def values(method: str) -> list[float]:
-        rows = [
-            s
-            for s in summary
-            if s["task"] == task
-            and s["method"] == method
-            and s["pooling"] == pooling
-            and s["step"] == step
-            and not s["selected"]
-        ]
+        rows = _compared(summary, task, (method,), pooling, step)
         return [s["mean_drift"] for s in sorted(rows, key=lambda s: s["seed"])]
 
     return {"lora": values(pair[0]), "full": values(pair[1])}
@@ -102,17 +109,9 @@ def drift_note(
     summary: list[dict], task: str, pair: tuple[str, str], pooling: str, step: int
 ) -> str:
     """What the drift part rests on, with the layers one component dominates (never silent)."""
-    layers, flagged = set(), set()
-    for s in summary:
-        if (
-            s["task"] == task
-            and s["method"] in pair
-            and s["pooling"] == pooling
-            and s["step"] == step
-            and not s["selected"]
-        ):
-            layers.add(s["layers"])
-            flagged |= set(s["dominated_layers"])
+    rows = _compared(summary, task, tuple(pair), pooling, step)
+    layers = {s["layers"] for s in rows}
+    flagged = {layer for s in rows for layer in s["dominated_layers"]}
     note = f"{MEASURE} at the matched step {step}, {pooling} pooling"
     if flagged:
         n_layers = max(layers) if layers else "?"
