@@ -37,6 +37,7 @@ ADALORA = [
     "adalora.tinit=2",
     "adalora.tfinal=2",
 ]
+FULL_FP32 = "study.variants.full-ft.model.quantization=none"
 PATTERN = [
     "lora.targets=all-linear",
     "lora.rank=4",
@@ -166,17 +167,27 @@ def test_saved_adalora_adapter_reproduces_test_predictions(runs, tiny_llama_dir)
 
 
 @pytest.mark.slow
-def test_qlora_trains_and_its_adapter_reproduces_predictions(tiny_llama_dir, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("qlora", ["method=qlora"]),
+        # The quickstart's full-ft variant cannot take a 4-bit base: it says so explicitly.
+        ("adalora-nf4", [*ADALORA, "model.quantization=nf4", FULL_FP32]),
+    ],
+)
+def test_a_4bit_base_trains_and_its_adapter_reproduces_predictions(
+    tiny_llama_dir, tmp_path, name, extra
+) -> None:
     pytest.importorskip("bitsandbytes")
     from loralens.training.quantized import load_qlora_base
 
-    run = _train(tiny_llama_dir, tmp_path / "qlora", "method=qlora")
+    run = _train(tiny_llama_dir, tmp_path / name, *extra)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["method"] == "qlora" and metrics["steps"] == 12
-    assert 0 < metrics["trainable_share"] < 0.01
+    assert metrics["steps"] == 12 and 0 < metrics["trainable_share"] < 0.01
+    cfg = load_config(run / "config.yaml")
+    assert cfg.quantized_base  # read back from the run, not from the request
     base, tok = load_qlora_base(str(tiny_llama_dir), 2, "cpu")
     model = PeftModel.from_pretrained(base, run / "adapter")
-    cfg = load_config(run / "config.yaml")
     data = load_task_from_config(cfg.task)
     rows = encode(data.spec, tok, data.splits.test, cfg.model.max_length)
     saved = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
@@ -184,7 +195,7 @@ def test_qlora_trains_and_its_adapter_reproduces_predictions(tiny_llama_dir, tmp
         predict_logits(model, rows, tok.pad_token_id), torch.tensor([s["logits"] for s in saved])
     )
     (res,) = run_cli_json("sparsity", str(run))
-    assert len(res["rows"]) == 4 and all(r["lora_rank"] == 8 for r in res["rows"])
+    assert len(res["rows"]) == 4 and all(0 < r["lora_rank"] <= 8 for r in res["rows"])
 
 
 def _one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -228,7 +239,9 @@ def test_qlora_without_bitsandbytes_names_the_requirement(tiny_llama_dir, tmp_pa
     args = _args(tiny_llama_dir, tmp_path / "q", "method=qlora")
     proc = subprocess.run(cmd + args, capture_output=True, text=True, cwd=REPO, timeout=600)
     line = _one_line_error(proc)
-    assert "method qlora needs bitsandbytes==0.50.2 (pip install 'loralens[qlora]')" in line
+    assert (
+        "model.quantization nf4) needs bitsandbytes==0.50.2 (pip install 'loralens[qlora]')" in line
+    )
     assert not (tmp_path / "q" / "snapshots").exists()
 
 

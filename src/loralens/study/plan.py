@@ -209,7 +209,8 @@ def _control_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:
     """Inputs of the random-init control: the probe set and the model architecture."""
     return {
         "task": _task_params(cfg, task),
-        "model": cfg.model.model_dump(mode="json"),
+        # the control is an fp32 random init of the architecture, whatever a run's quantization
+        "model": cfg.model.model_dump(mode="json", exclude={"quantization"}),
         "probing": cfg.probing.model_dump(mode="json"),
     }
 

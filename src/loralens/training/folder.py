@@ -32,10 +32,19 @@ if TYPE_CHECKING:
 RUN_FIELDS = ("method", "device", "model", "task", "lora", "adalora", "training", "probing")
 
 
+# Fields added after run keys existed: they enter a run's fields only away from their default,
+# so every run planned before them keeps its key (and its cached artifact).
+LATER_FIELDS: dict[tuple[str, str], Any] = {("model", "quantization"): "none"}
+
+
 def run_fields(cfg: RunConfig) -> dict[str, Any]:
     """The part of a config that defines a training run (JSON-able)."""
     dump = cfg.model_dump(mode="json")
-    return {k: dump[k] for k in RUN_FIELDS}
+    fields = {k: dump[k] for k in RUN_FIELDS}
+    for (section, key), default in LATER_FIELDS.items():
+        if fields[section].get(key) == default:
+            del fields[section][key]
+    return fields
 
 
 @dataclass(frozen=True)

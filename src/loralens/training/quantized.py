@@ -21,6 +21,7 @@ from loralens.models.registry import resolve_model
 
 REQUIREMENT = "bitsandbytes==0.50.2"
 INSTALL_HINT = "pip install 'loralens[qlora]'"
+WHAT = "a 4-bit NF4 base (method qlora, or model.quantization nf4)"
 
 
 def nf4_config() -> BitsAndBytesConfig:
@@ -38,8 +39,8 @@ def check_qlora_support(device: str) -> None:
     supported = sorted(getattr(bnb, "supported_torch_devices", ()))
     if device not in supported:
         raise ModelError(
-            f"method qlora: bitsandbytes {bnb.__version__} does not support device '{device}' "
-            f"(it supports: {', '.join(supported) or 'none'}); use method lora on this machine"
+            f"{WHAT}: bitsandbytes {bnb.__version__} does not support device '{device}' "
+            f"(it supports: {', '.join(supported) or 'none'}); use an fp32 base on this machine"
         )
     try:  # a round trip through NF4 proves the native library runs on this device
         x = torch.randn(64, 64, device=device)
@@ -47,9 +48,9 @@ def check_qlora_support(device: str) -> None:
         bnb.functional.dequantize_4bit(packed, state)
     except Exception as exc:
         raise ModelError(
-            f"method qlora: bitsandbytes {bnb.__version__} cannot quantize to 4-bit NF4 on "
-            f"'{device}' here ({type(exc).__name__}: {exc}); it needs {REQUIREMENT} with a "
-            f"backend for this device, or use method lora"
+            f"{WHAT}: bitsandbytes {bnb.__version__} cannot quantize to 4-bit NF4 on '{device}' "
+            f"here ({type(exc).__name__}: {exc}); it needs {REQUIREMENT} with a backend for "
+            "this device, or use an fp32 base"
         ) from None
 
 
@@ -70,7 +71,7 @@ def load_qlora_base(
             local_files_only=isinstance(path, Path),
         )
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
-        raise ModelError(f"cannot load {name} in 4-bit NF4 for method qlora: {exc}") from None
+        raise ModelError(f"cannot load {name} with a 4-bit NF4 base: {exc}") from None
     model.config.pad_token_id = tok.pad_token_id
     _disable_cpu_inference_packing(model)
     model = prepare_model_for_kbit_training(
@@ -100,7 +101,7 @@ def _import_bitsandbytes() -> ModuleType:
         import bitsandbytes
     except Exception as exc:  # ImportError, or a native-library failure while importing
         raise ModelError(
-            f"method qlora needs {REQUIREMENT} ({INSTALL_HINT}); importing it failed: "
+            f"{WHAT} needs {REQUIREMENT} ({INSTALL_HINT}); importing it failed: "
             f"{type(exc).__name__}: {exc}"
         ) from None
     return bitsandbytes

@@ -64,13 +64,13 @@ def use_bf16(cfg: RunConfig, device: str) -> bool:
 def build_model(
     cfg: RunConfig, num_labels: int, total_steps: int | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The classifier for the run's method, fp32 master weights (NF4 base for qlora), seeded.
+    """The classifier for the run's method, fp32 master weights (an NF4 base if quantized), seeded.
 
     `total_steps` (the run's optimizer steps, see `total_training_steps`) is needed by adalora.
     """
     set_seed(cfg.training.seed)
     method = get_method(cfg.method)
-    if method.quantized_base:
+    if cfg.quantized_base:
         device = resolve_device(cfg)
         model, tok = load_qlora_base(
             cfg.model.name, num_labels, device, cfg.training.gradient_checkpointing

@@ -196,3 +196,24 @@ def test_a_glue_folder_is_keyed_by_the_files_its_tasks_read(
     changed = {sid for sid in before if before[sid] != after[sid]}
     assert "train/mrpc/lora/1" in changed and "baselines/mrpc" in changed
     assert not {sid for sid in changed if "/rte" in sid}
+
+
+def test_a_4bit_base_is_a_variant_setting_keyed_only_where_it_is_set() -> None:
+    variants = (
+        "study.variants={full: {method: full}, lora: {method: lora},"
+        " lora-nf4: {method: lora, model: {quantization: nf4}}}"
+    )
+    cfg = load_config(None, [variants, "study.methods=[full, lora, lora-nf4]", "study.seeds=[1]"])
+    stages = {s.id: s for s in plan_study(cfg)}
+    nf4 = stages["train/rotten_tomatoes/lora-nf4/1"].params
+    lora = stages["train/rotten_tomatoes/lora/1"].params
+    assert nf4["model"]["quantization"] == "nf4"
+    # Runs on an fp32 base keep the keys they had before the setting existed.
+    assert (
+        "quantization" not in lora["model"]
+        and "quantization" not in stages["control/rotten_tomatoes"].params["model"]
+    )
+    assert {k: v for k, v in nf4.items() if k != "variant"} != {
+        k: v for k, v in lora.items() if k != "variant"
+    }
+    assert "train/rotten_tomatoes/lora-nf4/1" in stages["serve/2-labels"].deps  # served as LoRA

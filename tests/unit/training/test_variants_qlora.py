@@ -16,8 +16,9 @@ def test_missing_bitsandbytes_names_the_requirement(monkeypatch, tiny_llama_dir)
     cfg = load_config(None, [f"model.name={tiny_llama_dir}", "method=qlora"])
     with pytest.raises(LoralensError) as info:
         build_model(cfg, 2)
-    assert "method qlora needs bitsandbytes==0.50.2 (pip install 'loralens[qlora]')" in str(
-        info.value
+    assert (
+        "model.quantization nf4) needs bitsandbytes==0.50.2 (pip install 'loralens[qlora]')"
+        in str(info.value)
     )
 
 
@@ -96,3 +97,35 @@ def test_evaluation_leaves_gradients_flowing_through_4bit_layers(qlora_model, ti
     qlora_model.eval()
     with torch.no_grad():
         torch.testing.assert_close(qlora_model(**batch).logits, before)
+
+
+@pytest.mark.parametrize(
+    ("method", "adapter_layer"),
+    [("adalora", "SVDLinear4bit"), ("dora", "Linear4bit"), ("lora", "Linear4bit")],
+)
+def test_any_adapter_method_composes_with_a_4bit_base(tiny_llama_dir, method, adapter_layer):
+    pytest.importorskip("bitsandbytes")
+    import bitsandbytes as bnb
+
+    overrides = [f"model.name={tiny_llama_dir}", f"method={method}", "model.quantization=nf4"]
+    cfg = load_config(None, [*overrides, "lora.rank=4", "adalora.init_r=6", "adalora.target_r=4"])
+    assert cfg.quantized_base
+    model = build_model(cfg, 2, total_steps=10)[0]
+    q_proj = model.base_model.model.model.layers[0].self_attn.q_proj
+    assert type(q_proj).__name__ == adapter_layer  # PEFT's 4-bit layer of this method
+    assert isinstance(q_proj.base_layer, bnb.nn.Linear4bit)
+    assert q_proj.base_layer.weight.quant_state.quant_type == "nf4"
+    if method == "dora":
+        assert q_proj.lora_magnitude_vector  # DoRA's learned magnitudes exist on the 4-bit base
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all(".lora_" in n or ".score." in n for n in trainable)
+
+
+def test_full_fine_tuning_refuses_a_4bit_base(tiny_llama_dir) -> None:
+    with pytest.raises(LoralensError, match=r"method 'full' cannot train it; use an adapter"):
+        load_config(None, [f"model.name={tiny_llama_dir}", "method=full", "model.quantization=nf4"])
+
+
+def test_an_fp32_base_is_the_default_and_qlora_implies_nf4(tiny_llama_dir) -> None:
+    assert not load_config(None, ["method=lora"]).quantized_base
+    assert load_config(None, ["method=qlora"]).quantized_base
