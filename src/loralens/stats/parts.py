@@ -1,0 +1,241 @@
+"""The three parts of the research hypothesis as evidence: each part's test, interval and
+description before a (possibly adjusted) p-value decides its status (`stats.hypotheses`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+from loralens.stats._checks import as_positive_sample, as_sample, check_level
+from loralens.stats.results import StatResult
+from loralens.stats.seeds import log_ratio_test, paired_log_ratio_test, welch_noninferiority
+
+PERFORMANCE = "Performance (LoRA non-inferior on the primary metric)"
+DRIFT = "Drift (LoRA moves representations less)"
+OR_ADJUSTMENT = "Bonferroni over drift and serving"
+
+Status = Literal["supported", "not supported", "inconclusive"]
+SUPPORTED: Status = "supported"
+NOT_SUPPORTED: Status = "not supported"
+INCONCLUSIVE: Status = "inconclusive"
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Configurable thresholds of the research hypothesis."""
+
+    accuracy_margin: float = 0.03  # absolute, in the units of the accuracies (0.03 = 3 points)
+    drift_reduction: float = 0.20  # relative: (drift_full - drift_lora) / drift_full
+    serving_overhead: float = 0.30  # relative: latency_adapters / latency_merged - 1
+    alpha: float = 0.05
+    min_seeds: int = 2
+
+    def __post_init__(self) -> None:
+        check_level(self.alpha, "alpha")
+        if self.alpha >= 0.5:
+            raise ValueError("alpha must be < 0.5 (the CI level is 1 - 2 * alpha)")
+        if self.accuracy_margin < 0 or not 0 <= self.drift_reduction < 1:
+            raise ValueError("accuracy_margin must be >= 0 and drift_reduction in [0, 1)")
+        if self.serving_overhead < 0 or self.min_seeds < 2:
+            raise ValueError("serving_overhead must be >= 0 and min_seeds >= 2")
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """A part's test result before the (possibly adjusted) p-value decides its status."""
+
+    name: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    threshold: float
+    higher_is_better: bool
+    test: str
+    p_value: float
+    n_seeds: dict[str, int]
+    alpha: float
+    describe: str  # "<finding> (<CI>; <threshold>)" or why there is no test
+    unit: str  # "seeds" or "measurements"
+    level: float = math.nan  # confidence level of the interval
+
+
+def pct(x: float) -> str:
+    """A fraction as a percentage with one decimal."""
+    return f"{100 * x:.1f}%"
+
+
+def untestable(
+    name: str,
+    groups: dict[str, np.ndarray],
+    point: tuple[float, str],
+    threshold: float,
+    th: Thresholds,
+    unit: str,
+) -> Evidence | None:
+    """Evidence for a part that cannot be tested (too few values, no variation), else None.
+
+    `point` is the point estimate and its description, shown when every group has a value.
+    """
+    n_seeds = {k: int(v.size) for k, v in groups.items()}
+    if min(n_seeds.values()) < th.min_seeds:
+        why = f"too few {unit} (need >= {th.min_seeds} per group)"
+    elif all(np.ptp(v) == 0 for v in groups.values()):
+        why = f"no variation across {unit}, so no test is possible"
+    else:
+        return None
+    estimate, text = point if min(n_seeds.values()) > 0 else (math.nan, "")
+    describe = f"{text}, but {why}" if text else why
+    nan = math.nan
+    return Evidence(
+        name, estimate, nan, nan, threshold, True, "none", nan, n_seeds, th.alpha, describe, unit
+    )
+
+
+def evidence(
+    name: str,
+    r: StatResult,
+    estimate: float,
+    ci: tuple[float, float],
+    threshold: float,
+    higher_is_better: bool,
+    groups: dict[str, np.ndarray],
+    th: Thresholds,
+    describe: str,
+    unit: str,
+) -> Evidence:
+    n_seeds = {k: int(v.size) for k, v in groups.items()}
+    return Evidence(
+        name, estimate, *ci, threshold, higher_is_better, r.test, r.p_value, n_seeds, th.alpha,
+        describe, unit, r.confidence_level,
+    )  # fmt: skip
+
+
+def samples(positive: bool, **named: Any) -> dict[str, np.ndarray]:
+    """NaN-free 1-D samples by group name (sizes are judged by the caller)."""
+    check = as_positive_sample if positive else as_sample
+    return {k: check(v, k, min_n=0) for k, v in named.items()}
+
+
+def gm_ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
+    """Ratio of geometric means (NaN if a group is empty)."""
+    if numerator.size == 0 or denominator.size == 0:
+        return math.nan
+    return math.exp(np.log(numerator).mean() - np.log(denominator).mean())
+
+
+def accuracy_evidence(
+    lora: Any, full: Any, th: Thresholds, metric: str = "accuracy", greater: bool = True
+) -> Evidence:
+    name, margin = PERFORMANCE, th.accuracy_margin
+    groups = samples(False, lora=lora, full=full)
+    if margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
+        raise ValueError("scores above 1 look like percentages: give accuracy_margin in points")
+    if not greater:  # lower is better: LoRA may be at most `margin` above full fine-tuning
+        groups = {k: -v for k, v in groups.items()}
+    lo, fu = groups["lora"], groups["full"]
+    diff = float(lo.mean() - fu.mean()) if lo.size and fu.size else math.nan
+    what = f"{metric}, mean LoRA - full" if greater else f"{metric}, mean full - LoRA"
+    point = (diff, f"{what} = {diff:.4g}")
+    early = untestable(name, groups, point, -margin, th, "seeds")
+    if early is not None:
+        return early
+    r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
+    describe = (
+        f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
+        f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g})"
+    )
+    ci = (r.ci_low, r.ci_high)
+    return evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, "seeds")
+
+
+def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evidence:
+    name, need = DRIFT, th.drift_reduction
+    raw = samples(False, lora=lora, full=full)
+    if unmoved := [k for k, v in raw.items() if np.any(v <= 0)]:
+        # A selected model identical to the base (step 0, or a learning rate of 0 in warmup).
+        why = (
+            f"{' and '.join(unmoved)} drift is 0 in some seed (the selected model equals the "
+            "base), and a ratio on the log scale cannot take 0: no test"
+        )
+        n_seeds, nan = {k: int(v.size) for k, v in raw.items()}, math.nan
+        return Evidence(
+            name, nan, nan, nan, need, True, "none", nan, n_seeds, th.alpha, why, "seeds"
+        )  # fmt: skip
+    groups = samples(True, lora=lora, full=full)
+    observed = 1.0 - gm_ratio(groups["lora"], groups["full"])
+    point = (observed, f"reduction = {pct(observed)}")
+    early = untestable(name, groups, point, need, th, "seeds")
+    if early is not None:
+        return early
+    r = log_ratio_test(
+        groups["lora"],
+        groups["full"],
+        threshold=1.0 - need,
+        alternative="less",
+        confidence_level=1 - 2 * th.alpha / family,
+    )
+    # reduction = 1 - GM(lora) / GM(full): the ratio's upper bound is the reduction's lower one.
+    reduction, ci = 1.0 - r.estimate, (1.0 - r.ci_high, 1.0 - r.ci_low)
+    describe = (
+        f"reduction = {pct(reduction)} ({100 * r.confidence_level:.0f}% CI {pct(ci[0])} "
+        f"to {pct(ci[1])}; needed >= {pct(need)})"
+    )
+    return evidence(name, r, reduction, ci, need, True, groups, th, describe, "seeds")
+
+
+def serving_evidence(
+    merged: Any, adapters: Any, th: Thresholds, family: int = 1, paired: bool = False
+) -> Evidence:
+    name, limit = "Serving (two adapters cost little extra)", th.serving_overhead
+    groups = samples(True, merged=merged, adapters=adapters)
+    unit = "rounds" if paired else "measurements"
+    observed = gm_ratio(groups["adapters"], groups["merged"]) - 1.0
+    point = (observed, f"overhead = {pct(observed)}")
+    early = untestable(name, groups, point, limit, th, unit)
+    if early is not None:
+        return early
+    test = paired_log_ratio_test if paired else log_ratio_test
+    r = test(
+        groups["adapters"],
+        groups["merged"],
+        threshold=1.0 + limit,
+        alternative="less",
+        confidence_level=1 - 2 * th.alpha / family,
+    )
+    overhead, ci = r.estimate - 1.0, (r.ci_low - 1.0, r.ci_high - 1.0)
+    describe = (
+        f"overhead = {pct(overhead)} ({100 * r.confidence_level:.0f}% CI {pct(ci[0])} "
+        f"to {pct(ci[1])}; allowed <= {pct(limit)})"
+    )
+    return evidence(name, r, overhead, ci, limit, False, groups, th, describe, unit)
+
+
+def not_measured(
+    name: str,
+    threshold: float,
+    higher_is_better: bool,
+    groups: tuple[str, str],
+    th: Thresholds,
+    reason: str,
+    unit: str,
+) -> Evidence:
+    """Evidence of a part that has no data to test, with the reason."""
+    nan, n_seeds = math.nan, dict.fromkeys(groups, 0)
+    return Evidence(
+        name, nan, nan, nan, threshold, higher_is_better, "none", nan, n_seeds, th.alpha,
+        reason, unit,
+    )  # fmt: skip
+
+
+def serving_not_measured(th: Thresholds, reason: str) -> Evidence:
+    name = "Serving (two adapters cost little extra)"
+    groups = ("merged", "adapters")
+    return not_measured(name, th.serving_overhead, False, groups, th, reason, "measurements")
+
+
+def noted(ev: Evidence, note: str) -> Evidence:
+    """`ev` with `note` added to its description."""
+    return dataclasses.replace(ev, describe=f"{ev.describe}; {note}") if note else ev
