@@ -1,0 +1,109 @@
+"""Config sections that stand alone: serving (in-process and vLLM), report thresholds, tracking.
+
+`loralens.config` composes them into a RunConfig and re-exports them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors; assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+VLLM_ENV_PREFIXES = ("VLLM_", "OMP_", "KMP_")
+
+
+class VllmConfig(Section):
+    """The `vllm` engine: its server settings and the load it is measured under."""
+
+    concurrency: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16])  # closed-loop levels
+    requests: int = Field(32, ge=1)  # requests per closed-loop level (at least 2 per worker)
+    poisson_rates: list[float] = Field(default_factory=lambda: [1.0, 4.0])  # open-loop req/s
+    poisson_requests: int = Field(32, ge=1)
+    warmup_requests: int = Field(4, ge=0)  # sent (and not timed) before each server's runs
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    kvcache_space_gib: int = Field(1, ge=1)  # VLLM_CPU_KVCACHE_SPACE
+    omp_threads_bind: str | None = None  # VLLM_CPU_OMP_THREADS_BIND (None: vLLM's default)
+    env: dict[str, str | int | float] = Field(default_factory=dict)  # more server variables
+    max_loras: int | None = Field(None, ge=1)  # None: every adapter served at once
+    max_lora_rank: int | None = Field(None, ge=1)  # None: the smallest vLLM allows >= ranks
+    max_num_seqs: int = Field(16, ge=1)
+    max_model_len: int = Field(512, ge=16)
+    merged: bool = True  # also serve adapter 1 merged, the baseline of the LoRA overhead
+    startup_timeout_s: float = Field(300.0, gt=0)
+    build_env: bool = True  # build the vLLM environment if it is not cached
+
+    @field_validator("env")
+    @classmethod
+    def _server_variables_only(cls, v: dict) -> dict:
+        # A study file must not reach the server process beyond vLLM's and OpenMP's own knobs
+        # (PYTHONPATH or LD_PRELOAD there would run code the study file chose).
+        refused = sorted(k for k in v if not k.startswith(VLLM_ENV_PREFIXES))
+        if refused:
+            allowed = ", ".join(f"{p}*" for p in VLLM_ENV_PREFIXES)
+            raise ValueError(f"cannot set {', '.join(refused)} for the server; allowed: {allowed}")
+        return v
+
+
+class ServingConfig(Section):
+    """In-process and vLLM serving benchmark settings."""
+
+    engines: list[str] = Field(
+        default_factory=lambda: ["merged", "unmerged", "peft-mixed", "fused"]
+    )
+    batch_sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16])
+    num_adapters: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
+    prompt_length: int = Field(64, ge=1)
+    output_length: int = Field(16, ge=1)
+    warmup: int = Field(2, ge=0)
+    repeats: int = Field(10, ge=1)
+    generation_batch_size: int = Field(8, ge=1)
+    mixed_batch_size: int | None = Field(None, ge=1)  # None: the largest of batch_sizes
+    orders: list[Literal["round_robin", "random"]] = Field(
+        default_factory=lambda: ["round_robin", "random"], min_length=1
+    )
+    sampling: list[bool] = Field(default_factory=lambda: [False, True], min_length=1)
+    temperature: float = Field(0.8, gt=0)
+    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: torch's default
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_labels: int = Field(2, ge=1)  # classifier labels when no adapter saves a head
+    synthetic_ranks: list[int] = Field(default_factory=lambda: [8], min_length=1)
+    synthetic_targets: str | list[str] = "qv"
+    synthetic_alpha: float = Field(16.0, gt=0)
+    max_rank: int = Field(64, ge=1)  # the fused engine's largest rank
+    atol: float = Field(1e-4, ge=0)
+    rtol: float = Field(1e-4, ge=0)  # gate: max|Δlogit| <= atol + rtol·max|reference logit|
+    check_tokens: int = Field(4, ge=1)  # greedy tokens compared by the correctness gate
+    seed: int = 0
+    vllm: VllmConfig = Field(default_factory=VllmConfig)
+
+    @field_validator("batch_sizes", "num_adapters", "synthetic_ranks")
+    @classmethod
+    def _positive_list(cls, v: list[int]) -> list[int]:
+        if not v or any(x < 1 for x in v):
+            raise ValueError("must be a non-empty list of positive integers")
+        return v
+
+
+class ReportConfig(Section):
+    """Hypothesis thresholds and significance level."""
+
+    alpha: float = Field(0.05, gt=0, lt=1)
+    max_accuracy_loss: float = Field(0.03, ge=0, le=1)
+    min_drift_reduction: float = Field(0.20, ge=0, le=1)
+    max_serving_overhead: float = Field(0.30, ge=0)
+    serving_engine: str = "peft-mixed"  # the multi-adapter engine the hypothesis is tested on
+
+
+class WandbConfig(Section):
+    """Weights & Biases tracking (with `tracker: wandb`); unset keys fall back to WANDB_* env."""
+
+    project: str | None = None
+    entity: str | None = None
+    mode: Literal["online", "offline"] | None = None  # offline: logs kept locally, synced later
