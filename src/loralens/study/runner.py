@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loralens.config import RunConfig, config_to_yaml
-from loralens.errors import LoralensError
+from loralens.errors import LoralensError, disk_full, is_disk_full
 from loralens.study.plan import Stage, plan_study, with_missing
-from loralens.study.stages import RESUMABLE, STAGES
+from loralens.study.stages import OUTPUTS, RESUMABLE, STAGES
 from loralens.study.store import ArtifactStore
 
 
@@ -48,18 +48,49 @@ def stage_log(path: Path) -> Iterator[None]:
 
 
 def execute_stage(root: str, stage: Stage, inputs: dict[str, str]) -> str:
-    """Run one stage into its artifact directory (in this process or a worker); return its path."""
+    """Run one stage into its artifact directory (in this process or a worker); return its path.
+    A full disk anywhere in it is one line (DiskFullError)."""
     store = ArtifactStore(Path(root))
+    try:
+        return _execute(store, stage, inputs)
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise disk_full(f"running stage {stage.id}", exc, store.root) from None
+        raise
+
+
+def _execute(store: ArtifactStore, stage: Stage, inputs: dict[str, str]) -> str:
+    """Run the stage function into its partial folder, then commit its declared outputs."""
     started = time.time()
     out = store.begin(stage, resumable=stage.kind in RESUMABLE)
-    with stage_log(store.log(stage)):
-        print(f"== {stage.id} ({stage.kind}-{stage.key}) started {time.ctime(started)}")
+    log = store.log(stage)
+    header = attempt_line(stage, attempts_in(log) + 1, started)
+    with stage_log(log):
+        print(header)
         try:
             STAGES[stage.kind](stage.params, {k: Path(v) for k, v in inputs.items()}, out)
+            return str(store.commit(stage, inputs, started, OUTPUTS.get(stage.kind, ())))
         except Exception:
             traceback.print_exc()  # into the stage log; the runner reports one line
             raise
-    return str(store.commit(stage, inputs, started))
+
+
+ATTEMPT = "== attempt"  # the first line of each attempt in a stage log
+
+
+def attempt_line(stage: Stage, attempt: int, started: float) -> str:
+    """The separator that opens one attempt of a stage in its log."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
+    return f"{ATTEMPT} {attempt}: {stage.id} ({stage.kind}-{stage.key}) started {when} =="
+
+
+def attempts_in(log: Path) -> int:
+    """How many attempts a stage log already holds (0 for no log)."""
+    try:
+        with log.open("rb") as fh:
+            return sum(line.startswith(ATTEMPT.encode()) for line in fh)
+    except FileNotFoundError:
+        return 0
 
 
 def write_plan(store: ArtifactStore, cfg: RunConfig, stages: list[Stage]) -> None:
@@ -113,7 +144,8 @@ def run_study(
                 outcome.done.append(stage.id)
                 on_event("done", stage, len(paths), len(stages))
             else:
-                store.record_failure(stage, error)
+                if not store.record_failure(stage, error):
+                    error += "; its failure record could not be written either"
                 outcome.failed[stage.id] = error
                 on_event("failed", stage, len(paths), len(stages))
     if "analysis" in paths:
