@@ -93,12 +93,34 @@ def attempts_in(log: Path) -> int:
         return 0
 
 
-def write_plan(store: ArtifactStore, cfg: RunConfig, stages: list[Stage]) -> None:
-    """The resolved study config and its stage list, for `loralens status`."""
+def write_plan(
+    store: ArtifactStore, cfg: RunConfig, stages: list[Stage], degraded: dict[str, Stage] | None
+) -> None:
+    """The resolved study config and its stage list, for `loralens status` (with the stages
+    that were written without some upstream stages: `degraded`); each file replaced whole."""
     store.root.mkdir(parents=True, exist_ok=True)
-    (store.root / "study.yaml").write_text(config_to_yaml(cfg))
-    plan = [{"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)} for s in stages]
-    (store.root / "plan.json").write_text(json.dumps(plan, indent=2))
+    _replace_text(store.root / "study.yaml", config_to_yaml(cfg))
+    plan = plan_records(stages, degraded or {})
+    _replace_text(store.root / "plan.json", json.dumps(plan, indent=2))
+
+
+def plan_records(stages: list[Stage], degraded: dict[str, Stage]) -> list[dict]:
+    """plan.json: each planned stage, and how a degraded one ran (its key, what it lacked)."""
+    out = []
+    for s in stages:
+        record = {"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)}
+        if s.id in degraded:
+            ran = degraded[s.id]
+            record["degraded"] = {"key": ran.key, "missing": ran.params["missing"]}
+        out.append(record)
+    return out
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write a file through a temporary one, so a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def run_study(
@@ -110,47 +132,73 @@ def run_study(
     """Run every stage whose artifact is missing or corrupt, in waves of ready stages."""
     stages = plan_study(cfg)
     store = ArtifactStore(root)
-    write_plan(store, cfg, stages)
-    outcome, paths = Outcome(), {}
-    for s in stages:
-        if store.verify(s) is None:
-            paths[s.id] = str(store.path(s))
-            outcome.cached.append(s.id)
-            on_event("cached", s, len(paths), len(stages))
+    write_plan(store, cfg, stages, None)
+    outcome, paths, degraded = Outcome(), {}, {}
+
+    def notify(event: str, stage: Stage) -> None:
+        on_event(event, stage, len(paths), len(stages))
+
+    _take_cached(store, stages, outcome, paths, notify)
     pending = [s for s in stages if s.id not in paths]
     keys = {s.id: s.key for s in stages}
     while pending:
         bad = set(outcome.failed) | set(outcome.blocked)
         for s in [s for s in pending if not s.tolerant and any(d in bad for d in s.deps)]:
             outcome.blocked.append(s.id)
-            on_event("blocked", s, len(paths), len(stages))
+            notify("blocked", s)
         pending = [s for s in pending if s.id not in outcome.blocked]
         ready = [s for s in pending if all(d in paths or d in bad for d in s.deps)]
         if not ready:
             break
         pending = [s for s in pending if s not in ready]
         ready = [_without_missing(s, outcome, keys) for s in ready]
-        for s in [s for s in ready if store.verify(s) is None]:  # a degraded run done before
-            paths[s.id] = str(store.path(s))
-            outcome.cached.append(s.id)
-            on_event("cached", s, len(paths), len(stages))
-        ready = [s for s in ready if s.id not in paths]
-        batch = [(s, {d: paths[d] for d in s.deps}) for s in ready]
-        for s in ready:
-            on_event("start", s, len(paths), len(stages))
-        for stage, path, error in submit(batch):
-            if path is not None:
-                paths[stage.id] = path
-                outcome.done.append(stage.id)
-                on_event("done", stage, len(paths), len(stages))
-            else:
-                if not store.record_failure(stage, error):
-                    error += "; its failure record could not be written either"
-                outcome.failed[stage.id] = error
-                on_event("failed", stage, len(paths), len(stages))
+        _take_cached(store, ready, outcome, paths, notify)  # a degraded run done before
+        batch = [(s, {d: paths[d] for d in s.deps}) for s in ready if s.id not in paths]
+        for s, _ in batch:
+            notify("start", s)
+        _collect(store, submit(batch), outcome, paths, notify)
+        ran = {s.id: s for s in ready if "missing" in s.params and s.id in paths}
+        if ran:  # `loralens status` tells them from stages done in full
+            degraded |= ran
+            write_plan(store, cfg, stages, degraded)
     if "analysis" in paths:
         publish(store, Path(paths["analysis"]))
     return outcome
+
+
+def _take_cached(
+    store: ArtifactStore,
+    stages: list[Stage],
+    outcome: Outcome,
+    paths: dict[str, str],
+    notify: Callable[[str, Stage], None],
+) -> None:
+    """Count every stage whose artifact verifies as cached (its path into `paths`)."""
+    for s in stages:
+        if store.verify(s) is None:
+            paths[s.id] = str(store.path(s))
+            outcome.cached.append(s.id)
+            notify("cached", s)
+
+
+def _collect(
+    store: ArtifactStore,
+    results: Iterator[tuple[Stage, str | None, str]],
+    outcome: Outcome,
+    paths: dict[str, str],
+    notify: Callable[[str, Stage], None],
+) -> None:
+    """Record each finished stage's artifact, or its failure (also on disk, if space allows)."""
+    for stage, path, error in results:
+        if path is not None:
+            paths[stage.id] = path
+            outcome.done.append(stage.id)
+            notify("done", stage)
+        else:
+            if not store.record_failure(stage, error):
+                error += "; its failure record could not be written either"
+            outcome.failed[stage.id] = error
+            notify("failed", stage)
 
 
 def _without_missing(stage: Stage, outcome: Outcome, keys: dict[str, str]) -> Stage:

@@ -19,6 +19,7 @@ from loralens.study.plan import Stage
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"  # held by the `loralens run` working on the folder
+PID = ".pid"  # in a partial folder: "<pid> <host>" of the process writing it
 
 
 class ArtifactStore:
@@ -70,7 +71,7 @@ class ArtifactStore:
         if part.exists() and not resumable:
             shutil.rmtree(part)
         part.mkdir(parents=True, exist_ok=True)
-        (part / ".pid").write_text(str(os.getpid()))
+        (part / PID).write_text(f"{os.getpid()} {socket.gethostname()}")
         return part
 
     def commit(
@@ -86,7 +87,7 @@ class ArtifactStore:
                 f"stage {stage.id} did not write {', '.join(missing)} (declared outputs of a "
                 f"'{stage.kind}' stage); nothing committed, the next run recomputes it"
             )
-        (part / ".pid").unlink(missing_ok=True)
+        (part / PID).unlink(missing_ok=True)
         files = {
             str(p.relative_to(part)): sha256_file(p)
             for p in sorted(part.rglob("*"))
@@ -134,6 +135,20 @@ def missing_outputs(folder: Path, declared: Sequence[str]) -> list[str]:
     return [
         name for name in declared if not any((folder / alt).exists() for alt in name.split("|"))
     ]
+
+
+def writer_alive(partial: Path) -> bool:
+    """False if a partial folder's writer is known dead (its pid gone on this host), else True."""
+    try:
+        pid, *host = (partial / PID).read_text().split()
+        if host and host[0] != socket.gethostname():
+            return True  # another machine's process (a Ray worker): cannot be checked here
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):  # no pid file, unreadable, or not ours to signal
+        return True
+    return True
 
 
 def lock_holder(root: Path) -> str | None:

@@ -1,9 +1,18 @@
-"""`loralens status`: each state is checked, not assumed (verified artifacts, a live run)."""
+"""`loralens status`: each state is checked, not assumed (verified artifacts, a live writer, an
+analysis written without some stages)."""
 
 import json
+import os
+import socket
+import subprocess
 from pathlib import Path
 
-from loralens.study.plan import Stage
+import pytest
+
+from loralens.study.executors import LocalExecutor
+from loralens.study.plan import Stage, with_keys
+from loralens.study.runner import run_study
+from loralens.study.stages import STAGES
 from loralens.study.status import study_status
 from loralens.study.store import ArtifactStore, run_lock
 
@@ -46,3 +55,61 @@ def test_a_partial_stage_is_running_only_while_a_run_holds_the_folder(tmp_path: 
     with run_lock(tmp_path):
         assert _states(tmp_path)["x/part"] == "running"
     assert _states(tmp_path)["x/part"] == "interrupted"
+
+
+def _reaped() -> int:
+    """The pid of a process that has exited (and was reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_a_partial_stage_whose_writer_died_is_not_running(tmp_path: Path) -> None:
+    stages = _run_dir(tmp_path)
+    pid_file = ArtifactStore(tmp_path).partial(stages["part"]) / ".pid"
+    with run_lock(tmp_path):  # a run holds the folder, but this stage's writer is gone
+        pid_file.write_text(f"{_reaped()} {socket.gethostname()}")
+        assert _states(tmp_path)["x/part"] == "interrupted"
+        pid_file.write_text(f"{os.getpid()} {socket.gethostname()}")
+        assert _states(tmp_path)["x/part"] == "running"
+        pid_file.write_text(f"{_reaped()} another-host")  # a Ray worker elsewhere: not checked
+        assert _states(tmp_path)["x/part"] == "running"
+
+
+def _fake_study(monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+    """A planned study of two data stages and a tolerant analysis; data/b fails if `fail`."""
+
+    def data(params: dict, inputs: dict, out: Path) -> None:
+        if fail and params["name"] == "b":
+            raise RuntimeError("boom")
+        (out / "stats.json").write_text("{}")
+
+    def analysis(params: dict, inputs: dict, out: Path) -> None:
+        (out / "results.json").write_text(json.dumps(sorted(inputs)))
+
+    plan = [Stage(f"data/{n}", "data", {"name": n}) for n in ("a", "b")]
+    plan.append(Stage("analysis", "analysis", {}, deps=("data/a", "data/b"), tolerant=True))
+    monkeypatch.setattr("loralens.study.runner.plan_study", lambda cfg: with_keys(plan))
+    monkeypatch.setattr("loralens.study.runner.config_to_yaml", lambda cfg: "name: fake\n")
+    monkeypatch.setattr("loralens.study.runner.publish", lambda *a: None)
+    monkeypatch.setitem(STAGES, "data", data)
+    monkeypatch.setitem(STAGES, "analysis", analysis)
+
+
+def test_an_analysis_written_without_a_failed_stage_is_degraded_not_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit = LocalExecutor(tmp_path)
+    _fake_study(monkeypatch, fail=True)
+    for _ in range(2):  # run, then rerun with the failure still there (analysis cached)
+        outcome = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+        assert list(outcome.failed) == ["data/b"]
+        assert _states(tmp_path) == {"data/a": "done", "data/b": "failed", "analysis": "degraded"}
+    record = next(r for r in study_status(tmp_path) if r["id"] == "analysis")
+    assert record["error"].startswith("written without 1 upstream stage(s) (first: data/b: ")
+    degraded = json.loads((tmp_path / "plan.json").read_text())[-1]["degraded"]
+    (ArtifactStore(tmp_path).artifacts / f"analysis-{degraded['key']}" / "results.json").unlink()
+    assert _states(tmp_path)["analysis"] == "pending"  # what is called degraded is verified too
+    _fake_study(monkeypatch, fail=False)
+    assert not run_study(None, tmp_path, submit).failed  # type: ignore[arg-type]
+    assert set(_states(tmp_path).values()) == {"done"}
