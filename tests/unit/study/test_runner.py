@@ -1,17 +1,19 @@
 """The runner's stage execution: logs kept across attempts, declared outputs, a full disk."""
 
 import errno
+import json
 from pathlib import Path
 
 import pytest
 
 from loralens.errors import LoralensError
 from loralens.study import stages
-from loralens.study.executors import _run_one
+from loralens.study.executors import LocalExecutor, _run_one
 from loralens.study.plan import Stage
 from loralens.study.runner import Outcome, execute_stage, run_study, stage_log
 from loralens.study.stages import OUTPUTS, STAGES
 from loralens.study.store import ArtifactStore
+from tests.unit.study._fake_study import fake_study
 
 
 def _write(name: str, folder: str | None = None):
@@ -131,3 +133,19 @@ def test_a_full_disk_in_loralens_run_is_one_line_and_exit_2(
     where = (tmp_path / "run").resolve()
     line = f"loralens: error: disk full while running study quickstart: free space in {where}"
     assert line in err.splitlines() and "Traceback" not in err
+
+
+def test_a_byte_flipped_in_a_manifest_recomputes_that_stage_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_study(monkeypatch, fail=False)
+    submit = LocalExecutor(tmp_path)
+    first = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+    assert sorted(first.done) == ["analysis", "data/a", "data/b"]
+    manifest = next(ArtifactStore(tmp_path).artifacts.glob("data-*/manifest.json"))
+    raw = bytearray(manifest.read_bytes())
+    raw[0] ^= 0xFF  # '{' is no longer JSON
+    manifest.write_bytes(bytes(raw))
+    again = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+    recomputed = json.loads(manifest.read_text())["stage"]
+    assert again.done == [recomputed] and len(again.cached) == 2

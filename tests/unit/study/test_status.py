@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from loralens.study.executors import LocalExecutor
-from loralens.study.plan import Stage, with_keys
+from loralens.study.plan import Stage
 from loralens.study.runner import run_study
-from loralens.study.stages import STAGES
 from loralens.study.status import study_status
 from loralens.study.store import ArtifactStore, run_lock
+from tests.unit.study._fake_study import fake_study
 
 
 def _run_dir(root: Path) -> dict[str, Stage]:
@@ -76,31 +76,11 @@ def test_a_partial_stage_whose_writer_died_is_not_running(tmp_path: Path) -> Non
         assert _states(tmp_path)["x/part"] == "running"
 
 
-def _fake_study(monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
-    """A planned study of two data stages and a tolerant analysis; data/b fails if `fail`."""
-
-    def data(params: dict, inputs: dict, out: Path) -> None:
-        if fail and params["name"] == "b":
-            raise RuntimeError("boom")
-        (out / "stats.json").write_text("{}")
-
-    def analysis(params: dict, inputs: dict, out: Path) -> None:
-        (out / "results.json").write_text(json.dumps(sorted(inputs)))
-
-    plan = [Stage(f"data/{n}", "data", {"name": n}) for n in ("a", "b")]
-    plan.append(Stage("analysis", "analysis", {}, deps=("data/a", "data/b"), tolerant=True))
-    monkeypatch.setattr("loralens.study.runner.plan_study", lambda cfg: with_keys(plan))
-    monkeypatch.setattr("loralens.study.runner.config_to_yaml", lambda cfg: "name: fake\n")
-    monkeypatch.setattr("loralens.study.runner.publish", lambda *a: None)
-    monkeypatch.setitem(STAGES, "data", data)
-    monkeypatch.setitem(STAGES, "analysis", analysis)
-
-
 def test_an_analysis_written_without_a_failed_stage_is_degraded_not_done(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     submit = LocalExecutor(tmp_path)
-    _fake_study(monkeypatch, fail=True)
+    fake_study(monkeypatch, fail=True)
     for _ in range(2):  # run, then rerun with the failure still there (analysis cached)
         outcome = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
         assert list(outcome.failed) == ["data/b"]
@@ -110,6 +90,6 @@ def test_an_analysis_written_without_a_failed_stage_is_degraded_not_done(
     degraded = json.loads((tmp_path / "plan.json").read_text())[-1]["degraded"]
     (ArtifactStore(tmp_path).artifacts / f"analysis-{degraded['key']}" / "results.json").unlink()
     assert _states(tmp_path)["analysis"] == "pending"  # what is called degraded is verified too
-    _fake_study(monkeypatch, fail=False)
+    fake_study(monkeypatch, fail=False)
     assert not run_study(None, tmp_path, submit).failed  # type: ignore[arg-type]
     assert set(_states(tmp_path).values()) == {"done"}
