@@ -94,26 +94,31 @@ def attempts_in(log: Path) -> int:
 
 
 def write_plan(
-    store: ArtifactStore, cfg: RunConfig, stages: list[Stage], degraded: dict[str, Stage] | None
+    store: ArtifactStore, cfg: RunConfig, stages: list[Stage], degraded: dict[str, dict]
 ) -> None:
-    """The resolved study config and its stage list, for `loralens status` (with the stages
-    that were written without some upstream stages: `degraded`); each file replaced whole."""
+    """The resolved study config and its stage list, for `loralens status` (with how the stages
+    in `degraded` were written without some upstream stages); each file replaced whole."""
     store.root.mkdir(parents=True, exist_ok=True)
     _replace_text(store.root / "study.yaml", config_to_yaml(cfg))
-    plan = plan_records(stages, degraded or {})
+    plan = [
+        {"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)}
+        | ({"degraded": degraded[s.id]} if s.id in degraded else {})
+        for s in stages
+    ]
     _replace_text(store.root / "plan.json", json.dumps(plan, indent=2))
 
 
-def plan_records(stages: list[Stage], degraded: dict[str, Stage]) -> list[dict]:
-    """plan.json: each planned stage, and how a degraded one ran (its key, what it lacked)."""
-    out = []
-    for s in stages:
-        record = {"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)}
-        if s.id in degraded:
-            ran = degraded[s.id]
-            record["degraded"] = {"key": ran.key, "missing": ran.params["missing"]}
-        out.append(record)
-    return out
+def earlier_degraded(plan_path: Path, stages: list[Stage]) -> dict[str, dict]:
+    """The degraded records of an earlier plan.json for stages planned with the same key."""
+    try:
+        earlier = {r["id"]: r for r in json.loads(plan_path.read_text())}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+    return {
+        s.id: earlier[s.id]["degraded"]
+        for s in stages
+        if earlier.get(s.id, {}).get("key") == s.key and "degraded" in earlier[s.id]
+    }
 
 
 def _replace_text(path: Path, text: str) -> None:
@@ -132,8 +137,9 @@ def run_study(
     """Run every stage whose artifact is missing or corrupt, in waves of ready stages."""
     stages = plan_study(cfg)
     store = ArtifactStore(root)
-    write_plan(store, cfg, stages, None)
-    outcome, paths, degraded = Outcome(), {}, {}
+    degraded = earlier_degraded(store.root / "plan.json", stages)  # until this run knows more
+    write_plan(store, cfg, stages, degraded)
+    outcome, paths = Outcome(), {}
 
     def notify(event: str, stage: Stage) -> None:
         on_event(event, stage, len(paths), len(stages))
@@ -157,9 +163,9 @@ def run_study(
         for s, _ in batch:
             notify("start", s)
         _collect(store, submit(batch), outcome, paths, notify)
-        ran = {s.id: s for s in ready if "missing" in s.params and s.id in paths}
+        ran = [s for s in ready if "missing" in s.params and s.id in paths]
         if ran:  # `loralens status` tells them from stages done in full
-            degraded |= ran
+            degraded |= {s.id: {"key": s.key, "missing": s.params["missing"]} for s in ran}
             write_plan(store, cfg, stages, degraded)
     if "analysis" in paths:
         publish(store, Path(paths["analysis"]))

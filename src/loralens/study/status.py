@@ -37,12 +37,12 @@ def _stage_status(store: ArtifactStore, s: dict, active: bool) -> dict:
         record["state"] = "done" if problem is None else "corrupted"
         if problem is not None:
             record["error"] = f"{problem}; the next run recomputes it"
-    elif _degraded(store, s) is not None:
-        record |= {"state": "degraded", "error": _degraded(store, s)}
     elif partial.is_dir() and active and writer_alive(partial):
         record["state"] = "running"
     elif failure.is_file():
         record |= {"state": "failed", **_failure_info(failure)}
+    elif _degraded(store, s) is not None:  # written without failed stages, but written
+        record |= {"state": "degraded", "error": _degraded(store, s)}
     elif partial.is_dir():
         record["state"] = "interrupted"  # its process is gone; the next run resumes it
     return record

@@ -125,7 +125,8 @@ class ArtifactStore:
             tmp.write_text(json.dumps(record, indent=2))
             tmp.replace(self.failure(stage))
         except OSError:
-            tmp.unlink(missing_ok=True)  # a half-written record is worse than none
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)  # a half-written record is worse than none
             return False
         return True
 

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,20 @@ def test_an_analysis_written_without_a_failed_stage_is_degraded_not_done(
         assert _states(tmp_path) == {"data/a": "done", "data/b": "failed", "analysis": "degraded"}
     record = next(r for r in study_status(tmp_path) if r["id"] == "analysis")
     assert record["error"].startswith("written without 1 upstream stage(s) (first: data/b: ")
-    degraded = json.loads((tmp_path / "plan.json").read_text())[-1]["degraded"]
+
+    def killed(batch: list) -> Iterator:
+        raise KeyboardInterrupt  # a rerun killed while it retries data/b
+        yield
+
+    with pytest.raises(KeyboardInterrupt):
+        run_study(None, tmp_path, killed)  # type: ignore[arg-type]
+    assert _states(tmp_path)["analysis"] == "degraded"  # still known from the earlier run
+    planned = json.loads((tmp_path / "plan.json").read_text())[-1]  # the analysis
+    full = Stage("analysis", "analysis", {}, key=planned["key"])
+    ArtifactStore(tmp_path).record_failure(full, "boom")  # the full analysis itself failed
+    assert _states(tmp_path)["analysis"] == "failed"
+    ArtifactStore(tmp_path).failure(full).unlink()
+    degraded = planned["degraded"]
     (ArtifactStore(tmp_path).artifacts / f"analysis-{degraded['key']}" / "results.json").unlink()
     assert _states(tmp_path)["analysis"] == "pending"  # what is called degraded is verified too
     fake_study(monkeypatch, fail=False)
