@@ -14,16 +14,23 @@ from loralens.study.store import MANIFEST, ArtifactStore, lock_holder, writer_al
 def study_status(root: Path) -> list[dict]:
     """One record per planned stage: done (verified), degraded (written without some upstream
     stages), corrupted, running, interrupted, failed (with its error and log) or pending."""
-    plan_path = root / "plan.json"
-    if not plan_path.is_file():
-        raise LoralensError(f"{root} is not a study run directory (no plan.json)")
-    try:
-        plan = json.loads(plan_path.read_text())
-    except ValueError:
-        raise LoralensError(f"{plan_path} is unreadable (corrupted); rerun the study") from None
+    plan = _read_plan(root / "plan.json")
     store = ArtifactStore(root)
     active = lock_holder(root) is not None  # a partial stage is running only while a run is
     return [_stage_status(store, s, active) for s in plan]
+
+
+def _read_plan(path: Path) -> list[dict]:
+    """plan.json's stage records (id, kind, key, ...), or one line saying why there are none."""
+    if not path.is_file():
+        raise LoralensError(f"{path.parent} is not a study run directory (no plan.json)")
+    try:
+        plan = json.loads(path.read_text())
+        if not isinstance(plan, list) or not all({"id", "kind", "key"} <= set(s) for s in plan):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise LoralensError(f"{path} is unreadable (corrupted); rerun the study") from None
+    return plan
 
 
 def _stage_status(store: ArtifactStore, s: dict, active: bool) -> dict:
@@ -41,8 +48,8 @@ def _stage_status(store: ArtifactStore, s: dict, active: bool) -> dict:
         record["state"] = "running"
     elif failure.is_file():
         record |= {"state": "failed", **_failure_info(failure)}
-    elif _degraded(store, s) is not None:  # written without failed stages, but written
-        record |= {"state": "degraded", "error": _degraded(store, s)}
+    elif (why := _degraded(store, s)) is not None:  # written without failed stages
+        record |= {"state": "degraded", "error": why}
     elif partial.is_dir():
         record["state"] = "interrupted"  # its process is gone; the next run resumes it
     return record

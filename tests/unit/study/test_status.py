@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor
 from loralens.study.plan import Stage
 from loralens.study.runner import run_study
@@ -107,3 +108,10 @@ def test_an_analysis_written_without_a_failed_stage_is_degraded_not_done(
     fake_study(monkeypatch, fail=False)
     assert not run_study(None, tmp_path, submit).failed  # type: ignore[arg-type]
     assert set(_states(tmp_path).values()) == {"done"}
+
+
+def test_an_unreadable_plan_is_one_line(tmp_path: Path) -> None:
+    for broken in ("[{", "[1, 2]", '[{"id": "x"}]', "{}"):
+        (tmp_path / "plan.json").write_text(broken)
+        with pytest.raises(LoralensError, match=r"plan.json is unreadable \(corrupted\)"):
+            study_status(tmp_path)
