@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loralens.errors import LoralensError
+from loralens.errors import LoralensError, disk_full, is_disk_full
 
 if TYPE_CHECKING:
     from loralens.config import RunConfig
@@ -551,6 +551,13 @@ def main(argv: list[str] | None = None) -> int:
         return func(args) or 0
     except LoralensError as exc:
         print(f"loralens: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        folder = Path(getattr(args, "out", None) or Path.cwd())
+        error = disk_full(f"running loralens {args.command}", exc, folder)
+        print(f"loralens: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -148,6 +148,33 @@ def test_sigkill_mid_study_then_resume_gives_the_same_results(
     assert parts == [[c["estimate"] for c in h["components"][:2]] for h in want["hypotheses"]]
 
 
+def artifact_names(run: Path) -> list[str]:
+    """The committed artifacts of a run folder (kind-key), and any leftovers (dot names)."""
+    return sorted(p.name for p in (run / "artifacts").iterdir())
+
+
+def test_two_concurrent_runs_on_one_folder_one_runs_the_other_exits_2_naming_it(
+    finished: Path, tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    study = study_file(tmp_path, tiny_llama_dir)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "loralens", "run", str(study), "--out", str(out)]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    procs = [subprocess.Popen(cmd, cwd=REPO, **pipes) for _ in range(2)]  # started together
+    outputs = [p.communicate(timeout=1800) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 2], [e[-2000:] for _, e in outputs]
+    loser = next(i for i, p in enumerate(procs) if p.returncode == 2)
+    holder = procs[1 - loser].pid
+    err = outputs[loser][1].strip()
+    assert err == err.splitlines()[-1] and "Traceback" not in err  # one line
+    assert err.startswith(
+        f"loralens: error: {out} is in use by another loralens run (pid {holder} "
+    )
+    assert artifact_names(out) == artifact_names(finished)  # same keys, no partial or failure
+    got = json.loads((out / "results.json").read_text())
+    assert stable(got) == stable(json.loads((finished / "results.json").read_text()))
+
+
 def test_failed_stage_is_named_others_finish_and_rerun_retries(
     tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
@@ -165,6 +192,7 @@ def test_failed_stage_is_named_others_finish_and_rerun_retries(
     assert states["train/rotten_tomatoes/full-ft/1"] == "done"
     assert states["baselines/rotten_tomatoes"] == "done"
     assert states["train/rotten_tomatoes/lora-r4/1"] == "failed"
+    assert states["analysis"] == "degraded"  # written without the LoRA runs: not "done"
     again = run_cli("run", str(study), "--out", str(tmp_path / "run"))
     assert again.returncode == 1 and "stages run" not in again.stdout
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from loralens.config import RunConfig
-from loralens.errors import LoralensError
+from loralens.errors import LoralensError, disk_full, is_disk_full
 from loralens.study.executors import LocalExecutor, RayExecutor
 from loralens.study.plan import Stage
 from loralens.study.runner import Outcome, run_study
@@ -53,7 +54,7 @@ def check_writable(root: Path) -> None:
     """Raise a clear error unless the run directory can be created and written."""
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = root / ".write-test"
+        probe = root / f".write-test-{os.getpid()}"  # per process: two runs may probe at once
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
@@ -66,8 +67,6 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     """Run the study with progress on stderr; exit 1 naming failed stages."""
     root = Path(args.out or Path("runs") / safe_folder_name(cfg.name))
     check_writable(root)
-    if not getattr(args, "force", False):
-        check_same_study(root, cfg.name)
     console = Console(stderr=True)
     store = ArtifactStore(root)
     start = time.perf_counter()
@@ -79,6 +78,8 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
         TimeRemainingColumn(),
     )
     with run_lock(root), Progress(*columns, console=console, transient=False) as progress:
+        if not getattr(args, "force", False):
+            check_same_study(root, cfg.name)  # under the lock: no other run is writing it
         bar = progress.add_task("planning", total=None)
 
         def on_event(event: str, stage: Stage, done: int, total: int) -> None:
@@ -90,7 +91,12 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
                 console.print(f"[dim]{clock}[/dim] {event:7s} {stage.id}", highlight=False)
 
         executor = make_executor(cfg, root, args)
-        outcome = run_study(cfg, root, executor, on_event)
+        try:
+            outcome = run_study(cfg, root, executor, on_event)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise disk_full(f"running study {cfg.name}", exc, root) from None
+            raise
     elapsed = time.perf_counter() - start
     if outcome.failed or outcome.blocked:
         print(failure_line(cfg.name, outcome, store), file=sys.stderr)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loralens.config import RunConfig, config_to_yaml
-from loralens.errors import LoralensError
+from loralens.errors import LoralensError, disk_full, is_disk_full
 from loralens.study.plan import Stage, plan_study, with_missing
-from loralens.study.stages import RESUMABLE, STAGES
+from loralens.study.stages import OUTPUTS, RESUMABLE, STAGES
 from loralens.study.store import ArtifactStore
 
 
@@ -48,26 +48,84 @@ def stage_log(path: Path) -> Iterator[None]:
 
 
 def execute_stage(root: str, stage: Stage, inputs: dict[str, str]) -> str:
-    """Run one stage into its artifact directory (in this process or a worker); return its path."""
+    """Run one stage into its artifact directory (in this process or a worker); return its path.
+    A full disk anywhere in it is one line (DiskFullError)."""
     store = ArtifactStore(Path(root))
+    try:
+        return _execute(store, stage, inputs)
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise disk_full(f"running stage {stage.id}", exc, store.root) from None
+        raise
+
+
+def _execute(store: ArtifactStore, stage: Stage, inputs: dict[str, str]) -> str:
+    """Run the stage function into its partial folder, then commit its declared outputs."""
     started = time.time()
     out = store.begin(stage, resumable=stage.kind in RESUMABLE)
-    with stage_log(store.log(stage)):
-        print(f"== {stage.id} ({stage.kind}-{stage.key}) started {time.ctime(started)}")
+    log = store.log(stage)
+    header = attempt_line(stage, attempts_in(log) + 1, started)
+    with stage_log(log):
+        print(header)
         try:
             STAGES[stage.kind](stage.params, {k: Path(v) for k, v in inputs.items()}, out)
+            return str(store.commit(stage, inputs, started, OUTPUTS.get(stage.kind, ())))
         except Exception:
             traceback.print_exc()  # into the stage log; the runner reports one line
             raise
-    return str(store.commit(stage, inputs, started))
 
 
-def write_plan(store: ArtifactStore, cfg: RunConfig, stages: list[Stage]) -> None:
-    """The resolved study config and its stage list, for `loralens status`."""
+ATTEMPT = "== attempt"  # the first line of each attempt in a stage log
+
+
+def attempt_line(stage: Stage, attempt: int, started: float) -> str:
+    """The separator that opens one attempt of a stage in its log."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
+    return f"{ATTEMPT} {attempt}: {stage.id} ({stage.kind}-{stage.key}) started {when} =="
+
+
+def attempts_in(log: Path) -> int:
+    """How many attempts a stage log already holds (0 for no log)."""
+    try:
+        with log.open("rb") as fh:
+            return sum(line.startswith(ATTEMPT.encode()) for line in fh)
+    except FileNotFoundError:
+        return 0
+
+
+def write_plan(
+    store: ArtifactStore, cfg: RunConfig, stages: list[Stage], degraded: dict[str, dict]
+) -> None:
+    """The resolved study config and its stage list, for `loralens status` (with how the stages
+    in `degraded` were written without some upstream stages); each file replaced whole."""
     store.root.mkdir(parents=True, exist_ok=True)
-    (store.root / "study.yaml").write_text(config_to_yaml(cfg))
-    plan = [{"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)} for s in stages]
-    (store.root / "plan.json").write_text(json.dumps(plan, indent=2))
+    _replace_text(store.root / "study.yaml", config_to_yaml(cfg))
+    plan = [
+        {"id": s.id, "kind": s.kind, "key": s.key, "deps": list(s.deps)}
+        | ({"degraded": degraded[s.id]} if s.id in degraded else {})
+        for s in stages
+    ]
+    _replace_text(store.root / "plan.json", json.dumps(plan, indent=2))
+
+
+def earlier_degraded(plan_path: Path, stages: list[Stage]) -> dict[str, dict]:
+    """The degraded records of an earlier plan.json for stages planned with the same key."""
+    try:
+        earlier = {r["id"]: r for r in json.loads(plan_path.read_text())}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+    return {
+        s.id: earlier[s.id]["degraded"]
+        for s in stages
+        if earlier.get(s.id, {}).get("key") == s.key and "degraded" in earlier[s.id]
+    }
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write a file through a temporary one, so a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def run_study(
@@ -79,46 +137,74 @@ def run_study(
     """Run every stage whose artifact is missing or corrupt, in waves of ready stages."""
     stages = plan_study(cfg)
     store = ArtifactStore(root)
-    write_plan(store, cfg, stages)
+    degraded = earlier_degraded(store.root / "plan.json", stages)  # until this run knows more
+    write_plan(store, cfg, stages, degraded)
     outcome, paths = Outcome(), {}
-    for s in stages:
-        if store.verify(s) is None:
-            paths[s.id] = str(store.path(s))
-            outcome.cached.append(s.id)
-            on_event("cached", s, len(paths), len(stages))
+
+    def notify(event: str, stage: Stage) -> None:
+        on_event(event, stage, len(paths), len(stages))
+
+    _take_cached(store, stages, outcome, paths, notify)
     pending = [s for s in stages if s.id not in paths]
     keys = {s.id: s.key for s in stages}
     while pending:
         bad = set(outcome.failed) | set(outcome.blocked)
         for s in [s for s in pending if not s.tolerant and any(d in bad for d in s.deps)]:
             outcome.blocked.append(s.id)
-            on_event("blocked", s, len(paths), len(stages))
+            notify("blocked", s)
         pending = [s for s in pending if s.id not in outcome.blocked]
         ready = [s for s in pending if all(d in paths or d in bad for d in s.deps)]
         if not ready:
             break
         pending = [s for s in pending if s not in ready]
         ready = [_without_missing(s, outcome, keys) for s in ready]
-        for s in [s for s in ready if store.verify(s) is None]:  # a degraded run done before
-            paths[s.id] = str(store.path(s))
-            outcome.cached.append(s.id)
-            on_event("cached", s, len(paths), len(stages))
-        ready = [s for s in ready if s.id not in paths]
-        batch = [(s, {d: paths[d] for d in s.deps}) for s in ready]
-        for s in ready:
-            on_event("start", s, len(paths), len(stages))
-        for stage, path, error in submit(batch):
-            if path is not None:
-                paths[stage.id] = path
-                outcome.done.append(stage.id)
-                on_event("done", stage, len(paths), len(stages))
-            else:
-                store.record_failure(stage, error)
-                outcome.failed[stage.id] = error
-                on_event("failed", stage, len(paths), len(stages))
+        _take_cached(store, ready, outcome, paths, notify)  # a degraded run done before
+        batch = [(s, {d: paths[d] for d in s.deps}) for s in ready if s.id not in paths]
+        for s, _ in batch:
+            notify("start", s)
+        _collect(store, submit(batch), outcome, paths, notify)
+        ran = [s for s in ready if "missing" in s.params and s.id in paths]
+        if ran:  # `loralens status` tells them from stages done in full
+            degraded |= {s.id: {"key": s.key, "missing": s.params["missing"]} for s in ran}
+            write_plan(store, cfg, stages, degraded)
     if "analysis" in paths:
         publish(store, Path(paths["analysis"]))
     return outcome
+
+
+def _take_cached(
+    store: ArtifactStore,
+    stages: list[Stage],
+    outcome: Outcome,
+    paths: dict[str, str],
+    notify: Callable[[str, Stage], None],
+) -> None:
+    """Count every stage whose artifact verifies as cached (its path into `paths`)."""
+    for s in stages:
+        if store.verify(s) is None:
+            paths[s.id] = str(store.path(s))
+            outcome.cached.append(s.id)
+            notify("cached", s)
+
+
+def _collect(
+    store: ArtifactStore,
+    results: Iterator[tuple[Stage, str | None, str]],
+    outcome: Outcome,
+    paths: dict[str, str],
+    notify: Callable[[str, Stage], None],
+) -> None:
+    """Record each finished stage's artifact, or its failure (also on disk, if space allows)."""
+    for stage, path, error in results:
+        if path is not None:
+            paths[stage.id] = path
+            outcome.done.append(stage.id)
+            notify("done", stage)
+        else:
+            if not store.record_failure(stage, error):
+                error += "; its failure record could not be written either"
+            outcome.failed[stage.id] = error
+            notify("failed", stage)
 
 
 def _without_missing(stage: Stage, outcome: Outcome, keys: dict[str, str]) -> Stage:

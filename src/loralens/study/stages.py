@@ -115,3 +115,22 @@ STAGES: dict[str, StageFn] = {
     "analysis": stage_analysis,
 }
 RESUMABLE = {"train"}  # stages that pick up their own checkpoints after a kill
+
+# What each kind must leave in its folder, checked before the folder is committed: a manifest
+# never describes a partial artifact ("a|b": either one).
+_RUN = TrainingRun  # the training run folder's layout
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "data": ("stats.json",),
+    "train": (
+        *(_RUN.CONFIG, _RUN.ENV, _RUN.DATA, _RUN.LOG, _RUN.PREDICTIONS, _RUN.METRICS),
+        "snapshots/selected.safetensors",
+        "adapter|model",
+        "variant.json",
+    ),
+    "control": ("random_init.safetensors",),
+    "drift": ("drift.json", "drift.csv", "drift.parquet", "controls.csv"),
+    "sparsity": ("sparsity.json",),
+    "baselines": ("baselines.json",),
+    "serve": ("group.json", "serving.json"),
+    "analysis": ("results.json",),
+}

@@ -1,5 +1,5 @@
-"""`loralens status RUN_DIR`: which stages are done, corrupted, running, interrupted, failed or
-pending."""
+"""`loralens status RUN_DIR`: which stages are done, degraded, corrupted, running, interrupted,
+failed or pending."""
 
 from __future__ import annotations
 
@@ -8,34 +8,71 @@ from pathlib import Path
 
 from loralens.errors import LoralensError
 from loralens.study.plan import Stage
-from loralens.study.store import MANIFEST, ArtifactStore, lock_holder
+from loralens.study.store import MANIFEST, ArtifactStore, lock_holder, writer_alive
 
 
 def study_status(root: Path) -> list[dict]:
-    """One record per planned stage: done (verified), corrupted, running, interrupted, failed
-    (with its error and log) or pending."""
-    plan_path = root / "plan.json"
-    if not plan_path.is_file():
-        raise LoralensError(f"{root} is not a study run directory (no plan.json)")
+    """One record per planned stage: done (verified), degraded (written without some upstream
+    stages), corrupted, running, interrupted, failed (with its error and log) or pending."""
+    plan = _read_plan(root / "plan.json")
     store = ArtifactStore(root)
     active = lock_holder(root) is not None  # a partial stage is running only while a run is
-    out = []
-    for s in json.loads(plan_path.read_text()):
-        stage = Stage(s["id"], s["kind"], {}, key=s["key"])
-        record = {"id": s["id"], "kind": s["kind"], "state": "pending"}
-        failure = store.failure(stage)
-        partial = store.partial(stage).is_dir()
-        if (store.path(stage) / MANIFEST).is_file():
-            problem = store.verify(stage)  # what is called done is checked, file by file
-            record["state"] = "done" if problem is None else "corrupted"
-            if problem is not None:
-                record["error"] = f"{problem}; the next run recomputes it"
-        elif partial and active:
-            record["state"] = "running"
-        elif failure.is_file():
-            info = json.loads(failure.read_text())
-            record |= {"state": "failed", "error": info["error"], "log": info["log"]}
-        elif partial:
-            record["state"] = "interrupted"  # its process is gone; the next run resumes it
-        out.append(record)
-    return out
+    return [_stage_status(store, s, active) for s in plan]
+
+
+def _read_plan(path: Path) -> list[dict]:
+    """plan.json's stage records (id, kind, key, ...), or one line saying why there are none."""
+    if not path.is_file():
+        raise LoralensError(f"{path.parent} is not a study run directory (no plan.json)")
+    try:
+        plan = json.loads(path.read_text())
+        if not isinstance(plan, list) or not all({"id", "kind", "key"} <= set(s) for s in plan):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise LoralensError(f"{path} is unreadable (corrupted); rerun the study") from None
+    return plan
+
+
+def _stage_status(store: ArtifactStore, s: dict, active: bool) -> dict:
+    """The checked state of one planned stage (see study_status)."""
+    stage = Stage(s["id"], s["kind"], {}, key=s["key"])
+    record = {"id": s["id"], "kind": s["kind"], "state": "pending"}
+    failure = store.failure(stage)
+    partial = store.partial(stage)
+    if (store.path(stage) / MANIFEST).is_file():
+        problem = store.verify(stage)  # what is called done is checked, file by file
+        record["state"] = "done" if problem is None else "corrupted"
+        if problem is not None:
+            record["error"] = f"{problem}; the next run recomputes it"
+    elif partial.is_dir() and active and writer_alive(partial):
+        record["state"] = "running"
+    elif failure.is_file():
+        record |= {"state": "failed", **_failure_info(failure)}
+    elif (why := _degraded(store, s)) is not None:  # written without failed stages
+        record |= {"state": "degraded", "error": why}
+    elif partial.is_dir():
+        record["state"] = "interrupted"  # its process is gone; the next run resumes it
+    return record
+
+
+def _degraded(store: ArtifactStore, s: dict) -> str | None:
+    """Why a stage counts as degraded: it was written, verified, without some upstream stages
+    (the run records them in plan.json); None otherwise."""
+    ran = s.get("degraded")
+    if not ran or store.verify(Stage(s["id"], s["kind"], {}, key=ran["key"])) is not None:
+        return None
+    missing = ran["missing"]
+    first, why = next(iter(missing.items()))
+    return (
+        f"written without {len(missing)} upstream stage(s) (first: {first}: {why}); "
+        "a run that completes them recomputes it"
+    )
+
+
+def _failure_info(path: Path) -> dict[str, str]:
+    """A failure record's error and log (a damaged record is said to be one)."""
+    try:
+        info = json.loads(path.read_text())
+        return {"error": str(info["error"]), "log": str(info["log"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"error": f"its failure record {path.name} is unreadable"}

@@ -9,7 +9,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from loralens.env import fingerprint
@@ -19,6 +19,7 @@ from loralens.study.plan import Stage
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"  # held by the `loralens run` working on the folder
+PID = ".pid"  # in a partial folder: "<pid> <host>" of the process writing it
 
 
 class ArtifactStore:
@@ -70,13 +71,23 @@ class ArtifactStore:
         if part.exists() and not resumable:
             shutil.rmtree(part)
         part.mkdir(parents=True, exist_ok=True)
-        (part / ".pid").write_text(str(os.getpid()))
+        (part / PID).write_text(f"{os.getpid()} {socket.gethostname()}")
         return part
 
-    def commit(self, stage: Stage, inputs: dict[str, str], started: float) -> Path:
-        """Write the manifest and rename the partial directory into place."""
+    def commit(
+        self, stage: Stage, inputs: dict[str, str], started: float, outputs: Sequence[str] = ()
+    ) -> Path:
+        """Check the declared outputs, write the manifest, rename the partial directory into
+        place; a partial folder missing an output is removed, never committed."""
         part = self.partial(stage)
-        (part / ".pid").unlink(missing_ok=True)
+        missing = missing_outputs(part, outputs)
+        if missing:
+            shutil.rmtree(part, ignore_errors=True)  # not to be resumed: the next run starts anew
+            raise LoralensError(
+                f"stage {stage.id} did not write {', '.join(missing)} (declared outputs of a "
+                f"'{stage.kind}' stage); nothing committed, the next run recomputes it"
+            )
+        (part / PID).unlink(missing_ok=True)
         files = {
             str(p.relative_to(part)): sha256_file(p)
             for p in sorted(part.rglob("*"))
@@ -104,11 +115,41 @@ class ArtifactStore:
         self.failure(stage).unlink(missing_ok=True)
         return final
 
-    def record_failure(self, stage: Stage, error: str) -> None:
-        """Remember why a stage failed (read by `loralens status`)."""
-        self.artifacts.mkdir(parents=True, exist_ok=True)
+    def record_failure(self, stage: Stage, error: str) -> bool:
+        """Remember why a stage failed (read by `loralens status`); False if the record could
+        not be written (a full disk), never an exception."""
         record = {"stage": stage.id, "error": error, "log": str(self.log(stage)), "at": time.time()}
-        self.failure(stage).write_text(json.dumps(record, indent=2))
+        tmp = self.failure(stage).with_suffix(".tmp")
+        try:
+            self.artifacts.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(record, indent=2))
+            tmp.replace(self.failure(stage))
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)  # a half-written record is worse than none
+            return False
+        return True
+
+
+def missing_outputs(folder: Path, declared: Sequence[str]) -> list[str]:
+    """The declared outputs absent from folder ("a|b": either one will do)."""
+    return [
+        name for name in declared if not any((folder / alt).exists() for alt in name.split("|"))
+    ]
+
+
+def writer_alive(partial: Path) -> bool:
+    """False if a partial folder's writer is known dead (its pid gone on this host), else True."""
+    try:
+        pid, *host = (partial / PID).read_text().split()
+        if host and host[0] != socket.gethostname():
+            return True  # another machine's process (a Ray worker): cannot be checked here
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):  # no pid file, unreadable, or not ours to signal
+        return True
+    return True
 
 
 def lock_holder(root: Path) -> str | None:
