@@ -10,95 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loralens.cli_args import BUILTIN_CONFIGS, check_names, config_path, split_config_args
+from loralens.cli_measure import cmd_bench_cka, cmd_bench_serve, cmd_drift, cmd_probe, cmd_sparsity
 from loralens.errors import LoralensError, disk_full, is_disk_full
 
 if TYPE_CHECKING:
-    from loralens.config import RunConfig
+    pass
 
-BUILTIN_CONFIGS = Path(__file__).parent / "configs"
 DESCRIPTION = (
     "LoRA against full fine-tuning: representation drift, multi-adapter serving cost and the "
     "rank an update uses. `loralens run` runs the quickstart study; see README.md."
 )
-
-
-def config_path(arg: str | None, default: str | None = None) -> Path | None:
-    """A config argument as a path: a file, or the name of a built-in config (quickstart, ...)."""
-    name = arg or default
-    if name is None:
-        return None
-    path = Path(name)
-    if path.is_file() or name.endswith((".yaml", ".yml")):
-        return path
-    builtin = BUILTIN_CONFIGS / f"{name}.yaml"
-    if builtin.is_file():
-        return builtin
-    from loralens.errors import ConfigError
-    from loralens.suggest import unknown_name_message
-
-    known = [p.stem for p in BUILTIN_CONFIGS.glob("*.yaml")]
-    raise ConfigError(
-        unknown_name_message("config", name, known)
-        + " (or a YAML file; overrides are written key.sub=value)"
-    )
-
-
-def split_config_args(items: list[str]) -> tuple[str | None, list[str]]:
-    """Split positional args into an optional config file/name and key=value overrides."""
-    if items and "=" not in items[0]:
-        return items[0], items[1:]
-    return None, items
-
-
-def training_run_dirs(names: list[str], finished: bool = True) -> list[Path]:
-    """The given folders as training runs (finished ones if `finished`), all checked up front.
-
-    A missing folder, a study directory (whose runs are RUN_DIR/artifacts/train-*) or an
-    unfinished run is named with what is expected instead.
-    """
-    from loralens.errors import LoralensError
-    from loralens.training.folder import TrainingRun
-
-    dirs = [Path(n) for n in names]
-    for d in dirs:
-        run = TrainingRun(d)
-        if not d.is_dir():
-            raise LoralensError(f"{d}: no such directory; give a `loralens train --out` folder")
-        if (d / "plan.json").is_file():
-            raise LoralensError(
-                f"{d} is a study run directory; give its training runs, {d}/artifacts/train-*"
-            )
-        if not run.exists():
-            raise LoralensError(
-                f"{d} is not a training run (no config.yaml); give a `loralens train --out` folder"
-            )
-        if finished and not run.finished():
-            raise LoralensError(
-                f"{d}: training has not finished (no metrics.json); "
-                f"rerun `loralens train ... --out {d}` to resume it"
-            )
-    return dirs
-
-
-def check_names(config: RunConfig) -> None:
-    """Raise on an unknown task or model name in a config, before any work starts.
-
-    Tasks are the run's and the study's; models the run's, every study method's (a variant may
-    change it) and the encoder baseline's. A Hugging Face id or an existing folder passes.
-    """
-    from loralens.config import variant_config
-    from loralens.data import get_task
-    from loralens.models.registry import REGISTRY, resolve_model
-
-    for task in dict.fromkeys([config.task.name, *config.study.tasks]):
-        get_task(task)
-    models = [config.model.name]
-    models += [variant_config(config, m).model.name for m in config.study.methods]
-    if "encoder" in config.study.baselines:
-        models.append(config.study.encoder_model)
-    for name in dict.fromkeys(models):
-        if name not in REGISTRY:
-            resolve_model(name)
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
@@ -255,135 +177,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
 
 
-def _fixed4(x: float) -> str:
-    """x to 4 decimals without a '-0.0000' for a rounding-level negative (1 - CKA at step 0)."""
-    return f"{round(x, 4) + 0.0:.4f}"
-
-
 def _failure(record: dict) -> str:
     """A failed stage's error and the log file to read; empty for other states."""
     if "log" not in record:
         return record.get("error", "")
     return f"{record.get('error', '')} (log: {record['log']})"
-
-
-def cmd_drift(args: argparse.Namespace) -> None:
-    """Drift tables (with controls) for one or more training runs."""
-    from loralens.console import print_json, print_table
-    from loralens.drift.io import run_drift
-
-    run_dirs = training_run_dirs(args.run_dirs, finished=False)
-    names = [d.resolve().name for d in run_dirs]
-    if args.out and len(set(names)) < len(names):
-        clash = next(n for n in names if names.count(n) > 1)
-        raise LoralensError(
-            f"--out {args.out} would hold the tables of several runs named '{clash}' in one "
-            f"folder, {args.out}/{clash}; run them separately or leave --out out (RUN_DIR/drift)"
-        )
-    summaries = []
-    for run_dir, name in zip(run_dirs, names, strict=True):
-        out = Path(args.out) / name if args.out else run_dir / "drift"
-        summaries.append(run_drift(run_dir, out, n_perm=args.permutations) | {"out": str(out)})
-    if args.json:
-        print_json(summaries)
-        return
-    for s in summaries:
-        rows = [
-            [
-                r["pooling"],
-                r["step"],
-                "yes" if r["selected"] else "",
-                _fixed4(r["mean_drift"]),
-                _fixed4(r["max_drift"]),
-                _fixed4(r["mean_drift_biased"]),
-                _layer_ranges(r["dominated_layers"]),
-            ]
-            for r in s["summary"]
-        ]
-        print_table(
-            f"drift of {s['run']} (tables in {s['out']})",
-            ["pooling", "step", "selected", "mean drift", "max drift", "mean biased", "dominated"],
-            rows,
-        )
-        defined = [c for c in s["controls"] if "random_init_cka" in c]
-        worst = min(c["self_cka"] for c in defined)
-        floor = max(c["random_init_cka"] for c in defined)
-        print(
-            f"drift = 1 - debiased CKA; biased beside it. controls: base vs itself >= "
-            f"{worst:.12f}; random init <= {floor:.3f}. 'dominated': layers where one principal "
-            "component holds more than half the variance (the measure then sees little else)"
-        )
-
-
-def _layer_ranges(layers: list[int]) -> str:
-    """'3-9, 12-29' for a sorted list of layers ('-' when empty)."""
-    spans: list[list[int]] = []
-    for layer in layers:
-        if spans and layer == spans[-1][1] + 1:
-            spans[-1][1] = layer
-        else:
-            spans.append([layer, layer])
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans) or "-"
-
-
-def cmd_probe(args: argparse.Namespace) -> None:
-    """Capture a base model's or trained run's pooled representations of a task's probe set."""
-    from loralens.console import print_json
-    from loralens.probing.run import probe_command
-
-    info = probe_command(
-        args.model_or_run,
-        args.task,
-        Path(args.out),
-        Path(args.data_dir) if args.data_dir else None,
-        args.max_examples,
-        args.max_length,
-        sink_tokens=args.sink_tokens,
-    )
-    if args.json:
-        print_json(info)
-    else:
-        print(
-            f"{info['n']} probe examples x {info['layers']} layers x {info['hidden']} -> {args.out}"
-        )
-
-
-def cmd_sparsity(args: argparse.Namespace) -> None:
-    """Effective ranks and intruder dimensions of the updates of training runs."""
-    from loralens.console import print_json, print_table
-    from loralens.sparsity.run import run_sparsity
-
-    results = [run_sparsity(d) for d in training_run_dirs(args.run_dirs)]
-    if args.json:
-        print_json(results)
-        return
-    for res in results:
-        eps = "0.5"
-        rows = [
-            [
-                r["module"],
-                r["shape"],
-                f"{r['effective_rank']:.2f}",
-                f"{r['stable_rank']:.2f}",
-                r["energy_rank_90"],
-                r["lora_rank"] or "-",
-                r["intruders"].get(eps, ""),
-            ]
-            for r in res["rows"]
-        ]
-        print_table(
-            f"{res['method']} on {res['task']} (seed {res['seed']}): {res['run']}",
-            [
-                "module",
-                "shape",
-                "eff. rank",
-                "stable rank",
-                "rank@90%",
-                "r",
-                f"intruders (eps={eps})",
-            ],
-            rows,
-        )
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -392,42 +190,6 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     for name, path in write_report(Path(args.run_dir)).items():
         print(f"{name}: {path}")
-
-
-def cmd_bench_cka(args: argparse.Namespace) -> None:
-    """Time loralens CKA against a NumPy reference and the published PyTorch CKA packages."""
-    from loralens.bench.cka import format_cka_bench, run_cka_bench
-    from loralens.console import print_json
-
-    result = run_cka_bench(repeats=args.repeats)
-    print_json(result) if args.json else print(format_cka_bench(result))
-
-
-def cmd_bench_serve(args: argparse.Namespace) -> int | None:
-    """Merged vs unmerged vs mixed vs fused multi-adapter serving, correctness checked first."""
-    from loralens.config import load_config
-    from loralens.console import print_json
-    from loralens.serving import format_serve_table, run_serve_bench
-    from loralens.training.folder import TrainingRun, write_json
-
-    name, overrides = split_config_args(args.items)
-    config = load_config(config_path(name, "quickstart"), overrides)
-    engines = args.engines.split(",") if args.engines else config.serving.engines
-    runs = [TrainingRun(Path(d)) for d in args.adapters]
-    adapters = [run.adapter_dir if run.has_adapter() else run.root for run in runs]
-
-    def progress(msg: str) -> None:  # stderr, so --json output stays clean
-        print(f"[bench serve] {msg}", file=sys.stderr, flush=True)
-
-    result = run_serve_bench(
-        config.model.name, adapters, config.serving, engines, progress=progress
-    )
-    if args.out:
-        write_json(Path(args.out), result)
-    print_json(result) if args.json else print(format_serve_table(result))
-    for engine, why in result.get("failed", {}).items():  # the other engines' results stand
-        print(f"loralens: error: engine {engine} {why}", file=sys.stderr)
-    return 2 if result.get("failed") else None
 
 
 def build_parser() -> argparse.ArgumentParser:

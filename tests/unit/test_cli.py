@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loralens.cli import BUILTIN_CONFIGS, check_names, config_path, training_run_dirs
+from loralens.cli_args import BUILTIN_CONFIGS, check_names, config_path, training_run_dirs
 from loralens.config import load_config
 from loralens.errors import ConfigError, LoralensError
 
@@ -106,7 +106,7 @@ def test_status_table_names_the_log_of_a_failed_stage() -> None:
 
 
 def test_drift_values_print_without_negative_zero() -> None:
-    from loralens.cli import _fixed4
+    from loralens.cli_measure import _fixed4
 
     assert _fixed4(-2.2e-16) == "0.0000"
     assert _fixed4(0.01234) == "0.0123" and _fixed4(-0.5) == "-0.5000"
@@ -146,7 +146,7 @@ def test_top_level_help_describes_the_tool_not_the_module() -> None:
 
 
 def test_dominated_layers_print_as_ranges() -> None:
-    from loralens.cli import _layer_ranges
+    from loralens.cli_measure import _layer_ranges
 
     assert _layer_ranges([3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 29]) == "3-9, 12-14, 29"
     assert _layer_ranges([]) == "-"
