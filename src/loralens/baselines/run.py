@@ -68,7 +68,7 @@ def zero_shot(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
     from loralens.models.load import load_causal_lm
 
     model, tok = load_causal_lm(cfg.model.name)
-    spec, length = data.spec, cfg.model.max_length * 2  # prompts add words around the input
+    spec, length = data.spec, cfg.model.max_length  # the input as every model sees it
     val_labels = np.array([e.label for e in data.splits.val])
     templates = []
     for i, prompt in enumerate(spec.prompts):

@@ -8,19 +8,18 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
 from loralens.data.spec import Example, Prompt, TaskSpec
-from loralens.evaluation.predict import pad_batch
+from loralens.evaluation.predict import as_seen, pad_batch
 
 
 def choice_sequences(
-    tok: PreTrainedTokenizerBase, prompt: str, choices: list[str], max_length: int
+    tok: PreTrainedTokenizerBase, prompt: str, choices: list[str]
 ) -> list[tuple[list[int], int]]:
-    """(token ids of prompt + choice, number of choice tokens) per choice; prompt left-truncated."""
+    """(token ids of prompt + choice, number of choice tokens) per choice."""
     prompt_ids = tok(prompt, add_special_tokens=True)["input_ids"]
     out = []
     for choice in choices:
         choice_ids = tok(choice, add_special_tokens=False)["input_ids"]
-        keep = max(1, max_length - len(choice_ids))
-        out.append((prompt_ids[-keep:] + choice_ids, len(choice_ids)))
+        out.append((prompt_ids + choice_ids, len(choice_ids)))
     return out
 
 
@@ -68,7 +67,6 @@ def choice_logprobs(
     tok: PreTrainedTokenizerBase,
     prompts: list[str],
     choices: list[str],
-    max_length: int,
     batch_size: int,
 ) -> torch.Tensor:
     """Log-likelihood of each choice after each prompt: (N, C).
@@ -76,7 +74,7 @@ def choice_logprobs(
     When every choice is one token (so all follow the same prompt ids), one forward pass per
     prompt scores them all (the same quantity as scoring prompt + choice, at 1/C of the cost).
     """
-    per_prompt = [choice_sequences(tok, p, choices, max_length) for p in prompts]
+    per_prompt = [choice_sequences(tok, p, choices) for p in prompts]
     # one-token choices are all appended to the same truncated prompt ids
     if all(k == 1 for seqs in per_prompt for _, k in seqs):
         prefixes = [seqs[0][0][:-1] for seqs in per_prompt]
@@ -101,7 +99,12 @@ def zero_shot_predictions(
     max_length: int,
     batch_size: int = 16,
 ) -> torch.Tensor:
-    """Predicted label index per example: the choice with the highest log-likelihood."""
-    prompts = [spec.format_prompt(prompt, e) for e in examples]
-    scores = choice_logprobs(model, tok, prompts, prompt.choices, max_length, batch_size)
+    """Predicted label index per example: the choice with the highest log-likelihood.
+
+    The prompt wraps each example's input as a fine-tuned model sees it (`as_seen`: right-
+    truncated at `max_length` tokens), so both read the same input content.
+    """
+    seen = as_seen(spec, tok, examples, max_length)
+    prompts = [spec.format_prompt(prompt, e) for e in seen]
+    scores = choice_logprobs(model, tok, prompts, prompt.choices, batch_size)
     return scores.argmax(-1)

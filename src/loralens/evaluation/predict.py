@@ -21,6 +21,25 @@ def encode(
     ]
 
 
+def as_seen(
+    spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, examples: list[Example], max_length: int
+) -> list[Example]:
+    """Each example cut to the text `encode` keeps of it (the input every model is given).
+
+    A model that wraps the input in words of its own (a zero-shot prompt) sees the same input
+    content as a fine-tuned model: the fields as far as the right-truncated input reaches.
+    """
+    texts = [spec.format_input(e) for e in examples]
+    whole = tokenizer(texts)["input_ids"]
+    enc = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    out = []
+    for e, ids, offsets in zip(examples, whole, enc["offset_mapping"], strict=True):
+        # offsets of special tokens are (0, 0): the last kept token's end is the cut
+        kept = max((end for _, end in offsets), default=0)
+        out.append(e if len(ids) <= max_length else spec.truncated(e, kept))
+    return out
+
+
 def pad_batch(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a list of encoded rows into tensors."""
     width = max(len(r["input_ids"]) for r in rows)

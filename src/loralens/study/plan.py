@@ -74,7 +74,7 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
 # the older computation are not reused (its dependents' keys change with it). Kinds at 1 keep the
 # keys they had before versions existed.
 STAGE_VERSIONS: dict[str, int] = {
-    "baselines": 2,  # 2: the random baseline's interval is its SD over seeds
+    "baselines": 3,  # 2: the random interval is its SD over seeds; 3: zero-shot sees the input as seen
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
     "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)
 }

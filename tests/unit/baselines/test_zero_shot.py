@@ -43,7 +43,7 @@ def _by_hand(model, ids: list[int], k: int) -> float:
 
 def test_sequence_logprobs_match_an_unpadded_forward_pass(lm) -> None:
     model, tok = lm
-    seqs = [s for p in PROMPTS for s in choice_sequences(tok, p, [" great", " awful movie"], 64)]
+    seqs = [s for p in PROMPTS for s in choice_sequences(tok, p, [" great", " awful movie"])]
     got = sequence_logprobs(model, seqs, tok.pad_token_id, batch_size=4)  # mixed widths, padded
     want = torch.tensor([_by_hand(model, ids, k) for ids, k in seqs], dtype=torch.float64)
     assert torch.allclose(got.double(), want, atol=1e-4)
@@ -56,14 +56,14 @@ def test_one_forward_per_prompt_gives_the_same_scores_as_one_per_choice(
     model, tok = lm
     choices = [" positive", " negative"]
     assert all(len(tok(c, add_special_tokens=False)["input_ids"]) == 1 for c in choices)
-    flat = [s for p in PROMPTS for s in choice_sequences(tok, p, choices, 64)]
+    flat = [s for p in PROMPTS for s in choice_sequences(tok, p, choices)]
     slow = sequence_logprobs(model, flat, tok.pad_token_id, batch_size=2).view(len(PROMPTS), 2)
 
     def one_pass_per_choice(*_args, **_kwargs):
         raise AssertionError("one-token choices should need one forward pass per prompt")
 
     monkeypatch.setattr(zero_shot, "sequence_logprobs", one_pass_per_choice)
-    fast = choice_logprobs(model, tok, PROMPTS, choices, max_length=64, batch_size=2)  # (N, C)
+    fast = choice_logprobs(model, tok, PROMPTS, choices, batch_size=2)  # (N, C)
     assert fast.shape == (len(PROMPTS), 2)
     assert torch.allclose(fast, slow, atol=1e-4)
 
@@ -71,9 +71,9 @@ def test_one_forward_per_prompt_gives_the_same_scores_as_one_per_choice(
 def test_multi_token_choices_take_the_general_path(lm) -> None:
     model, tok = lm
     choices = [" yes indeed", " no"]
-    scores = choice_logprobs(model, tok, PROMPTS[:2], choices, max_length=64, batch_size=8)
+    scores = choice_logprobs(model, tok, PROMPTS[:2], choices, batch_size=8)
     want = [
-        [_by_hand(model, ids, k) for ids, k in choice_sequences(tok, p, choices, 64)]
+        [_by_hand(model, ids, k) for ids, k in choice_sequences(tok, p, choices)]
         for p in PROMPTS[:2]
     ]
     assert torch.allclose(scores.double(), torch.tensor(want, dtype=torch.float64), atol=1e-4)
