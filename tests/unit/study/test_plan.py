@@ -196,3 +196,15 @@ def test_a_glue_folder_is_keyed_by_the_files_its_tasks_read(
     changed = {sid for sid in before if before[sid] != after[sid]}
     assert "train/mrpc/lora/1" in changed and "baselines/mrpc" in changed
     assert not {sid for sid in changed if "/rte" in sid}
+
+
+def test_the_analysis_key_follows_the_results_schema_version(monkeypatch) -> None:
+    # A results.json cached in an older schema is recomputed by `loralens run`, not reused:
+    # the report refuses older schema versions and tells the user to rerun.
+    from loralens.results.schema import SCHEMA_VERSION
+    from loralens.study import plan
+
+    assert plan.STAGE_VERSIONS["analysis"] == SCHEMA_VERSION
+    before = content_key("analysis", {"a": 1}, ["x"])
+    monkeypatch.setitem(plan.STAGE_VERSIONS, "analysis", SCHEMA_VERSION + 1)
+    assert content_key("analysis", {"a": 1}, ["x"]) != before
