@@ -7,15 +7,6 @@ from typing import Any
 import numpy as np
 
 from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
-from loralens.results.variants import variant_summary
-from loralens.stats import (
-    evaluate_hypothesis,
-    hedges_g,
-    mann_whitney_u,
-    seeds_for_noninferiority,
-    two_way_anova,
-    welch_t_test,
-)
 from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_group
 
 TASKS = ("rotten_tomatoes", "mrpc")
@@ -39,6 +30,7 @@ CAVEATS = [
 def _study() -> dict[str, Any]:
     """The study block: config, caveats, environment, timing."""
     config = {
+        "name": "quickstart_synthetic",
         "study": {
             "tasks": list(TASKS),
             "methods": list(METHODS),
@@ -49,7 +41,7 @@ def _study() -> dict[str, Any]:
         "task": {"max_train": 480, "max_val": 120, "max_test": 400},
         "training": {"learning_rate": 2e-4, "batch_size": 16, "max_steps": 40, "epochs": 1.0},
         "lora": {"rank": 8, "alpha": 16.0, "targets": "qv"},
-        "probing": {"max_examples": 256, "snapshot_every": 10},
+        "probing": {"max_examples": 256, "snapshot_every": 10, "pooling": "mean"},
         "serving": {"batch_sizes": list(BATCHES), "num_adapters": list(ADAPTERS), "repeats": 10},
         "report": {
             "alpha": 0.05,
@@ -290,68 +282,6 @@ def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def _per_seed(runs: list[dict], task: str, method: str) -> list[float]:
-    """Per-seed test accuracies of one task and method."""
-    return [r["test"]["accuracy"] for r in runs if r["task"] == task and r["method"] == method]
-
-
-def _statistics(runs: list[dict]) -> dict[str, Any]:
-    """Like loralens.results.comparisons: per-task comparisons, ANOVA, thresholds."""
-    accuracy = []
-    for task in TASKS:
-        lora, full = _per_seed(runs, task, "lora-r8"), _per_seed(runs, task, "full-ft")
-        accuracy.append(
-            {
-                "task": task,
-                "metric": "accuracy",
-                "lora": "lora-r8",
-                "full": "full-ft",
-                "lora_values": lora,
-                "full_values": full,
-                "unit": "training seed",
-                "welch": welch_t_test(lora, full).to_dict(),
-                "mann_whitney": mann_whitney_u(lora, full, ci_resamples=200, rng=0).to_dict(),
-                "hedges_g": hedges_g(lora, full).to_dict(),
-                "power": seeds_for_noninferiority(lora, full, margin=0.03).to_dict(),
-                "mcnemar_per_seed_pair": [
-                    {"not_computed": "no predictions in the synthetic study"}
-                ],
-            }
-        )
-    frame = {
-        "score": [r["test"]["accuracy"] for r in runs],
-        "method": [r["method"] for r in runs],
-        "task": [r["task"] for r in runs],
-    }
-    levels = {"method": sorted(METHODS), "task": sorted(TASKS)}
-    return {
-        "accuracy": accuracy,
-        "anova": {**two_way_anova(frame).to_dict(), "levels": levels},
-        "thresholds": THRESHOLDS,
-    }
-
-
-def _hypotheses(runs: list[dict], drift: dict, samples: dict) -> list[dict[str, Any]]:
-    """Like loralens.results.build: one combined verdict per task, parts inside."""
-    out = []
-    for task in TASKS:
-        drift_of = {
-            m: [
-                s["mean_drift"]
-                for s in drift["summary"]
-                if s["task"] == task and s["method"] == m and not s["selected"]
-            ]
-            for m in METHODS
-        }
-        verdict = evaluate_hypothesis(
-            {"lora": _per_seed(runs, task, "lora-r8"), "full": _per_seed(runs, task, "full-ft")},
-            {"lora": drift_of["lora-r8"], "full": drift_of["full-ft"]},
-            {"merged": samples["merged"], "adapters": samples["peft-mixed"]},
-        )
-        out.append({"task": task, **verdict.to_dict()})
-    return out
-
-
 THRESHOLDS = {
     "accuracy_margin": 0.03,
     "drift_reduction": 0.2,
@@ -405,10 +335,13 @@ def without(results: dict[str, Any], *sections: str) -> dict[str, Any]:
 
 
 def synthetic_dict(seed: int = 0) -> dict[str, Any]:
-    """A realistic results.json: 2 tasks x 2 methods x 3 seeds, with every section filled."""
+    """The measurements of a realistic study (2 tasks x 2 methods x 3 seeds) in results.json's
+    shape: what its stage artifacts hold. The analysis' own parts (statistics, variants,
+    decisions, verdicts) are left empty: `_produced.produce` builds them as `loralens run` does.
+    """
     rng = np.random.default_rng(seed)
     runs, drift = _runs(rng), _drift(rng)
-    serving, samples = serving_group(rng, list(TASKS))
+    serving = serving_group(rng, list(TASKS))
     return {
         "schema_version": SCHEMA_VERSION,
         "study": _study(),
@@ -419,19 +352,11 @@ def synthetic_dict(seed: int = 0) -> dict[str, Any]:
         "drift": drift,
         "serving": [serving],
         "sparsity": _sparsity(rng),
-        "variants": {
-            "rows": variant_summary(runs, {r["task"]: "accuracy" for r in runs}),
-            "adalora_ranks": [],
-        },
-        "statistics": _statistics(runs),
+        "variants": EMPTY["variants"],
+        "statistics": EMPTY["statistics"],
         "decisions": decisions(TASKS),
-        "hypotheses": _hypotheses(runs, drift, samples),
+        "hypotheses": [],
     }
-
-
-def synthetic_results(seed: int = 0) -> Results:
-    """The realistic results, validated."""
-    return typed(synthetic_dict(seed))
 
 
 def minimal_dict(seed: int = 0) -> dict[str, Any]:

@@ -1,15 +1,18 @@
 """A synthetic variants study: rank ablation, AdaLoRA and QLoRA next to full fine-tuning.
 
 Accuracies, costs and AdaLoRA ranks are planted so that the tests know the answers; the variants
-section is built by the analysis' own pure function, as `loralens run` would.
+section (and everything else the analysis decides) is built by the real producer from the
+study's artifacts (`_produced.produce`), as `loralens run` would.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
-from loralens.results.variants import adalora_rank_rows, variant_summary
+from loralens.results.variants import adalora_rank_rows
+from tests.unit.report._produced import produce
 from tests.unit.report._synthetic import EMPTY, THRESHOLDS, _study, run_row
 
 TASK = "rte"
@@ -92,10 +95,7 @@ def variant_dict() -> dict[str, Any]:
         **EMPTY,
         "runs": runs,
         "baselines": [{**majority, "ci": None, "std": None, "artifact": "artifacts/baselines"}],
-        "variants": {
-            "rows": variant_summary(runs, {r["task"]: "accuracy" for r in runs}),
-            "adalora_ranks": _adalora_ranks(),
-        },
+        "variants": {"rows": [], "adalora_ranks": _adalora_ranks()},
         "decisions": {
             "primary_metric": {TASK: "accuracy"},
             "greater_is_better": {TASK: True},
@@ -108,6 +108,6 @@ def variant_dict() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def variant_results() -> Results:
-    """The variants study, validated."""
-    return validate_results(variant_dict())
+def variant_results(root: Path) -> Results:
+    """The variants study's results.json, built by the analysis from artifacts under `root`."""
+    return validate_results(produce(root, variant_dict()))

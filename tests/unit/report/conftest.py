@@ -10,13 +10,14 @@ import pytest
 
 from loralens.report import write_report
 from loralens.results.schema import Results
+from tests.unit.report._produced import produce
 from tests.unit.report._synthetic import minimal_dict, synthetic_dict, typed
 
 
 @pytest.fixture(scope="session")
-def full_dict() -> dict:
-    """The realistic synthetic results (every section filled), as results.json holds them."""
-    return synthetic_dict()
+def full_dict(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The realistic study's results.json, built by the analysis from its stage artifacts."""
+    return produce(tmp_path_factory.mktemp("artifacts"), synthetic_dict())
 
 
 @pytest.fixture(scope="session")

@@ -65,8 +65,9 @@ def test_per_task_form_names_the_task() -> None:
 
 def test_summary_is_generated_from_verdicts_and_numbers(full: Results) -> None:
     items = summary_items(full)
-    for v in full.hypotheses:
-        line = next(i for i in items if i.startswith(f"{v.task}: the hypothesis is"))
+    for v in full.hypotheses:  # the analysis names each verdict's task and comparison
+        where = f"{v.task} · {v.treatment} vs {v.reference}"
+        line = next(i for i in items if i.startswith(f"{where}: the hypothesis is"))
         assert v.status in line
         drift = next(c for c in v.components if c.name.startswith("Drift"))
         assert f"drift reduction {100 * drift.estimate:.1f}%" in line

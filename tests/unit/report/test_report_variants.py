@@ -21,7 +21,6 @@ from tests.unit.report._synthetic_variants import (
     MODULES,
     TASK,
     VARIANTS,
-    variant_dict,
     variant_results,
 )
 
@@ -29,14 +28,15 @@ BY_KEY = {s.key: s for s in FIGURES}
 
 
 @pytest.fixture(scope="module")
-def variants() -> Results:
-    return variant_results()
+def variants(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return variant_results(tmp_path_factory.mktemp("variants"))
 
 
-def _no_ranks() -> Results:
+def _no_ranks(variants: Results) -> Results:
     """The variants study without AdaLoRA's rank patterns."""
-    results = variant_dict()
-    return typed({**results, "variants": {**results["variants"], "adalora_ranks": []}})
+    return variants.model_copy(
+        update={"variants": variants.variants.model_copy(update={"adalora_ranks": []})}
+    )
 
 
 def _images(fig: Figure) -> list:
@@ -108,8 +108,8 @@ def test_variant_figures_drawn_and_labelled(variants: Results) -> None:
 def test_variant_figures_only_with_their_data(
     variants: Results, full: Results, minimal: Results
 ) -> None:
-    no_ranks = _no_ranks()
-    no_variants = typed(without(variant_dict(), "variants"))
+    no_ranks = _no_ranks(variants)
+    no_variants = typed(without(variants.model_dump(exclude_unset=True), "variants"))
     with style():
         assert set(draw_figures(variants)) == {"performance", "variants_pareto", "adalora_ranks"}
         assert BY_KEY["adalora_ranks"].draw(no_ranks) is None
@@ -132,7 +132,7 @@ def test_cost_table(variants: Results) -> None:
     assert r4["Method"] == "lora" and r4["Seeds"] == "2"
     assert {m for m, r in rows.items() if r["Pareto front"] == "yes"} == FRONT
     assert rows["qlora-r8"]["Peak RSS (MB)"] == "900 ± 0"
-    assert cost_table(typed(without(variant_dict(), "variants"))) is None
+    assert cost_table(typed(without(variants.model_dump(exclude_unset=True), "variants"))) is None
 
 
 def test_document_has_variants_section_and_qlora_caveat(variants: Results, full: Results) -> None:
@@ -152,9 +152,11 @@ def test_document_has_variants_section_and_qlora_caveat(variants: Results, full:
     assert not any("NF4" in c for c in full_caveats.items)
 
 
-def test_missing_rank_patterns_are_stated() -> None:
+def test_missing_rank_patterns_are_stated(variants: Results) -> None:
     missing = [
-        b.text for b in _blocks(build_document(_no_ranks(), set())) if isinstance(b, Missing)
+        b.text
+        for b in _blocks(build_document(_no_ranks(variants), set()))
+        if isinstance(b, Missing)
     ]
     assert any(m.startswith("AdaLoRA rank heatmap: not available") for m in missing)
 
