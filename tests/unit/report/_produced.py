@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from loralens.config import RunConfig
+from loralens.drift.tables import summarize
 from loralens.results.build import build_results
 from loralens.training.folder import TrainingRun
 
@@ -108,16 +109,17 @@ def _ranks(results: dict[str, Any], run: dict[str, Any]) -> dict[str, int] | Non
 
 
 def _drift(study: Study, results: dict[str, Any], run: dict[str, Any]) -> None:
-    """drift.json of one run: its rows and summaries, the task's controls, the probe hash."""
+    """drift.json of one run: its rows, their summary, the task's controls, the probe hash."""
     drift = results["drift"]
     rows = _per_run(drift["rows"], run)
     if not rows:
         return
     controls = [_without(c, ("task",)) for c in drift["controls"] if c["task"] == run["task"]]
     data = {
+        "run": str(study.root),
         "rows": rows,
         "controls": controls,
-        "summary": _per_run(drift["summary"], run),
+        "summary": summarize(rows, controls),  # as `loralens drift` summarizes its rows
         "probe_sha256": "ab" * 32,
     }
     _write(study.stage("drift", run["task"], run["method"], run["seed"]) / "drift.json", data)

@@ -188,6 +188,7 @@ def _drift_row(task: str, method: str, seed: int, step: int, layer: int, d: floa
         "cosine_centered": 0.93,
         "procrustes": 0.04,
         "drift": d,
+        "drift_biased": d,
         "artifact": f"artifacts/drift-{task}-{method}-{seed}",
     }
 
