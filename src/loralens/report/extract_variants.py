@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from loralens.methods import get_method
 from loralens.report.extract import Summary, methods, summarize, tasks
 from loralens.report.fmt import num
 from loralens.results.schema import MeanSd, Results, VariantRow
 
-QLORA = "qlora"
 ADALORA = "adalora"
 
 
@@ -89,9 +89,15 @@ def base_methods(results: Results) -> dict[str, str]:
 
 
 def variants_of(results: Results, base: str) -> list[str]:
-    """Variant names whose registry method is `base` (e.g. 'qlora'), in study order."""
+    """Variant names whose registry method is `base` (e.g. 'adalora'), in study order."""
     kinds = base_methods(results)
     return [m for m in methods(results) if m in kinds and kinds[m] == base]
+
+
+def quantized_variants(results: Results) -> list[str]:
+    """Variant names whose method trains on a 4-bit base (by the method registry)."""
+    kinds = base_methods(results)
+    return [m for m in methods(results) if m in kinds and get_method(kinds[m]).quantized_base]
 
 
 def adalora_grids(results: Results) -> dict[tuple[str, str], dict[str, Any]]:

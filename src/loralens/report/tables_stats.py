@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loralens.config import RunConfig, variant_config
+from loralens.methods import get_method
 from loralens.report import extract as ex
 from loralens.report import fmt
 from loralens.report.document import Table
@@ -156,13 +157,13 @@ def _per_method(config: RunConfig, sec: str, key: str, default: Any) -> str | No
     """One setting as the study's methods see it: one value, or `method: value` per method.
 
     Each method's config is the study's own resolution of its variant (`variant_config`); LoRA
-    keys are left out for methods that train without LoRA (full fine-tuning), and None is
-    returned when no method uses the key.
+    keys are left out for methods that train no adapter (full fine-tuning, by the method
+    registry), and None is returned when no method uses the key.
     """
     values: dict[str, str] = {}
     for name in config.study.methods:
         resolved = variant_config(config, name)
-        if sec == "lora" and resolved.method == "full":
+        if sec == "lora" and not get_method(resolved.method).saves_adapter:
             continue
         values[name] = _value_text(getattr(getattr(resolved, sec), key))
     if len(set(values.values())) > 1:

@@ -79,7 +79,7 @@ def cost_table(results: Results) -> Table | None:
 
 def variant_caveats(results: Results) -> list[str]:
     """Caveats due to the variants themselves (a QLoRA variant's 4-bit base)."""
-    qlora = xv.variants_of(results, xv.QLORA)
+    qlora = xv.quantized_variants(results)
     if not qlora:
         return []
     return [

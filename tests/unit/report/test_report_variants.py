@@ -67,6 +67,7 @@ def test_pareto_points_read_from_results(variants: Results) -> None:
 def test_variant_kinds(variants: Results) -> None:
     assert xv.variants_of(variants, "qlora") == ["qlora-r8"]
     assert xv.variants_of(variants, "adalora") == ["adalora"]
+    assert xv.quantized_variants(variants) == ["qlora-r8"]  # 4-bit base, by the registry
 
 
 def test_adalora_heatmap_values_are_means_over_seeds(variants: Results) -> None:
