@@ -374,11 +374,6 @@ def minimal_dict(seed: int = 0) -> dict[str, Any]:
     }
 
 
-def minimal_results(seed: int = 0) -> Results:
-    """The minimal results, validated."""
-    return typed(minimal_dict(seed))
-
-
 def empty_results() -> Results:
     """A study that produced nothing: no name, no runs, no sections."""
     study = {**minimal_dict()["study"], "name": None, "tasks": [], "methods": [], "seeds": []}
