@@ -1,4 +1,9 @@
-"""Synthetic results.json documents for the report tests: a realistic study and a minimal one."""
+"""Synthetic studies for the report tests, in results.json's shape.
+
+`synthetic_dict` holds the measurements of a realistic study (what its stage artifacts hold);
+`_produced.produce` turns them into results.json through the real analysis. `minimal_dict` (runs
+alone) and `empty_results` are edge cases written directly, validated by `typed`.
+"""
 
 from __future__ import annotations
 
