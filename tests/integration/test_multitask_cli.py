@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loralens.results.schema import validate_results
+from loralens.results.schema import SCHEMA_VERSION, validate_results
 from tests.conftest import run_cli, tiny_serving
 
 pytestmark = pytest.mark.integration
@@ -113,8 +113,16 @@ def test_results_validate_and_the_report_refuses_a_broken_file(
     (tmp_path / "results.json").write_text(json.dumps(results))
     proc = run_cli("report", str(tmp_path))
     assert proc.returncode == 2
-    assert "does not match the results schema 3: runs.0.seed: Field required" in proc.stderr
+    expected = f"does not match the results schema {SCHEMA_VERSION}: runs.0.seed: Field required"
+    assert expected in proc.stderr
     assert not (tmp_path / "report.html").exists()
+    # An older schema is refused with the version found, the one read, and how to get it.
+    results["schema_version"] = SCHEMA_VERSION - 1
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    proc = run_cli("report", str(tmp_path))
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("loralens: error:")]
+    assert proc.returncode == 2 and "rerun `loralens run`" in line
+    assert f"schema version {SCHEMA_VERSION - 1}; this loralens reads version" in line
 
 
 def test_the_report_renders_only_the_analysis_own_results(finished: Path, tmp_path: Path) -> None:

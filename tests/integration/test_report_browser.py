@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from loralens.report import write_report
-from tests.unit.report._synthetic import minimal_results, synthetic_results
+from tests.unit.report._produced import produce
+from tests.unit.report._synthetic import minimal_dict, synthetic_dict
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +111,7 @@ def chromium() -> Path:
 
 @pytest.mark.parametrize("name", ["full", "minimal"])
 def test_report_renders_in_chromium(chromium: Path, tmp_path: Path, name: str) -> None:
-    results = synthetic_results() if name == "full" else minimal_results()
+    results = produce(tmp_path / "study", synthetic_dict()) if name == "full" else minimal_dict()
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "results.json").write_text(json.dumps(results), encoding="utf-8")

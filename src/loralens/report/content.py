@@ -1,9 +1,8 @@
-"""The report's content: a `Document` built from the results dict and the figures that exist."""
+"""The report's content: a `Document` built from the results and the figures that exist."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Collection
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
@@ -24,6 +23,8 @@ from loralens.report.document import (
 )
 from loralens.report.figures import FIGURES
 from loralens.report.summary import summary_items
+from loralens.results.schema import Results
+from loralens.results.schema_stats import NotComputed
 
 QUESTIONS = (
     (
@@ -63,24 +64,16 @@ def _table_or(table: Table | None, what: str, why: str) -> list[Block]:
     return [table] if table is not None else [missing(what, why)]
 
 
-def _thresholds(results: Mapping[str, Any]) -> tuple[str, str, str]:
-    """The hypothesis thresholds as text: the analysis' decision, else the config (older files)."""
-    decisions = results.get("decisions")
-    used = decisions.get("thresholds") if isinstance(decisions, Mapping) else None
-    if isinstance(used, Mapping):
-        acc, drift, serving = (
-            fmt.num(used.get(k)) for k in ("accuracy_margin", "drift_reduction", "serving_overhead")
-        )
-        return f"{100 * acc:.1f} points", fmt.pct(drift, 0), fmt.pct(serving, 0)
-    config = ex.study(results).get("config") or {}
-    report = (config.get("report") or {}) if isinstance(config, Mapping) else {}
-    acc = fmt.num(report.get("max_accuracy_loss", 0.03))
-    drift = fmt.num(report.get("min_drift_reduction", 0.20))
-    serving = fmt.num(report.get("max_serving_overhead", 0.30))
+def _thresholds(results: Results) -> tuple[str, str, str]:
+    """The hypothesis thresholds the analysis used, as text."""
+    used = results.decisions.thresholds
+    acc, drift, serving = (
+        used[k] for k in ("accuracy_margin", "drift_reduction", "serving_overhead")
+    )
     return f"{100 * acc:.1f} points", fmt.pct(drift, 0), fmt.pct(serving, 0)
 
 
-def question_section(results: Mapping[str, Any]) -> Section:
+def question_section(results: Results) -> Section:
     """The research questions and the hypothesis under test."""
     acc, drift, serving = _thresholds(results)
     hypothesis = Paragraph(
@@ -96,7 +89,7 @@ def question_section(results: Mapping[str, Any]) -> Section:
     return Section("questions", "Questions", (*blocks, hypothesis))
 
 
-def setup_section(results: Mapping[str, Any]) -> Section:
+def setup_section(results: Results) -> Section:
     """Model, tasks, methods, seeds and budgets."""
     text = (
         "Splits are fixed per task: train and val are carved from the original training data "
@@ -107,28 +100,26 @@ def setup_section(results: Mapping[str, Any]) -> Section:
     return Section("setup", "Setup", (tables_stats.setup_table(results), Paragraph(text)))
 
 
-def data_section(results: Mapping[str, Any]) -> Section:
+def data_section(results: Results) -> Section:
     """Dataset statistics and per-task notes."""
     blocks = _table_or(
         tables.data_table(results), "Dataset statistics", "results.json has no data section."
     )
     notes = []
-    for task, d in (results.get("data") or {}).items():
-        if isinstance(d, Mapping):
-            extra = "; ".join(str(n) for n in d.get("notes") or [])
-            dup = f"{fmt.integer(d.get('duplicates_removed'))} duplicates removed"
-            notes.append(
-                f"{task}: {d.get('origin') or 'origin not recorded'}; {dup}"
-                + (f"; {extra}" if extra else "")
-            )
+    for task, d in results.data.items():
+        extra = "; ".join(d.notes)
+        dup = f"{fmt.integer(d.duplicates_removed)} duplicates removed"
+        notes.append(
+            f"{task}: {d.origin or 'origin not recorded'}; {dup}" + (f"; {extra}" if extra else "")
+        )
     if notes:
         blocks.append(Bullets(tuple(notes)))
     return Section("data", "Data", tuple(blocks))
 
 
-def performance_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+def performance_section(results: Results, figures: Collection[str]) -> Section:
     """Task performance of trained models and baselines, then other metrics."""
-    if not ex.records(results, "runs"):
+    if not results.runs:
         return Section(
             "performance",
             "Task performance",
@@ -137,7 +128,7 @@ def performance_section(results: Mapping[str, Any], figures: Collection[str]) ->
     blocks = _table_or(
         tables.performance_table(results), "Task performance", "the runs report no test metric."
     )
-    if not ex.records(results, "baselines"):
+    if not results.baselines:
         why = "results.json lists no majority, random, zero-shot or encoder baseline."
         blocks.append(missing("Baselines", why))
     blocks += _figures("performance", figures)
@@ -147,10 +138,10 @@ def performance_section(results: Mapping[str, Any], figures: Collection[str]) ->
     return Section("performance", "Task performance", tuple(blocks))
 
 
-def drift_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+def drift_section(results: Results, figures: Collection[str]) -> Section:
     """Drift tables, controls and figures."""
     title = "Representation drift"
-    if not (ex.records(results, "drift", "rows") or ex.records(results, "drift", "summary")):
+    if not (results.drift.rows or results.drift.summary):
         why = "results.json has no drift rows or summary (the study captured no representations)."
         return Section("drift", title, (missing("Drift", why),))
     blocks = _table_or(
@@ -161,13 +152,13 @@ def drift_section(results: Mapping[str, Any], figures: Collection[str]) -> Secti
         "CKA controls",
         "results.json has no drift controls, so drift lacks its null reference.",
     )
-    if not ex.records(results, "drift", "rows"):
+    if not results.drift.rows:
         why = "results.json has no drift rows, so there are no layer or training-step figures."
         blocks.append(missing("Per-layer drift", why))
     return Section("drift", title, (*blocks, *_figures("drift", figures)))
 
 
-def serving_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+def serving_section(results: Results, figures: Collection[str]) -> Section:
     """How serving was measured, its tables and figures; one subsection per adapter group."""
     views = sv.views(results)
     if len(views) <= 1:
@@ -187,7 +178,7 @@ def serving_section(results: Mapping[str, Any], figures: Collection[str]) -> Sec
     return Section("serving", "Serving cost", (intro,), subs)
 
 
-def _serving_blocks(view: Mapping[str, Any], figures: Collection[str], suffix: str) -> list[Block]:
+def _serving_blocks(view: Results, figures: Collection[str], suffix: str) -> list[Block]:
     """Setup, timing tables, figures (keys ending in `suffix`), memory and correctness."""
     timing = [t for t in (ts.latency_table(view), ts.mixed_table(view)) if t is not None]
     memory = ts.memory_table(view)
@@ -209,7 +200,7 @@ def _serving_blocks(view: Mapping[str, Any], figures: Collection[str], suffix: s
     return blocks
 
 
-def sparsity_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+def sparsity_section(results: Results, figures: Collection[str]) -> Section:
     """Sparsity table and figure."""
     blocks = _table_or(
         tables.sparsity_table(results),
@@ -219,7 +210,7 @@ def sparsity_section(results: Mapping[str, Any], figures: Collection[str]) -> Se
     return Section("sparsity", "Sparsity of the update", (*blocks, *_figures("sparsity", figures)))
 
 
-def variants_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+def variants_section(results: Results, figures: Collection[str]) -> Section:
     """Cost and accuracy per method variant, the Pareto figure and AdaLoRA's kept ranks."""
     title = "Method variants: accuracy and cost"
     blocks = _table_or(
@@ -234,7 +225,7 @@ def variants_section(results: Mapping[str, Any], figures: Collection[str]) -> Se
     return Section("variants", title, tuple(blocks))
 
 
-def statistics_section(results: Mapping[str, Any]) -> Section:
+def statistics_section(results: Results) -> Section:
     """Seed-level tests, ANOVA and power."""
     tests = tables_stats.tests_table(results)
     anova, power = tables_stats.anova_table(results), tables_stats.power_table(results)
@@ -242,19 +233,18 @@ def statistics_section(results: Mapping[str, Any]) -> Section:
     if not blocks:
         why = "results.json has no statistics section."
         return Section("statistics", "Statistical comparisons", (missing("Statistics", why),))
-    stats = results.get("statistics")
-    raw = stats.get("anova") if isinstance(stats, Mapping) else None
+    raw = results.statistics.anova
     if anova is None:
         why = (
-            str(raw["not_computed"])
-            if isinstance(raw, Mapping) and raw.get("not_computed")
-            else ("needs at least two tasks and two methods with replicated seeds.")
+            raw.not_computed
+            if isinstance(raw, NotComputed)
+            else "needs at least two tasks and two methods with replicated seeds."
         )
         blocks.append(missing("Two-way ANOVA (method x task)", why))
     return Section("statistics", "Statistical comparisons", tuple(blocks))
 
 
-def results_section(results: Mapping[str, Any], figures: Collection[str]) -> Section:
+def results_section(results: Results, figures: Collection[str]) -> Section:
     """All results, one subsection per question."""
     subs = (
         performance_section(results, figures),
@@ -267,7 +257,7 @@ def results_section(results: Mapping[str, Any], figures: Collection[str]) -> Sec
     return Section("results", "Results", (), subs)
 
 
-def hypotheses_section(results: Mapping[str, Any]) -> Section:
+def hypotheses_section(results: Results) -> Section:
     """One card per verdict."""
     cards = verdicts.cards(results)
     if not cards:
@@ -284,7 +274,7 @@ def hypotheses_section(results: Mapping[str, Any]) -> Section:
     return Section("hypotheses", "Hypotheses and verdicts", (intro, *cards))
 
 
-def environment_section(results: Mapping[str, Any]) -> Section:
+def environment_section(results: Results) -> Section:
     """Where and with what the study ran."""
     blocks = _table_or(
         tables_stats.environment_table(results),
@@ -294,27 +284,27 @@ def environment_section(results: Mapping[str, Any]) -> Section:
     return Section("environment", "Environment", tuple(blocks))
 
 
-def _subtitle(results: Mapping[str, Any]) -> str:
+def _subtitle(results: Results) -> str:
     """Model, counts and finish time under the title."""
-    st = ex.study(results)
+    st = results.study
     parts = [
-        str(st.get("model") or "model not recorded"),
+        st.model or "model not recorded",
         fmt.plural(len(ex.tasks(results)), "task"),
         fmt.plural(len(ex.methods(results)), "method"),
         fmt.plural(len(ex.seeds(results)), "seed"),
     ]
-    if st.get("finished"):
-        parts.append(f"finished {st['finished']}")
+    if st.finished:
+        parts.append(f"finished {st.finished}")
     return " · ".join(parts)
 
 
-def build_document(results: Mapping[str, Any], figures: Collection[str]) -> Document:
+def build_document(results: Results, figures: Collection[str]) -> Document:
     """The whole report for `results`, referring to the figures in `figures` (by key)."""
-    caveats = tuple(str(c) for c in ex.study(results).get("caveats") or [])
+    caveats = tuple(results.study.caveats)
     caveats += tuple(
-        f"Stage {m.get('stage')} did not finish ({m.get('reason')}); the parts that need it "
+        f"Stage {m.stage} did not finish ({m.reason}); the parts that need it "
         "are missing or inconclusive."
-        for m in ex.records(results, "missing_stages")
+        for m in results.missing_stages
     )
     caveats += tuple(tv.variant_caveats(results))
     caveats += tuple(
@@ -327,7 +317,7 @@ def build_document(results: Mapping[str, Any], figures: Collection[str]) -> Docu
         Callout("summary", "What we found", summary_items(results), verdicts.chips(results)),
         Callout("caveat", "Caveats", caveats or ("None recorded in results.json.",)),
     )
-    name = str(ex.study(results).get("name") or "unnamed study")
+    name = results.study.name or "unnamed study"
     sections = (
         question_section(results),
         setup_section(results),

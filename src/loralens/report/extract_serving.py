@@ -1,89 +1,73 @@
-"""Tidy views of the serving and sparsity sections of results.json.
+"""Tidy views of the serving and sparsity sections of the results.
 
-The serving section is the serving benchmark's result (`loralens.serving`): `settings`, `rows`
-(one per engine x workload x batch size x K adapters x order x sampling, with `latency_ms`
-percentiles and `overhead_vs_merged`), `memory` (base, per-adapter increments, merged copies and
-the break-even), `correctness`, `switching`, `refused`. Older or hand-written files may name the
-adapter count `num_adapters` and the overhead `overhead`; both are read. Nothing is recomputed.
+The serving section holds one benchmark (`loralens.serving`) per group of adapters served on one
+base: `settings`, `rows` (one per engine x workload x batch size x K adapters x order x sampling,
+with `latency_ms` percentiles and `overhead_vs_merged`), `memory` (base, per-adapter increments,
+merged copies and the break-even), `correctness`, `switching`, `refused`. Nothing is recomputed.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
-from loralens.report.extract import Summary, records, summarize
+from loralens.report.extract import Summary, summarize
 from loralens.report.fmt import finite, num
+from loralens.results.schema import Results
+from loralens.results.schema_serving import Latency, ServingGroup, ServingMemory, ServingRow
 
 MERGED = "merged"
 PERCENTILES = ("p50", "p95", "p99")
-ORDER_RANK = {"single": 0, "round_robin": 1, "random": 2}
+ORDERS = ("single", "round_robin", "random")
 
 
-def groups(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The serving benchmarks, one per group of adapters served on one base (schema 1: one)."""
-    value = results.get("serving")
-    if isinstance(value, Mapping):
-        return [dict(value)] if value else []
-    if isinstance(value, list):
-        return [dict(g) for g in value if isinstance(g, Mapping)]
-    return []
-
-
-def group_label(group: Mapping[str, Any]) -> str:
+def group_label(group: ServingGroup) -> str:
     """Which adapters a benchmark served together: 'adapters of mrpc, rte (2 labels)'."""
-    info = group.get("group") if isinstance(group.get("group"), Mapping) else {}
-    tasks = ", ".join(str(t) for t in info.get("tasks") or [])
-    labels = info.get("num_labels")
-    if not tasks:
+    info = group.group
+    if not info.tasks:
         return "the study's adapters"
-    return f"adapters of {tasks}" + (f" ({labels} labels)" if labels is not None else "")
+    return f"adapters of {', '.join(info.tasks)} ({info.num_labels} labels)"
 
 
-def views(results: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def views(results: Results) -> list[tuple[str, Results]]:
     """(label, results whose serving section is that one benchmark) per serving group."""
-    return [(group_label(g), {**results, "serving": g}) for g in groups(results)]
+    return [(group_label(g), results.model_copy(update={"serving": [g]})) for g in results.serving]
 
 
-def serving(results: Mapping[str, Any]) -> dict[str, Any]:
-    """The serving benchmark of a single-group study or view (empty dict otherwise)."""
-    found = groups(results)
-    return found[0] if len(found) == 1 else {}
+def serving(results: Results) -> ServingGroup | None:
+    """The serving benchmark of a single-group study or view (None otherwise)."""
+    return results.serving[0] if len(results.serving) == 1 else None
 
 
-def _stat(value: Any, key: str) -> float:
-    """A percentile from a latency dict (p50 falls back to the median), or a bare number."""
-    if isinstance(value, Mapping):
-        got = value.get(key)
-        return num(value.get("median") if got is None and key == "p50" else got)
-    return num(value) if key == "p50" else num(None)
+def _p50(value: Latency | None) -> float:
+    """The p50 of a latency summary, NaN when there is none."""
+    return num(value.p50) if value is not None else num(None)
 
 
-def _normalize(row: Mapping[str, Any]) -> dict[str, Any]:
+def _normalize(row: ServingRow) -> dict[str, Any]:
     """One serving row in the report's shape."""
-    k = row.get("k_adapters", row.get("num_adapters"))
-    lat = row.get("latency_ms")
+    lat = row.latency_ms
     out: dict[str, Any] = {
-        "engine": str(row.get("engine") or "?"),
-        "workload": str(row.get("workload") or "forward"),
-        "batch_size": num(row.get("batch_size")),
-        "k": num(k) if finite(k) else 1.0,
-        "order": str(row.get("order") or "single"),
-        "sampling": row.get("sampling"),
-        "mad": _stat(lat, "mad"),
-        "ttft": _stat(row.get("ttft_ms"), "p50"),
-        "tpot": _stat(row.get("tpot_ms"), "p50"),
-        "tokens_per_s": num(row.get("tokens_per_s")),
-        "overhead": num(row.get("overhead_vs_merged", row.get("overhead"))),
+        "engine": row.engine,
+        "workload": row.workload,
+        "batch_size": num(row.batch_size),
+        "k": float(row.k_adapters),
+        "order": row.order,
+        "sampling": row.sampling,
+        "mad": num(lat.mad) if lat is not None else num(None),
+        "ttft": _p50(row.ttft_ms),
+        "tpot": _p50(row.tpot_ms),
+        "tokens_per_s": num(row.tokens_per_s),
+        "overhead": num(row.overhead_vs_merged),
     }
-    out.update({p: _stat(lat, p) for p in PERCENTILES})
+    out.update({p: num(getattr(lat, p)) if lat is not None else num(None) for p in PERCENTILES})
     return out
 
 
-def serving_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def serving_rows(results: Results) -> list[dict[str, Any]]:
     """Every timed serving row, normalized."""
-    return [_normalize(r) for r in records(serving(results), "rows")]
+    group = serving(results)
+    return [_normalize(r) for r in group.rows] if group is not None else []
 
 
 def engines(rows: list[dict[str, Any]]) -> list[str]:
@@ -121,42 +105,48 @@ def mixed_slice(rows: list[dict[str, Any]], workload: str) -> tuple[float | None
 def orders(rows: list[dict[str, Any]]) -> list[str]:
     """Orders of mixed batches present (single excluded), round-robin first."""
     found = {r["order"] for r in rows if r["order"] != "single"}
-    return sorted(found, key=lambda o: (ORDER_RANK.get(o, 9), o))
+    return sorted(found, key=lambda o: (ORDERS.index(o) if o in ORDERS else len(ORDERS), o))
 
 
-def memory(results: Mapping[str, Any]) -> dict[str, Any]:
-    """The memory block of the serving result (empty dict when absent)."""
-    value = serving(results).get("memory")
-    return dict(value) if isinstance(value, Mapping) else {}
+def memory(results: Results) -> ServingMemory | None:
+    """The memory block of the serving result (None when not measured)."""
+    group = serving(results)
+    return group.memory if group is not None else None
 
 
-def sparsity_thresholds(results: Mapping[str, Any]) -> list[str]:
+def sparsity_thresholds(results: Results) -> list[str]:
     """Intruder-dimension thresholds present in the sparsity rows, ascending."""
-    keys = {k for r in records(results, "sparsity", "rows") for k in (r.get("intruders") or {})}
+    keys = {k for r in results.sparsity.rows for k in r.intruders}
     return sorted(keys, key=num)
 
 
-def sparsity_summary(results: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Summary]]:
+SPARSITY_FIELDS = (
+    "effective_rank",
+    "stable_rank",
+    "energy_rank_90",
+    "rank_utilisation",
+    "lora_rank",
+)
+
+
+def sparsity_summary(results: Results) -> dict[tuple[str, str], dict[str, Summary]]:
     """Per (task, method): mean ± SD over modules and seeds of each rank measure."""
-    fields = ("effective_rank", "stable_rank", "energy_rank_90", "rank_utilisation", "lora_rank")
     cells: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for r in records(results, "sparsity", "rows"):
-        cell = cells[(str(r.get("task")), str(r.get("method")))]
-        for f in fields:
-            cell[f].append(r.get(f))
-        for k, v in (r.get("intruders") or {}).items():
+    for r in results.sparsity.rows:
+        cell = cells[(r.task, r.method)]
+        for f in SPARSITY_FIELDS:
+            cell[f].append(getattr(r, f))
+        for k, v in r.intruders.items():
             cell[f"intruders_{k}"].append(v)
     return {key: {f: summarize(v) for f, v in cell.items()} for key, cell in cells.items()}
 
 
-def sparsity_by_layer(results: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, list]]:
+def sparsity_by_layer(results: Results) -> dict[tuple[str, str], dict[str, list]]:
     """Per (task, method): layers and the mean effective rank over modules and seeds."""
     cells: dict[tuple[str, str], dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for r in records(results, "sparsity", "rows"):
-        if finite(r.get("layer")) and finite(r.get("effective_rank")):
-            cells[(str(r.get("task")), str(r.get("method")))][int(num(r["layer"]))].append(
-                r["effective_rank"]
-            )
+    for r in results.sparsity.rows:
+        if r.layer is not None and finite(r.effective_rank):
+            cells[(r.task, r.method)][r.layer].append(r.effective_rank)
     return {
         key: {"layer": sorted(by), "mean": [summarize(by[la]).mean for la in sorted(by)]}
         for key, by in cells.items()

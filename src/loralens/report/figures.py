@@ -6,9 +6,8 @@ PNG bytes. Figures are built with `matplotlib.figure.Figure` (Agg canvas, no pyp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -31,14 +30,13 @@ from loralens.report.plotstyle import (
     render_png,
     style,
 )
+from loralens.results.schema import Results
 
 
-def performance(results: Mapping[str, Any]) -> Figure | None:
+def performance(results: Results) -> Figure | None:
     """Test metric per method (mean ± SD over seeds, seeds as dots) with baselines as lines."""
-    groups = ex.runs_by(results)
-    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
+    tasks = ex.tasks_in(results, ex.runs_by(results))
     metric_of = ex.metric_names(results, tasks)
-    tasks = [t for t in tasks if t in metric_of]
     if not tasks:
         return None
     methods = ex.methods(results)
@@ -49,9 +47,7 @@ def performance(results: Mapping[str, Any]) -> Figure | None:
         metric = metric_of[task]
         k = metric_scale(metric)
         for i, method in enumerate(methods):
-            values = [
-                num((r.get("test") or {}).get(metric)) for r in groups.get((task, method), [])
-            ]
+            values = [num(ex.test_value(r, metric)) for r in ex.runs_of(results, task, method)]
             values = np.array([v for v in values if np.isfinite(v)]) * k
             if values.size == 0:
                 continue
@@ -79,7 +75,7 @@ def performance(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
+def drift_vs_performance(results: Results) -> Figure | None:
     """Each run's layer-mean drift against its test metric, coloured by method, shaped by task."""
     pairs = ex.drift_performance_pairs(results)
     if not pairs:
@@ -115,7 +111,7 @@ def drift_vs_performance(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def sparsity(results: Mapping[str, Any]) -> Figure | None:
+def sparsity(results: Results) -> Figure | None:
     """Effective rank of the weight update by layer, per method, one panel per task."""
     data = sv.sparsity_by_layer(results)
     if not data:
@@ -128,8 +124,8 @@ def sparsity(results: Mapping[str, Any]) -> Figure | None:
     ranks = sorted({r for r in ranks if np.isfinite(r)})
     for ax, task in zip(axes, tasks, strict=True):
         for method in methods:
-            d = data.get((task, method))
-            if d is not None:
+            if (task, method) in data:
+                d = data[(task, method)]
                 ax.plot(
                     d["layer"], d["mean"], color=colour[method], marker=marker[method], label=method
                 )
@@ -151,7 +147,7 @@ class FigureSpec:
     key: str
     section: str
     caption: str
-    draw: Callable[[Mapping[str, Any]], Figure | None]
+    draw: Callable[[Results], Figure | None]
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -239,9 +235,7 @@ FIGURES: tuple[FigureSpec, ...] = (
 )
 
 
-def draw_figures(
-    results: Mapping[str, Any], specs: tuple[FigureSpec, ...] | None = None
-) -> dict[str, bytes]:
+def draw_figures(results: Results, specs: tuple[FigureSpec, ...] | None = None) -> dict[str, bytes]:
     """PNG bytes of every figure whose data exists, by key, in report order."""
     out: dict[str, bytes] = {}
     views = sv.views(results)

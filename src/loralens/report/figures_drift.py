@@ -11,16 +11,17 @@ from matplotlib.figure import Figure
 
 from loralens.report import extract as ex
 from loralens.report.plotstyle import colours, grid, legend_below, markers
+from loralens.results.schema import Results
 
 
-def _task_panels(results: Mapping[str, Any], data: Mapping[tuple, Any], title: str) -> tuple:
+def _task_panels(results: Results, data: Mapping[tuple, Any], title: str) -> tuple:
     """(tasks with data, methods, colour and marker per method, figure, one axis per task)."""
     tasks, methods = ex.tasks_in(results, data), ex.methods(results)
     fig, axes = grid(len(tasks), title)
     return tasks, methods, colours(methods), markers(methods), fig, axes
 
 
-def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
+def drift_by_layer(results: Results) -> Figure | None:
     """1 − debiased CKA per layer at the compared step, one line per method and task panel."""
     data = ex.drift_by_layer(results)
     if not data:
@@ -31,10 +32,8 @@ def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
     )
     tasks, methods, colour, _, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
-        for method in methods:
-            d = data.get((task, method))
-            if d is None:
-                continue
+        for method in (m for m in methods if (task, m) in data):
+            d = data[(task, method)]
             ax.plot(d["layer"], d["mean"], color=colour[method], label=method)
             if np.isfinite(d["low"]).any():
                 ax.fill_between(
@@ -46,7 +45,7 @@ def drift_by_layer(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
+def drift_over_steps(results: Results) -> Figure | None:
     """Layer-mean drift against training step, mean ± SD over seeds, one panel per task."""
     data = ex.drift_over_steps(results)
     if not data:
@@ -54,10 +53,8 @@ def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
     title = f"Drift over training ({ex.drift_pooling(results)} pooling, 1 − debiased CKA)"
     tasks, methods, colour, marker, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
-        for method in methods:
-            d = data.get((task, method))
-            if d is None:
-                continue
+        for method in (m for m in methods if (task, m) in data):
+            d = data[(task, method)]
             sd = np.where(np.isfinite(d["sd"]), d["sd"], 0.0)
             ax.errorbar(
                 d["step"],
@@ -76,7 +73,7 @@ def drift_over_steps(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def cka_heatmaps(results: Mapping[str, Any]) -> Figure | None:
+def cka_heatmaps(results: Results) -> Figure | None:
     """Layer x step heatmaps of CKA with the base model (mean over seeds) per task and method."""
     cells = [
         (t, m, g)
@@ -112,7 +109,7 @@ def cka_heatmaps(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def drift_against_val(results: Mapping[str, Any]) -> Figure | None:
+def drift_against_val(results: Results) -> Figure | None:
     """Layer-mean drift against the val score over training, one line per run, task panels."""
     data = ex.drift_against_val(results)
     if not data:
@@ -120,7 +117,7 @@ def drift_against_val(results: Mapping[str, Any]) -> Figure | None:
     title = f"Drift against validation score during training ({ex.drift_pooling(results)} pooling)"
     tasks, _, colour, marker, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
-        metric = ex.task_metric(results, task) or "score"
+        metric = ex.task_metric(results, task)
         shown: set[str] = set()
         for (t, method, _seed), xy in data.items():
             if t != task:

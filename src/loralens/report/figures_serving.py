@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -12,10 +9,24 @@ from matplotlib.figure import Figure
 from loralens.report import extract_serving as sv
 from loralens.report.fmt import finite, num
 from loralens.report.plotstyle import colours, grid, legend_below, markers
+from loralens.results.schema import Results
 
-DEFAULT_OVERHEAD_LIMIT = 0.30
 ORDER_STYLE = {"round_robin": "-", "random": "--"}
 TOKENS = {"forward": "Prompt tokens / s", "generate": "Generated tokens / s"}
+
+
+def _line_style(order: str) -> str:
+    """Solid for round-robin, dashed for random, dotted for any other order."""
+    if order in ORDER_STYLE:
+        return ORDER_STYLE[order]
+    return ":"
+
+
+def _tokens_label(workload: str) -> str:
+    """The throughput axis label of a workload."""
+    if workload in TOKENS:
+        return TOKENS[workload]
+    return "Tokens / s"
 
 
 def _series(rows: list[dict], x: str, y: str) -> tuple[list[float], list[float]]:
@@ -32,7 +43,7 @@ def _log2_axis(ax: Axes, values: list[float]) -> None:
     ax.minorticks_off()
 
 
-def latency(results: Mapping[str, Any]) -> Figure | None:
+def latency(results: Results) -> Figure | None:
     """p50 latency (band to p95) and throughput against batch size, one adapter, per engine."""
     workload, rows = sv.single_rows(sv.serving_rows(results))
     names = [
@@ -59,25 +70,14 @@ def latency(results: Mapping[str, Any]) -> Figure | None:
         ax.set_xlabel("Batch size (requests)")
         ax.set_ylim(bottom=0)
     ax_l.set(title="Latency (line: p50, band: p50–p95)", ylabel="Latency (ms)")
-    ax_t.set(title="Throughput", ylabel=TOKENS.get(workload, "Tokens / s"))
+    ax_t.set(title="Throughput", ylabel=_tokens_label(workload))
     legend_below(fig, [ax_l, ax_t], "engine")
     return fig
 
 
-def _overhead_limit(results: Mapping[str, Any]) -> float:
-    """The serving-overhead threshold the analysis used (older results: config, verdict)."""
-    decided = ((results.get("decisions") or {}).get("thresholds") or {}).get("serving_overhead")
-    if finite(decided):
-        return num(decided)
-    config = (results.get("study") or {}).get("config") or {}
-    report = (config.get("report") or {}) if isinstance(config, Mapping) else {}
-    if finite(report.get("max_serving_overhead")):
-        return num(report["max_serving_overhead"])
-    for v in results.get("hypotheses") or []:
-        for part in [v, *(v.get("components") or [])] if isinstance(v, Mapping) else []:
-            if str(part.get("name", "")).startswith("Serving") and finite(part.get("threshold")):
-                return num(part["threshold"])
-    return DEFAULT_OVERHEAD_LIMIT
+def _overhead_limit(results: Results) -> float:
+    """The serving-overhead threshold the analysis used."""
+    return results.decisions.thresholds["serving_overhead"]
 
 
 def _overhead_panel(ax: Axes, rows: list[dict], colour: dict, marker: dict) -> list[float]:
@@ -94,14 +94,14 @@ def _overhead_panel(ax: Axes, rows: list[dict], colour: dict, marker: dict) -> l
                     100 * np.asarray(ys),
                     color=colour[e],
                     marker=marker[e],
-                    linestyle=ORDER_STYLE.get(order, ":"),
+                    linestyle=_line_style(order),
                     label=f"{e}, {order}",
                 )
                 ks += xs
     return ks
 
 
-def overhead(results: Mapping[str, Any]) -> Figure | None:
+def overhead(results: Results) -> Figure | None:
     """Latency overhead against merged weights by adapters mixed in one batch, per workload."""
     rows = sv.serving_rows(results)
     panels = [(w, *sv.mixed_slice(rows, w)) for w in sv.workloads(rows)]
@@ -135,37 +135,34 @@ def overhead(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def _as_float(key: Any) -> float:
+def _as_float(key: str) -> float:
     """A JSON object key ('4') as a number, NaN when it is not one."""
     try:
         return float(key)
-    except (TypeError, ValueError):
+    except ValueError:
         return float("nan")
 
 
-def memory(results: Mapping[str, Any]) -> Figure | None:
+def memory(results: Results) -> Figure | None:
     """Memory of N merged copies against one base plus N adapters, with the break-even."""
     mem = sv.memory(results)
-    copies = mem.get("merged_copies_mb")
-    if not isinstance(copies, Mapping) or not copies or not finite(mem.get("base_mb")):
+    if mem is None or not mem.merged_copies_mb:
         return None
-    points = sorted((_as_float(k), num(v)) for k, v in copies.items())
+    points = sorted((_as_float(k), num(v)) for k, v in mem.merged_copies_mb.items())
     points = [(n, v) for n, v in points if finite(n) and finite(v)]
     if not points:
         return None
     ns, merged = [n for n, _ in points], [v for _, v in points]
-    per = {
-        e: num(v)
-        for e, v in (mem.get("per_adapter_mb") or {}).items()
-        if e != sv.MERGED and finite(v)
-    }
+    per = {e: v for e, v in mem.per_adapter_mb.items() if e != sv.MERGED and finite(v)}
     names = [sv.MERGED, *per]
     colour, marker = colours(sv.engines(sv.serving_rows(results)) or names), markers(names)
+    fallback = {sv.MERGED: "#0072B2"} | dict.fromkeys(per, "#777777")
+    colour = fallback | colour
     fig, (ax,) = grid(1, "Memory of N adapters: merged copies vs one base + adapters", 5.6)
     ax.plot(
         ns,
         merged,
-        color=colour.get(sv.MERGED, "#0072B2"),
+        color=colour[sv.MERGED],
         marker=marker[sv.MERGED],
         label="merged: one copy per adapter",
     )
@@ -173,13 +170,13 @@ def memory(results: Mapping[str, Any]) -> Figure | None:
         # The benchmark's own memory model: one base plus N times the measured per-adapter cost.
         ax.plot(
             ns,
-            [num(mem["base_mb"]) + n * max(mb, 0.0) for n in ns],
+            [mem.base_mb + n * max(mb, 0.0) for n in ns],
             marker=marker[e],
-            color=colour.get(e, "#777777"),
+            color=colour[e],
             label=f"{e}: base + N adapters",
         )
-    if finite(mem.get("break_even_adapters")):
-        x = num(mem["break_even_adapters"])
+    if mem.break_even_adapters is not None:
+        x = mem.break_even_adapters
         ax.axvline(
             x,
             color="#555555",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -19,11 +16,12 @@ from loralens.report.plotstyle import (
     metric_axis_label,
     metric_scale,
 )
+from loralens.results.schema import Results
 
 FRONT_COLOUR = "#333333"
 
 
-def accuracy_vs_params(results: Mapping[str, Any]) -> Figure | None:
+def accuracy_vs_params(results: Results) -> Figure | None:
     """Test metric (mean ± SD over seeds) against trainable parameters (log x), per task."""
     data, metric = xv.pareto_points(results), xv.pareto_metric(xv.variant_rows(results))
     if not data or metric is None:
@@ -39,8 +37,8 @@ def accuracy_vs_params(results: Mapping[str, Any]) -> Figure | None:
                 p["params"],
                 p["mean"] * k,
                 yerr=sd,
-                color=colour.get(p["method"], FRONT_COLOUR),
-                marker=marker.get(p["method"], "o"),
+                color=colour[p["method"]],
+                marker=marker[p["method"]],
                 markersize=7 if p["on_front"] else 5,
                 markeredgecolor=FRONT_COLOUR if p["on_front"] else "white",
                 capsize=4,
@@ -69,13 +67,16 @@ def accuracy_vs_params(results: Mapping[str, Any]) -> Figure | None:
     return fig
 
 
-def adalora_ranks(results: Mapping[str, Any]) -> Figure | None:
+def adalora_ranks(results: Results) -> Figure | None:
     """AdaLoRA's final kept rank by layer and module type (mean over seeds), per task, variant."""
     grids = xv.adalora_grids(results)
     if not grids:
         return None
-    order = {t: i for i, t in enumerate(ex.tasks(results))}
-    cells = sorted(grids.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][1]))
+    order = ex.tasks(results)
+    cells = sorted(
+        grids.items(),
+        key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0][1]),
+    )
     top = max(float(np.nanmax(g["rank"])) for _, g in cells)
     fig, axes = grid(len(cells), "AdaLoRA: rank kept per module after budget allocation", 3.4, 3.6)
     image = None

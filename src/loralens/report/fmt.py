@@ -36,7 +36,9 @@ def is_percent(metric: str) -> bool:
 
 def metric_label(metric: str) -> str:
     """Human name of a metric."""
-    return METRIC_LABELS.get(metric.lower(), metric.replace("_", " "))
+    if metric.lower() in METRIC_LABELS:
+        return METRIC_LABELS[metric.lower()]
+    return metric.replace("_", " ")
 
 
 def pct(x: Any, digits: int = 1, sign: bool = False) -> str:

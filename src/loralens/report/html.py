@@ -175,7 +175,7 @@ def _block(b: Block, images: Mapping[str, bytes], counter: list[int]) -> str:
     if isinstance(b, Callout):
         items = "".join(f"<li>{escape(i)}</li>" for i in b.items)
         chips = "".join(
-            f'<span class="badge {s.replace(" ", "-")}">{SYMBOLS.get(s, "?")} {escape(k)}: '
+            f'<span class="badge {s.replace(" ", "-")}">{SYMBOLS[s]} {escape(k)}: '
             f"{escape(s)}</span>"
             for k, s in b.chips
         )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
 from loralens.report import tables, tables_serving, tables_variants, verdicts
 from loralens.report.document import Table
+from loralens.results.schema import Results
 
 _CHARS = {
     "\\": r"\textbackslash{}",
@@ -79,7 +78,7 @@ def render_table(t: Table) -> str:
     )
 
 
-def render_latex(results: Mapping[str, Any]) -> str:
+def render_latex(results: Results) -> str:
     """All LaTeX tables; a comment says which are not available."""
     builders = (
         ("Task performance", tables.performance_table),

@@ -59,7 +59,7 @@ def _block(b: Block, counter: list[int]) -> str:
     if isinstance(b, Callout):
         icon = "⚠ " if b.kind == "caveat" else ""
         items = "\n".join(f"> - {md_escape(i)}" for i in b.items)
-        chips = " · ".join(f"{SYMBOLS.get(s, '?')} {md_escape(k)}: **{s}**" for k, s in b.chips)
+        chips = " · ".join(f"{SYMBOLS[s]} {md_escape(k)}: **{s}**" for k, s in b.chips)
         chips = f"> {chips}\n>\n" if chips else ""
         return f"> **{icon}{md_escape(b.title)}**\n>\n{chips}{items}"
     if isinstance(b, Table):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -16,6 +15,7 @@ from matplotlib.figure import Figure
 
 from loralens.report import extract as ex
 from loralens.report.fmt import is_percent, metric_label, num
+from loralens.results.schema import Results
 
 # Okabe & Ito (2008), colour-blind safe; yellow last (weak on white).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
@@ -26,6 +26,7 @@ BASELINE_STYLES = {
     "zero_shot": ("#333333", (0, (6, 2, 1, 2))),
     "encoder": ("#000000", "-"),
 }
+OTHER_BASELINE = ("#777777", ":")
 DPI = 150
 RC = {
     "font.size": 9,
@@ -117,13 +118,20 @@ def metric_axis_label(metric: str) -> str:
     return f"Test {metric_label(metric).lower()}" + (" (%)" if is_percent(metric) else "")
 
 
-def baseline_lines(ax: Axes, results: Mapping[str, Any], task: str, metric: str) -> None:
+def baseline_style(name: str) -> tuple[str, object]:
+    """(colour, dash pattern) of a baseline's reference line."""
+    if name in BASELINE_STYLES:
+        return BASELINE_STYLES[name]
+    return OTHER_BASELINE
+
+
+def baseline_lines(ax: Axes, results: Results, task: str, metric: str) -> None:
     """Horizontal reference lines for the task's baselines."""
     for b in ex.baselines(results, task):
-        value = num((b.get("test") or {}).get(metric))
+        value = num(ex.baseline_value(b, metric))
         if np.isfinite(value):
-            name = str(b.get("name"))
-            colour, dash = BASELINE_STYLES.get(name, ("#777777", ":"))
+            name = b.name
+            colour, dash = baseline_style(name)
             ax.axhline(
                 value * metric_scale(metric),
                 color=colour,

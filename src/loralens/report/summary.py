@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import extract_variants as xv
 from loralens.report import fmt, verdicts
+from loralens.results.schema import Results
 
 
-def _verdict_items(results: Mapping[str, Any]) -> list[str]:
+def _verdict_items(results: Results) -> list[str]:
     """One sentence per combined verdict (per task) with its parts; standalone verdicts after."""
     groups = verdicts.groups(results)
     if not groups:
@@ -28,7 +26,7 @@ def _verdict_items(results: Mapping[str, Any]) -> list[str]:
     return items
 
 
-def _performance_item(results: Mapping[str, Any], task: str, metric: str) -> str | None:
+def _performance_item(results: Results, task: str, metric: str) -> str | None:
     """'Accuracy on rotten_tomatoes: full-ft 83.2% ± 0.4, lora-r8 ...; best baseline: ...'."""
     cells, counts = [], set()
     for method in ex.methods(results):
@@ -39,20 +37,20 @@ def _performance_item(results: Mapping[str, Any], task: str, metric: str) -> str
     if not cells:
         return None
     seeds = f" ({fmt.plural(counts.pop(), 'seed')} each)" if len(counts) == 1 else ""
-    scored = [(fmt.num((b.get("test") or {}).get(metric)), b) for b in ex.baselines(results, task)]
+    scored = [(fmt.num(ex.baseline_value(b, metric)), b) for b in ex.baselines(results, task)]
     scored = [(x, b) for x, b in scored if fmt.finite(x)]
     best = ""
     if scored:
         x, b = max(scored, key=lambda p: p[0])
-        name = str(b.get("name", "")).replace("_", "-")
+        name = b.name.replace("_", "-")
         best = f"; best baseline: {name} {fmt.metric_value(metric, x)}"
     label = fmt.metric_label(metric)
     return f"{label} on {task}: {', '.join(cells)}{seeds}{best}."
 
 
-def _drift_item(results: Mapping[str, Any]) -> str | None:
+def _drift_item(results: Results) -> str | None:
     """Mean drift per task and method, at the primary pooling."""
-    pooling = ex.drift_pooling(results) or "mean"
+    pooling = ex.drift_pooling(results)
     by_task: dict[str, list[str]] = {}
     for (task, method, pool), s in ex.drift_summary(results).items():
         if pool == pooling and s.n:
@@ -64,7 +62,7 @@ def _drift_item(results: Mapping[str, Any]) -> str | None:
     return f"Drift (1 − debiased CKA, mean over layers, {pooling} pooling, {where}): {parts}."
 
 
-def _serving_items(results: Mapping[str, Any]) -> list[str]:
+def _serving_items(results: Results) -> list[str]:
     """One serving line per benchmark group, naming the group when there are several."""
     views = sv.views(results)
     out = []
@@ -74,7 +72,7 @@ def _serving_items(results: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _serving_item(results: Mapping[str, Any]) -> str | None:
+def _serving_item(results: Results) -> str | None:
     """Overhead per engine with K = 2 adapters mixed in a batch (or the smallest K measured)."""
     rows = sv.serving_rows(results)
     workload = sv.workloads(rows)[0] if rows else "forward"
@@ -100,7 +98,7 @@ def _serving_item(results: Mapping[str, Any]) -> str | None:
     )
 
 
-def _sparsity_item(results: Mapping[str, Any]) -> str | None:
+def _sparsity_item(results: Results) -> str | None:
     """Mean effective rank of ΔW per method (and the LoRA rank)."""
     cells = []
     for (task, method), s in sv.sparsity_summary(results).items():
@@ -110,7 +108,7 @@ def _sparsity_item(results: Mapping[str, Any]) -> str | None:
     return f"Effective rank of ΔW: {', '.join(cells)}." if cells else None
 
 
-def _pareto_item(results: Mapping[str, Any]) -> str | None:
+def _pareto_item(results: Results) -> str | None:
     """The variants on each task's score/parameter Pareto front, fewest parameters first."""
     parts = []
     for task, points in xv.pareto_points(results).items():
@@ -122,20 +120,20 @@ def _pareto_item(results: Mapping[str, Any]) -> str | None:
     return f"Pareto front of score against trainable parameters: {'; '.join(parts)}."
 
 
-def missing_sections(results: Mapping[str, Any]) -> list[str]:
+def missing_sections(results: Results) -> list[str]:
     """Names of the major sections results.json lacks."""
     checks = {
-        "trained runs": ex.records(results, "runs"),
-        "baselines": ex.records(results, "baselines"),
-        "drift": ex.records(results, "drift", "rows") or ex.records(results, "drift", "summary"),
+        "trained runs": results.runs,
+        "baselines": results.baselines,
+        "drift": results.drift.rows or results.drift.summary,
         "serving": any(sv.serving_rows(v) or sv.memory(v) for _, v in sv.views(results)),
-        "sparsity": ex.records(results, "sparsity", "rows"),
-        "hypothesis verdicts": verdicts.verdicts(results),
+        "sparsity": results.sparsity.rows,
+        "hypothesis verdicts": results.hypotheses,
     }
     return [name for name, present in checks.items() if not present]
 
 
-def summary_items(results: Mapping[str, Any]) -> tuple[str, ...]:
+def summary_items(results: Results) -> tuple[str, ...]:
     """The sentences of the summary box, verdicts first."""
     items = _verdict_items(results)
     # Numbers behind the verdicts, one line per question.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from loralens.metrics.dominance import DOMINATED_SHARE
@@ -10,36 +10,41 @@ from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import fmt
 from loralens.report.document import Table
+from loralens.results.schema import Baseline, DriftControl, Results, Run
 
 DASH = "—"
 
 
-def _labels(labels: Mapping[str, Any], size: Any) -> str:
+def _labels(labels: Mapping[str, int], size: int) -> str:
     """'rotten 203 (42%) · fresh 277 (58%)'."""
-    total = fmt.num(size)
     parts = []
     for name, n in labels.items():
-        share = f" ({fmt.pct(fmt.num(n) / total, 0)})" if fmt.finite(total) and total > 0 else ""
+        share = f" ({fmt.pct(n / size, 0)})" if size > 0 else ""
         parts.append(f"{name} {fmt.integer(n)}{share}")
     return " · ".join(parts) or DASH
 
 
-def data_table(results: Mapping[str, Any]) -> Table | None:
+def _quantile(lengths: Mapping[str, float] | None, q: str) -> str:
+    """A token-length quantile ('n/a' when lengths were not counted)."""
+    if lengths is None or q not in lengths:
+        return fmt.NA
+    return fmt.number(lengths[q])
+
+
+def data_table(results: Results) -> Table | None:
     """Split sizes, label distributions and token lengths per task."""
-    data = results.get("data")
-    if not isinstance(data, Mapping) or not data:
+    if not results.data:
         return None
     rows = []
-    for task, stats in data.items():
-        for split, s in ((stats or {}).get("splits") or {}).items():
-            lengths = s.get("token_length") or {}
+    for task, stats in results.data.items():
+        for split, s in stats.splits.items():
             rows.append(
                 (
-                    str(task),
-                    str(split),
-                    fmt.integer(s.get("size")),
-                    _labels(s.get("labels") or {}, s.get("size")),
-                    *(fmt.number(lengths.get(q)) for q in ("p50", "p95", "p100")),
+                    task,
+                    split,
+                    fmt.integer(s.size),
+                    _labels(s.labels, s.size),
+                    *(_quantile(s.token_length, q) for q in ("p50", "p95", "p100")),
                 )
             )
     columns = ("Task", "Split", "Examples", "Labels", "Tokens p50", "p95", "max")
@@ -50,19 +55,18 @@ def data_table(results: Mapping[str, Any]) -> Table | None:
     return Table("data", "Dataset statistics", columns, tuple(rows), "llrlrrr", note)
 
 
-def _trainable(runs: list[dict]) -> str:
-    """'0.34% (462.0k)' from the first run that reports it."""
-    for r in runs:
-        if fmt.finite(r.get("trainable_params")):
-            x = fmt.num(r.get("trainable_share"))
-            share = f"{fmt.pct(x, 2 if x < 0.1 else 0)} " if fmt.finite(x) else ""
-            return f"{share}({fmt.count(r['trainable_params'])})"
-    return DASH
+def _trainable(runs: list[Run]) -> str:
+    """'0.34% (462.0k)' from the first run."""
+    if not runs:
+        return DASH
+    x = runs[0].trainable_share
+    share = f"{fmt.pct(x, 2 if x < 0.1 else 0)} " if fmt.finite(x) else ""
+    return f"{share}({fmt.count(runs[0].trainable_params)})"
 
 
-def _baseline_cell(b: Mapping[str, Any], metric: str) -> str:
+def _baseline_cell(b: Baseline, metric: str) -> str:
     """A baseline's score: value [CI], value ± SD over seeds, or the bare value."""
-    value = (b.get("test") or {}).get(metric)
+    value = ex.baseline_value(b, metric)
     ci, sd = ex.baseline_spread(b, metric)
     return fmt.metric_ci(metric, value, ci) if ci else fmt.metric_pm(metric, value, sd)
 
@@ -75,37 +79,33 @@ def _span(values: list[Any], show: Any = fmt.integer) -> str:
     return show(nums[0]) if len(nums) == 1 else f"{show(nums[0])}–{show(nums[-1])}"
 
 
-def _baseline_rows(
-    results: Mapping[str, Any], tasks: list[str], metric_of: dict[str, str]
-) -> list[tuple]:
+def _baseline_rows(results: Results, tasks: list[str], metric_of: dict[str, str]) -> list[tuple]:
     """One row per baseline name: its score on each task and what it is."""
-    by_name: dict[str, dict[str, dict]] = {}
+    by_name: dict[str, dict[str, Baseline]] = {}
     for task in tasks:
         for b in ex.baselines(results, task):
-            by_name.setdefault(str(b.get("name")), {})[task] = b
+            by_name.setdefault(b.name, {})[task] = b
     rows = []
     for name, per_task in by_name.items():
         cells = [
             _baseline_cell(per_task[t], metric_of[t]) if t in per_task else DASH for t in tasks
         ]
-        details = list(dict.fromkeys(str(b.get("detail") or "") for b in per_task.values()))
+        details = list(dict.fromkeys(b.detail for b in per_task.values()))
         rows.append(
             (f"{name.replace('_', '-')} (baseline)", *cells, DASH, DASH, "; ".join(details))
         )
     return rows
 
 
-def performance_table(results: Mapping[str, Any]) -> Table | None:
+def performance_table(results: Results) -> Table | None:
     """The primary test metric by task: trained methods (mean ± SD over seeds), then baselines."""
-    groups = ex.runs_by(results)
-    tasks = [t for t in ex.tasks(results) if any(k[0] == t for k in groups)]
+    tasks = ex.tasks_in(results, ex.runs_by(results))
     metric_of = ex.metric_names(results, tasks)
-    tasks = [t for t in tasks if t in metric_of]
     if not tasks:
         return None
     rows = []
     for method in ex.methods(results):
-        runs = [r for t in tasks for r in groups.get((t, method), [])]
+        runs = [r for t in tasks for r in ex.runs_of(results, t, method)]
         if runs:
             cells = [(t, ex.run_metric(results, t, method, metric_of[t])) for t in tasks]
             rows.append(
@@ -128,37 +128,37 @@ def performance_table(results: Mapping[str, Any]) -> Table | None:
     return Table("performance", title, columns, tuple(rows), align, note)
 
 
-def _pm(runs: list[dict], metric: str, key: str | None = None) -> str:
-    """Mean ± SD over runs of a test metric (or of the run field `key`, in that metric's units)."""
-    s = ex.summarize(r.get(key) if key else (r.get("test") or {}).get(metric) for r in runs)
+def _pm(runs: list[Run], metric: str, field: Callable[[Run], Any] | None = None) -> str:
+    """Mean ± SD over runs of a test metric (or of a run field, in that metric's units)."""
+    s = ex.summarize(field(r) if field else ex.test_value(r, metric) for r in runs)
     return fmt.metric_pm(metric, s.mean, s.sd)
 
 
-def _mean(runs: list[dict], key: str) -> float:
+def _mean(runs: list[Run], field: Callable[[Run], Any]) -> float:
     """Mean over runs of a run field."""
-    return ex.summarize(r.get(key) for r in runs).mean
+    return ex.summarize(field(r) for r in runs).mean
 
 
-def details_table(results: Mapping[str, Any]) -> Table | None:
+def details_table(results: Results) -> Table | None:
     """Other test metrics and training facts per task and method (mean ± SD over seeds)."""
     metrics = ex.metrics(results)
     if not metrics:
         return None
     primary, others = metrics[0], metrics[1:]
     # Time, throughput and memory move to the cost-per-variant table when results.json has it.
-    cost = not ex.records(results, "variants", "rows")
+    cost = not results.variants.rows
     rows = tuple(
         (
             task,
             method,
             *(_pm(runs, m) for m in others),
-            _pm(runs, primary, "val_best"),
-            _span([r.get("selected_step") for r in runs]),
+            _pm(runs, primary, lambda r: r.val_best),
+            _span([r.selected_step for r in runs]),
             *(
                 (
-                    fmt.duration(_mean(runs, "wall_time_s")),
-                    fmt.number(_mean(runs, "train_tokens_per_s")),
-                    fmt.number(_mean(runs, "peak_rss_mb")),
+                    fmt.duration(_mean(runs, lambda r: r.wall_time_s)),
+                    fmt.number(_mean(runs, lambda r: r.train_tokens_per_s)),
+                    fmt.number(_mean(runs, lambda r: r.peak_rss_mb)),
                 )
                 if cost
                 else ()
@@ -187,7 +187,7 @@ def details_table(results: Mapping[str, Any]) -> Table | None:
     return Table("details", "Other metrics and training", columns, rows, align, note)
 
 
-def drift_table(results: Mapping[str, Any]) -> Table | None:
+def drift_table(results: Results) -> Table | None:
     """Mean drift over layers at the compared step per task and method (mean ± SD over seeds)."""
     summary = ex.drift_summary(results)
     if not summary:
@@ -196,7 +196,7 @@ def drift_table(results: Mapping[str, Any]) -> Table | None:
     pooling = ex.drift_pooling(results)
     rows = []
     for (task, method, pool), s in summary.items():
-        top = last.get((task, method)) if pool == pooling else None
+        top = last[(task, method)] if pool == pooling and (task, method) in last else None
         rows.append(
             (
                 task,
@@ -231,17 +231,17 @@ def drift_table(results: Mapping[str, Any]) -> Table | None:
     )
 
 
-def controls_table(results: Mapping[str, Any]) -> Table | None:
+def controls_table(results: Results) -> Table | None:
     """Controls per task and pooling: n, d, self-CKA, random-init CKA, dominated layers."""
-    cells: dict[tuple[str, str], list[dict]] = {}
-    for c in ex.records(results, "drift", "controls"):
-        cells.setdefault((str(c.get("task")), str(c.get("pooling", "mean"))), []).append(c)
+    cells: dict[tuple[str, str], list[DriftControl]] = {}
+    for c in results.drift.controls:
+        cells.setdefault((c.task, c.pooling), []).append(c)
     if not cells:
         return None
 
-    def span(rows: list[dict], key: str) -> str:
+    def span(rows: list[DriftControl], key: str) -> str:
         """'lo – hi' of a control over layers (one value when constant)."""
-        vals = [fmt.num(r.get(key)) for r in rows if fmt.finite(r.get(key))]
+        vals = [fmt.num(getattr(r, key)) for r in rows if fmt.finite(getattr(r, key))]
         if not vals:
             return fmt.NA
         lo, hi = min(vals), max(vals)
@@ -258,7 +258,7 @@ def controls_table(results: Mapping[str, Any]) -> Table | None:
             span(rs, "d"),
             span(rs, "self_cka"),
             span(rs, "random_init_cka"),
-            str(sum(1 for r in rs if fmt.num(r.get("top_pc_share")) > DOMINATED_SHARE)),
+            str(sum(1 for r in rs if fmt.num(r.top_pc_share) > DOMINATED_SHARE)),
         )
         for (task, pool), rs in cells.items()
     )
@@ -272,7 +272,7 @@ def controls_table(results: Mapping[str, Any]) -> Table | None:
     return Table("controls", "CKA controls", columns, rows, "llrrrrrr", note)
 
 
-def sparsity_table(results: Mapping[str, Any]) -> Table | None:
+def sparsity_table(results: Results) -> Table | None:
     """Rank measures of ΔW per task and method (mean over modules and seeds)."""
     summary = sv.sparsity_summary(results)
     if not summary:

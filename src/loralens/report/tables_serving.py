@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import fmt
 from loralens.report.document import Table
+from loralens.results.schema import Results
+from loralens.results.schema_serving import CorrectnessCase
 
 DASH = "—"
 
 
-def group_views(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+def group_views(results: Results) -> list[tuple[str, Results]]:
     """(label, view) per serving group when there are several; else [("", results)]."""
     views = sv.views(results)
     return list(views) if len(views) > 1 else [("", results)]
 
 
-def latency_table(results: Mapping[str, Any]) -> Table | None:
+def latency_table(results: Results) -> Table | None:
     """Latency percentiles, throughput and overhead per engine and batch size (one adapter)."""
     rows = sv.serving_rows(results)
     workload, single = sv.single_rows(rows)
@@ -63,7 +63,7 @@ def _cell(r: dict[str, Any]) -> str:
     return f"{ms} ({fmt.pct(r['overhead'], sign=True)})"
 
 
-def mixed_table(results: Mapping[str, Any]) -> Table | None:
+def mixed_table(results: Results) -> Table | None:
     """p50 latency and overhead by K adapters per batch, per workload, order and engine."""
     rows, out = sv.serving_rows(results), []
     ks = sorted({r["k"] for r in rows if r["k"] > 1} | {1.0})
@@ -73,7 +73,7 @@ def mixed_table(results: Mapping[str, Any]) -> Table | None:
             continue
         for order in sv.orders(mine):
             for e in sv.engines(mine):
-                cells = {
+                cells = dict.fromkeys(ks, DASH) | {
                     r["k"]: _cell(r)
                     for r in mine
                     if r["engine"] == e and (r["order"] == order or r["k"] == 1)
@@ -84,7 +84,7 @@ def mixed_table(results: Mapping[str, Any]) -> Table | None:
                         fmt.number(batch),
                         order.replace("_", "-"),
                         e,
-                        *(cells.get(k, DASH) for k in ks),
+                        *(cells[k] for k in ks),
                     )
                 )
     if not out:
@@ -104,51 +104,43 @@ def mixed_table(results: Mapping[str, Any]) -> Table | None:
     )
 
 
-def memory_table(results: Mapping[str, Any]) -> Table | None:
+def memory_table(results: Results) -> Table | None:
     """The memory block: base, per-adapter cost per engine, merged copy, break-even."""
     mem = sv.memory(results)
-    if not mem:
+    if mem is None:
         return None
-    rows = [("Base model", f"{fmt.number(mem.get('base_mb'))} MiB")]
+    rows = [("Base model", f"{fmt.number(mem.base_mb)} MiB")]
+    rows += [(f"Per adapter, {e}", f"{fmt.number(v)} MiB") for e, v in mem.per_adapter_mb.items()]
     rows += [
-        (f"Per adapter, {e}", f"{fmt.number(v)} MiB")
-        for e, v in (mem.get("per_adapter_mb") or {}).items()
-    ]
-    rows += [
-        ("Adapter tensors", f"{fmt.number(mem.get('adapter_weights_mb'))} MiB"),
-        ("One merged copy", f"{fmt.number(mem.get('merged_copy_mb'))} MiB"),
+        ("Adapter tensors", f"{fmt.number(mem.adapter_weights_mb)} MiB"),
+        ("One merged copy", f"{fmt.number(mem.merged_copy_mb)} MiB"),
         (
             "Merging stops paying at",
-            fmt.plural(int(fmt.num(mem["break_even_adapters"])), "adapter")
-            if fmt.finite(mem.get("break_even_adapters"))
+            fmt.plural(mem.break_even_adapters, "adapter")
+            if mem.break_even_adapters is not None
             else "never (in the measured range)",
         ),
-        ("Measured with", str(mem.get("method") or fmt.NA)),
+        ("Measured with", mem.method or fmt.NA),
     ]
     return Table(
-        "serving_memory",
-        "Memory",
-        ("Item", "Value"),
-        tuple(rows),
-        "ll",
-        str(mem.get("detail") or ""),
-        pairs=True,
+        "serving_memory", "Memory", ("Item", "Value"), tuple(rows), "ll", mem.detail, pairs=True
     )
 
 
-def correctness_table(results: Mapping[str, Any]) -> Table | None:
+def correctness_table(results: Results) -> Table | None:
     """The correctness gate against PEFT, per engine and workload."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for e in ex.records(sv.serving(results), "correctness"):
-        groups.setdefault((str(e.get("engine")), str(e.get("workload"))), []).append(e)
+    group = sv.serving(results)
+    groups: dict[tuple[str, str], list[CorrectnessCase]] = {}
+    for e in group.correctness if group is not None else []:
+        groups.setdefault((e.engine, e.workload), []).append(e)
     if not groups:
         return None
     rows = []
     for (engine, workload), entries in groups.items():
-        diffs = [fmt.num(e.get("max_abs_logit_diff")) for e in entries]
+        diffs = [fmt.num(e.max_abs_logit_diff) for e in entries]
         diffs = [d for d in diffs if fmt.finite(d)]
-        greedy = [bool(e["greedy_equal"]) for e in entries if e.get("greedy_equal") is not None]
-        ok = all(e.get("passed") for e in entries)
+        greedy = [e.greedy_equal for e in entries if e.greedy_equal is not None]
+        ok = all(e.passed for e in entries)
         rows.append(
             (
                 engine,
@@ -164,18 +156,22 @@ def correctness_table(results: Mapping[str, Any]) -> Table | None:
     return Table("serving_correctness", "Correctness gate", columns, tuple(rows), "llrrll", note)
 
 
-def settings_text(results: Mapping[str, Any]) -> str:
+def _load(values: list[float] | None) -> str:
+    """A load average as text ('?' when not measured)."""
+    return ", ".join(map(str, values)) if values else "?"
+
+
+def settings_text(results: Results) -> str:
     """One paragraph on how serving was measured (model, device, lengths, repeats, load)."""
-    s = sv.serving(results).get("settings")
-    if not isinstance(s, Mapping):
+    group = sv.serving(results)
+    if group is None:
         return ""
-    adapters = ex.records(sv.serving(results), "adapters")
-    synthetic = sum(bool(a.get("synthetic")) for a in adapters)
+    s, adapters = group.settings, group.adapters
+    synthetic = sum(a.synthetic for a in adapters)
     parts = [
-        f"{s.get('model', 'model not recorded')} on {s.get('device', '?')} "
-        f"({s.get('dtype', '?')}, {s.get('threads', '?')} threads)",
-        f"prompt {s.get('prompt_length', '?')} tokens, {s.get('output_length', '?')} new tokens",
-        f"warm-up {s.get('warmup', '?')}, {s.get('repeats', '?')} repeats, engines interleaved",
+        f"{s.model} on {s.device} ({s.dtype}, {s.threads} threads)",
+        f"prompt {s.prompt_length} tokens, {s.output_length} new tokens",
+        f"warm-up {s.warmup}, {s.repeats} repeats, engines interleaved",
     ]
     if adapters:
         parts.append(
@@ -184,44 +180,38 @@ def settings_text(results: Mapping[str, Any]) -> str:
             if synthetic
             else fmt.plural(len(adapters), "adapter")
         )
-    load = [s.get("load_average_start"), s.get("load_average_end")]
-    if any(load):
+    if s.load_average_start or s.load_average_end:
         parts.append(
-            "load average at start / end "
-            + " / ".join(
-                ", ".join(map(str, x)) if isinstance(x, list) else str(x or "?") for x in load
-            )
-            + " (other work on the machine makes timings noisy)"
+            f"load average at start / end {_load(s.load_average_start)} / "
+            f"{_load(s.load_average_end)} (other work on the machine makes timings noisy)"
         )
     return "; ".join(parts) + "."
 
 
-def extra_items(results: Mapping[str, Any]) -> tuple[str, ...]:
+def extra_items(results: Results) -> tuple[str, ...]:
     """Switching cost, cold starts and the analytic FLOPs of LoRA, as short sentences."""
-    result, out = sv.serving(results), []
-    sw = result.get("switching")
-    if isinstance(sw, Mapping) and sw:
-        set_ms = (sw.get("set_adapter_ms") or {}).get("median")
-        merge_ms = (sw.get("merge_unmerge_ms") or {}).get("median")
+    group, out = sv.serving(results), []
+    if group is None:
+        return ()
+    if (sw := group.switching) is not None:
         out.append(
-            f"Switching adapters: set_adapter {fmt.number(set_ms)} ms (unmerged); an "
-            f"in-place merge + unmerge {fmt.number(merge_ms)} ms (merged)."
+            f"Switching adapters: set_adapter {fmt.number(sw.set_adapter_ms.median)} ms "
+            f"(unmerged); an in-place merge + unmerge {fmt.number(sw.merge_unmerge_ms.median)} "
+            "ms (merged)."
         )
-    for key, label in (("cold_start_s", "forward"), ("cold_start_generate_s", "generate")):
-        cold = result.get(key)
-        if isinstance(cold, Mapping) and cold:
+    for cold, label in ((group.cold_start_s, "forward"), (group.cold_start_generate_s, "generate")):
+        if cold:
             times = ", ".join(f"{k} {fmt.number(v)} s" for k, v in cold.items())
             out.append(f"Cold start ({label}; load base and adapters): {times}.")
-    analytic = result.get("analytic")
-    if isinstance(analytic, Mapping) and fmt.finite(analytic.get("extra_flops_ratio")):
+    if group.analytic is not None and fmt.finite(group.analytic.extra_flops_ratio):
         out.append(
-            f"LoRA adds {fmt.pct(analytic['extra_flops_ratio'], 3)} of the base model's "
+            f"LoRA adds {fmt.pct(group.analytic.extra_flops_ratio, 3)} of the base model's "
             "linear-layer FLOPs (analytic)."
         )
     return tuple(out)
 
 
-def refused(results: Mapping[str, Any]) -> dict[str, str]:
+def refused(results: Results) -> dict[str, str]:
     """Engines the benchmark refused to time, with the reason."""
-    value = sv.serving(results).get("refused")
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+    group = sv.serving(results)
+    return dict(group.refused) if group is not None else {}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from loralens.report import extract_variants as xv
 from loralens.report import fmt
 from loralens.report.document import Table
 from loralens.report.extract import Summary
+from loralens.results.schema import Results, VariantRow
 
 DASH = "—"
 
@@ -20,9 +21,9 @@ def _pm(s: Summary, show: Callable[[Any], str]) -> str:
     return f"{show(s.mean)} ± {show(s.sd)}" if fmt.finite(s.sd) else show(s.mean)
 
 
-def _trainable(row: Mapping[str, Any]) -> str:
+def _trainable(row: VariantRow) -> str:
     """'462.0k (0.34%)'."""
-    params, share = xv.stat(row.get("trainable_params")), xv.stat(row.get("trainable_share"))
+    params, share = xv.stat(row.trainable_params), xv.stat(row.trainable_share)
     if not fmt.finite(params.mean):
         return DASH
     if not fmt.finite(share.mean):
@@ -30,7 +31,7 @@ def _trainable(row: Mapping[str, Any]) -> str:
     return f"{fmt.count(params.mean)} ({fmt.pct(share.mean, 2 if share.mean < 0.1 else 0)})"
 
 
-def cost_table(results: Mapping[str, Any]) -> Table | None:
+def cost_table(results: Results) -> Table | None:
     """Per task and variant: trainable parameters, time, memory, throughput, test score."""
     rows = xv.variant_rows(results)
     metric = xv.pareto_metric(rows)
@@ -38,20 +39,19 @@ def cost_table(results: Mapping[str, Any]) -> Table | None:
         return None
     body = []
     for r in rows:
-        score = xv.stat((r.get("test") or {}).get(metric))
-        front = (r.get("pareto") or {}).get("on_front")
+        score = xv.test_stat(r, metric)
         body.append(
             (
-                str(r.get("task")),
-                str(r.get("method")),
-                str(r.get("base_method") or DASH),
-                str(score.n or len(r.get("seeds") or [])),
+                r.task,
+                r.method,
+                r.base_method or DASH,
+                str(score.n or len(r.seeds)),
                 _trainable(r),
-                _pm(xv.stat(r.get("wall_time_s")), fmt.duration),
-                _pm(xv.stat(r.get("peak_rss_mb")), fmt.number),
-                _pm(xv.stat(r.get("train_tokens_per_s")), fmt.number),
+                _pm(xv.stat(r.wall_time_s), fmt.duration),
+                _pm(xv.stat(r.peak_rss_mb), fmt.number),
+                _pm(xv.stat(r.train_tokens_per_s), fmt.number),
                 fmt.metric_pm(metric, score.mean, score.sd) if score.n else DASH,
-                "yes" if front else "",
+                "yes" if r.pareto.on_front else "",
             )
         )
     columns = (
@@ -77,9 +77,9 @@ def cost_table(results: Mapping[str, Any]) -> Table | None:
     return Table("variants", "Cost per variant", columns, tuple(body), "lllr" + "r" * 6, note)
 
 
-def variant_caveats(results: Mapping[str, Any]) -> list[str]:
+def variant_caveats(results: Results) -> list[str]:
     """Caveats due to the variants themselves (a QLoRA variant's 4-bit base)."""
-    qlora = xv.variants_of(results, xv.QLORA)
+    qlora = xv.quantized_variants(results)
     if not qlora:
         return []
     return [

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from loralens.report import fmt
 from loralens.report.document import Table, VerdictCard
+from loralens.results.schema import Results, Verdict
 
 STATUSES = ("supported", "not supported", "inconclusive")
 SYMBOLS = {"supported": "✓", "not supported": "✗", "inconclusive": "?"}
 
 
-def verdicts(results: Mapping[str, Any]) -> list[dict]:
+def verdicts(results: Results) -> list[Verdict]:
     """The verdict records, in file order (the combined one last)."""
-    return [v for v in results.get("hypotheses") or [] if isinstance(v, Mapping)]
+    return list(results.hypotheses)
 
 
-def status(v: Mapping[str, Any]) -> str:
-    """The verdict's status, 'inconclusive' when unknown."""
-    s = str(v.get("status", "")).lower()
-    return s if s in STATUSES else "inconclusive"
+def status(v: Verdict) -> str:
+    """The verdict's status."""
+    return v.status
 
 
-def _kind(v: Mapping[str, Any]) -> str:
+def _kind(v: Verdict) -> str:
     """'accuracy' (performance), 'drift', 'serving' or 'other', from the verdict's name."""
-    word = str(v.get("name", "")).split(" ")[0].lower()
-    word = "accuracy" if word == "performance" else word  # older results say "Accuracy"
+    word = v.name.split(" ")[0].lower()
+    word = "accuracy" if word == "performance" else word
     return word if word in ("accuracy", "drift", "serving") else "other"
 
 
-def value(v: Mapping[str, Any], x: Any, sign: bool = False) -> str:
+def value(v: Verdict, x: Any, sign: bool = False) -> str:
     """A number of this verdict in its unit: points for accuracy, percent for drift/serving."""
     kind = _kind(v)
     if not fmt.finite(x):
@@ -42,17 +41,15 @@ def value(v: Mapping[str, Any], x: Any, sign: bool = False) -> str:
     return fmt.number(x)
 
 
-def ci_level(v: Mapping[str, Any]) -> str:
-    """'90% CI': the level the analysis recorded (older results: 1 − 2·alpha)."""
-    level = fmt.num(v.get("confidence_level"))
-    if not fmt.finite(level) and fmt.finite(v.get("alpha")):
-        level = 1 - 2 * fmt.num(v.get("alpha"))
+def ci_level(v: Verdict) -> str:
+    """'90% CI': the level the analysis recorded."""
+    level = fmt.num(v.confidence_level)
     return f"{100 * level:.0f}% CI" if fmt.finite(level) else "CI"
 
 
-def ci(v: Mapping[str, Any]) -> str:
+def ci(v: Verdict) -> str:
     """The verdict's CI in its unit: '[−1.5, +0.0] pp', '[55.3%, 56.7%]'."""
-    lo, hi = v.get("ci_low"), v.get("ci_high")
+    lo, hi = v.ci_low, v.ci_high
     if not (fmt.finite(lo) or fmt.finite(hi)):
         return fmt.NA
     low, high = value(v, lo), value(v, hi)
@@ -61,69 +58,66 @@ def ci(v: Mapping[str, Any]) -> str:
     return f"[{low}, {high}]"
 
 
-def threshold(v: Mapping[str, Any]) -> str:
+def threshold(v: Verdict) -> str:
     """The threshold the estimate is held to: '≥ −3.0 pp', '≥ 20.0%', '≤ +30.0%'."""
-    t = v.get("threshold")
+    t = v.threshold
     if not fmt.finite(t):
         return fmt.NA
     return ("≤ " if _kind(v) == "serving" else "≥ ") + value(v, t)
 
 
-def seeds(v: Mapping[str, Any]) -> str:
+def seeds(v: Verdict) -> str:
     """'3 lora vs 3 full'."""
-    n = v.get("n_seeds") or {}
-    return " vs ".join(f"{fmt.integer(k)} {name}" for name, k in n.items()) or fmt.NA
+    return " vs ".join(f"{fmt.integer(k)} {name}" for name, k in v.n_seeds.items()) or fmt.NA
 
 
-def facts(v: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def facts(v: Verdict) -> tuple[tuple[str, str], ...]:
     """Labelled numbers of one verdict, in reading order (no empty estimate of a combination)."""
     out = (
-        ("Estimate", value(v, v.get("estimate"))),
+        ("Estimate", value(v, v.estimate)),
         (ci_level(v), ci(v)),
         ("Threshold", threshold(v)),
-        ("Test", str(v.get("test") or fmt.NA)),
-        ("p", fmt.pvalue(v.get("p_value"))),
-        ("p (Holm-adjusted)", fmt.pvalue(v.get("p_adjusted"))),
+        ("Test", v.test or fmt.NA),
+        ("p", fmt.pvalue(v.p_value)),
+        ("p (Holm-adjusted)", fmt.pvalue(v.p_adjusted)),
         ("n", seeds(v)),
     )
-    if v.get("components") and not fmt.finite(v.get("estimate")):
+    if v.components and not fmt.finite(v.estimate):
         out = out[3:]
     return out
 
 
-def _key(v: Mapping[str, Any]) -> tuple[Any, Any]:
+def _key(v: Verdict) -> tuple[str, str]:
     """What identifies a verdict record: its name and sentence."""
-    return v.get("name"), v.get("sentence")
+    return v.name, v.sentence
 
 
-def groups(results: Mapping[str, Any]) -> list[tuple[dict, list[dict]]]:
+def groups(results: Results) -> list[tuple[Verdict, list[Verdict]]]:
     """(verdict, its parts): combined verdicts (one per task, or one) first, with components.
 
     Parts listed both on their own and inside a combined verdict appear once, inside it.
     """
     records = verdicts(results)
-    combined = [v for v in records if v.get("components")]
-    nested = {_key(c) for v in combined for c in v["components"] if isinstance(c, Mapping)}
-    out = [(v, [c for c in v["components"] if isinstance(c, Mapping)]) for v in combined]
-    out += [(v, []) for v in records if not v.get("components") and _key(v) not in nested]
+    combined = [v for v in records if v.components]
+    nested = {_key(c) for v in combined for c in v.components}
+    out = [(v, list(v.components)) for v in combined]
+    out += [(v, []) for v in records if not v.components and _key(v) not in nested]
     return out
 
 
-def task_of(v: Mapping[str, Any], parent: Mapping[str, Any] | None = None) -> str:
+def task_of(v: Verdict, parent: Verdict | None = None) -> str:
     """The task and comparison a verdict is about: 'sst2 · lora-r8 vs full-ft' ('' if unknown)."""
-    parent = parent or {}
-    task = str(v.get("task") or parent.get("task") or "")
-    pair = v if v.get("treatment") else parent
-    if pair.get("treatment") and pair.get("reference"):
-        vs = f"{pair['treatment']} vs {pair['reference']}"
+    task = v.task or (parent.task if parent is not None else None) or ""
+    pair = v if v.treatment or parent is None else parent
+    if pair.treatment and pair.reference:
+        vs = f"{pair.treatment} vs {pair.reference}"
         return f"{task} · {vs}" if task else vs
     return task
 
 
-def short_name(v: Mapping[str, Any]) -> str:
+def short_name(v: Verdict) -> str:
     """'Overall' for a combined verdict, else the first word of its name ('Drift')."""
-    name = str(v.get("name", "hypothesis"))
-    return "Overall" if v.get("components") or name.startswith("H:") else name.split(" ")[0]
+    return "Overall" if v.components or v.name.startswith("H:") else v.name.split(" ")[0]
 
 
 def _titled(label: str, task: str) -> str:
@@ -131,20 +125,19 @@ def _titled(label: str, task: str) -> str:
     return f"{label} · {task}" if task else label
 
 
-def card(v: Mapping[str, Any], parts: list[dict] | None = None) -> VerdictCard:
+def card(v: Verdict, parts: list[Verdict] | None = None, task: str | None = None) -> VerdictCard:
     """A verdict as a card (its task in the title), its parts as nested cards."""
-    task = task_of(v)
-    nested = tuple(card({**c, "task": task_of(c, v)}) for c in parts or [])
-    name = _titled(str(v.get("name", "hypothesis")), task)
-    return VerdictCard(name, status(v), facts(v), str(v.get("sentence") or ""), nested)  # type: ignore[arg-type]
+    task = task_of(v) if task is None else task
+    nested = tuple(card(c, task=task_of(c, v)) for c in parts or [])
+    return VerdictCard(_titled(v.name, task), v.status, facts(v), v.sentence, nested)
 
 
-def cards(results: Mapping[str, Any]) -> list[VerdictCard]:
+def cards(results: Results) -> list[VerdictCard]:
     """One card per combined verdict (parts nested), then any standalone verdicts."""
     return [card(v, parts) for v, parts in groups(results)]
 
 
-def chips(results: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def chips(results: Results) -> tuple[tuple[str, str], ...]:
     """(label, status) of every verdict at a glance: overall first, then its parts."""
     out = []
     for v, parts in groups(results):
@@ -153,23 +146,23 @@ def chips(results: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _row(v: Mapping[str, Any], task: str) -> tuple[str, ...]:
+def _row(v: Verdict, task: str) -> tuple[str, ...]:
     """One verdict as a row of the hypotheses table."""
     return (
         task or "—",
-        str(v.get("name", "")),
-        value(v, v.get("estimate")),
-        f"{ci(v)} ({ci_level(v).removesuffix(' CI')})" if fmt.finite(v.get("ci_low")) else ci(v),
+        v.name,
+        value(v, v.estimate),
+        f"{ci(v)} ({ci_level(v).removesuffix(' CI')})" if fmt.finite(v.ci_low) else ci(v),
         threshold(v),
-        str(v.get("test") or fmt.NA),
-        fmt.pvalue(v.get("p_value")),
-        fmt.pvalue(v.get("p_adjusted")),
+        v.test or fmt.NA,
+        fmt.pvalue(v.p_value),
+        fmt.pvalue(v.p_adjusted),
         seeds(v),
-        f"{SYMBOLS[status(v)]} {status(v)}",
+        f"{SYMBOLS[v.status]} {v.status}",
     )
 
 
-def hypotheses_table(results: Mapping[str, Any]) -> Table | None:
+def hypotheses_table(results: Results) -> Table | None:
     """Every verdict and part as one row: estimate, CI, threshold, test, p, adjusted p, n."""
     rows = []
     for v, parts in groups(results):
@@ -208,12 +201,12 @@ PHRASES = {
 }
 
 
-def phrase(v: Mapping[str, Any]) -> str:
+def phrase(v: Verdict) -> str:
     """'drift reduction 56.0% (90% CI [55.3%, 56.7%]; needs ≥ 20.0%): supported'."""
-    what = PHRASES.get(_kind(v))
-    if what is None or not fmt.finite(v.get("estimate")):
-        return f"{v.get('name', 'hypothesis')}: {status(v)}"
+    kind = _kind(v)
+    if kind not in PHRASES or not fmt.finite(v.estimate):
+        return f"{v.name}: {v.status}"
     return (
-        f"{what} {value(v, v.get('estimate'))} ({ci_level(v)} {ci(v)}; "
-        f"needs {threshold(v)}): {status(v)}"
+        f"{PHRASES[kind]} {value(v, v.estimate)} ({ci_level(v)} {ci(v)}; "
+        f"needs {threshold(v)}): {v.status}"
     )

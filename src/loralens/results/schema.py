@@ -1,10 +1,11 @@
 """The results.json contract: pydantic models the analysis validates before writing, and the
 report validates on load. `python -m loralens.results.schema` prints docs/results-schema.md.
 
-Rows whose keys are fixed forbid unknown keys, so a producer that changes a row without the
-schema fails in the analysis, not later in the report. Blocks that carry a tool's own detail (a
-statistical test, the serving benchmark's settings) allow more keys than the ones named here.
-Every float that can be NaN is written as null.
+Records forbid unknown keys, so a producer that changes a record without the schema fails in
+the analysis, not later in the report. Only blocks that carry a tool's own open-ended detail (the
+serving benchmark's settings, vLLM's load rows and block) allow more keys than the ones named
+here, and the report reads none of those extra keys. Every float that can be NaN is written as
+null.
 """
 
 from __future__ import annotations
@@ -14,30 +15,26 @@ import types
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = 3  # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps
+from loralens.config import RunConfig
+from loralens.results.schema_base import Fixed, Num, Open
+from loralens.results.schema_serving import ServingGroup
+from loralens.results.schema_stats import Anova, NotComputed, Statistics, Verdict
 
-Num = float | None  # a float, null where it is NaN or not computed
+__all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validate_results"]
 
-
-class Fixed(BaseModel):
-    """A record with exactly the keys named."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class Open(BaseModel):
-    """A record with the keys named and possibly more (a tool's own detail)."""
-
-    model_config = ConfigDict(extra="allow")
+# 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps; 4: every block
+# the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
+# the config as RunConfig), so keys that were free-form are now checked.
+SCHEMA_VERSION = 4
 
 
 class Study(Fixed):
     """What ran, on what, with which caveats, and when."""
 
     name: str | None
-    config: dict[str, Any] = Field(description="the resolved study config (study.yaml)")
+    config: RunConfig = Field(description="the resolved study config (study.yaml)")
     tasks: list[str] = Field(description="declared task names, in study order")
     methods: list[str] = Field(description="variant names, in study order")
     seeds: list[int]
@@ -55,6 +52,34 @@ class MissingStage(Fixed):
 
     stage: str = Field(description="stage id, e.g. serve/2-labels")
     reason: str = Field(description="'failed: <error>' or 'blocked by a failed stage'")
+
+
+class SplitStats(Fixed):
+    """One split of a task's data."""
+
+    size: int
+    labels: dict[str, int] = Field(description="examples per label name")
+    token_length: dict[str, float] | None = Field(None, description="p50 ... p100 in tokens")
+
+
+class DataExample(Fixed):
+    """A training example as the model reads it."""
+
+    input: str
+    label: str
+
+
+class DataStats(Fixed):
+    """A task's data (`loralens.data.stats.task_stats`)."""
+
+    task: str
+    origin: str
+    label_names: list[str]
+    splits: dict[str, SplitStats]
+    duplicates_removed: int
+    notes: list[str]
+    fingerprint: str = Field(description="sha256 over every split's texts and labels")
+    examples: list[DataExample]
 
 
 class Run(Fixed):
@@ -81,7 +106,15 @@ class Run(Fixed):
     artifact: str = Field(description="the train artifact, relative to the run directory")
 
 
-class Baseline(Open):
+class ZeroShotTemplate(Fixed):
+    """A prompt template the zero-shot baseline scored on val."""
+
+    template: int
+    text: str
+    val: dict[str, Num]
+
+
+class Baseline(Fixed):
     """A baseline scored through the same evaluation path on test."""
 
     task: str
@@ -91,6 +124,8 @@ class Baseline(Open):
     std: dict[str, Num] | None = Field(description="SD over seeds (random, encoder)")
     detail: str
     artifact: str | list[str]
+    templates: list[ZeroShotTemplate] | None = Field(None, description="zero_shot: on val")
+    model: str | None = Field(None, description="zero_shot: the model prompted")
 
 
 class DriftRow(Fixed):
@@ -168,58 +203,13 @@ class DriftSummary(Fixed):
 class Drift(Fixed):
     """Drift rows, controls (once per task) and per-run summaries."""
 
-    rows: list[DriftRow] = []
-    controls: list[DriftControl] = []
-    summary: list[DriftSummary] = []
+    rows: list[DriftRow] = Field(default_factory=list)
+    controls: list[DriftControl] = Field(default_factory=list)
+    summary: list[DriftSummary] = Field(default_factory=list)
 
 
-class ServingRow(Open):
-    """One timed serving measurement (see `loralens.serving.bench` for every key)."""
-
-    engine: str
-    workload: str = Field(description="forward or generate (or a vLLM load)")
-    batch_size: int | None
-    k_adapters: int
-    order: str
-    latency_ms: dict[str, Num] | None
-    overhead_vs_merged: Num = None
-
-
-class ServedRun(Fixed):
-    """A study run whose adapter a serving group served."""
-
-    stage: str
-    task: str
-    variant: str
-    seed: int
-    adapter: str = Field(description="the adapter's name in the benchmark")
-
-
-class ServingGroupInfo(Fixed):
-    """Which adapters were served together on one base."""
-
-    id: str = Field(description="the serve stage, e.g. serve/2-labels")
-    num_labels: int = Field(description="the classifier head size they share")
-    tasks: list[str]
-    runs: list[ServedRun]
-
-
-class ServingGroup(Open):
-    """One serving benchmark: its result (settings, rows, memory, ...) and its group."""
-
-    group: ServingGroupInfo
-    artifact: str
-    settings: dict[str, Any]
-    adapters: list[dict[str, Any]]
-    correctness: list[dict[str, Any]]
-    refused: dict[str, str] = Field(description="engines not timed, with the reason")
-    failed: dict[str, str]
-    rows: list[ServingRow]
-    memory: dict[str, Any]
-
-
-class SparsityRow(Open):
-    """ΔW statistics of one adapted matrix of one run."""
+class SparsityRow(Fixed):
+    """ΔW statistics of one adapted matrix of one run (`loralens.sparsity.spectrum`)."""
 
     task: str
     method: str
@@ -227,9 +217,17 @@ class SparsityRow(Open):
     module: str
     layer: int | None
     shape: list[int]
+    frobenius_norm: Num
+    spectral_norm: Num
     effective_rank: Num
     stable_rank: Num
-    lora_rank: int | None
+    energy_rank_90: int | None = Field(description="singular values holding 90% of the energy")
+    energy_rank_99: int | None
+    numerical_rank: int | None
+    lora_rank: int | None = Field(description="the adapter's rank (None: full fine-tuning)")
+    rank_utilisation: Num = Field(description="effective_rank / lora_rank")
+    energy_rank_90_utilisation: Num
+    energy_rank_99_utilisation: Num
     singular_values: list[Num] = Field(description="the largest (up to 16)")
     intruders: dict[str, int] = Field(description="intruder dimensions per epsilon")
     artifact: str
@@ -238,66 +236,60 @@ class SparsityRow(Open):
 class Sparsity(Fixed):
     """Per-matrix ΔW statistics of every run."""
 
-    rows: list[SparsityRow] = []
+    rows: list[SparsityRow] = Field(default_factory=list)
+
+
+class MeanSd(Fixed):
+    """Mean, sample SD (None below two values) and count over seeds."""
+
+    mean: Num
+    sd: Num
+    n: int
+
+
+class Pareto(Fixed):
+    """A variant's place on its task's front of score against cost."""
+
+    cost: str = Field(description="the cost field (trainable_params)")
+    metric: str = Field(description="the task's primary metric")
+    on_front: bool
+
+
+class VariantRow(Fixed):
+    """One task x variant across seeds (`loralens.results.variants.variant_summary`)."""
+
+    task: str
+    method: str = Field(description="the variant")
+    base_method: str
+    seeds: list[int]
+    test: dict[str, MeanSd]
+    trainable_params: MeanSd
+    trainable_share: MeanSd
+    wall_time_s: MeanSd
+    peak_rss_mb: MeanSd
+    train_tokens_per_s: MeanSd
+    artifact: list[str]
+    pareto: Pareto
+
+
+class AdaloraRank(Fixed):
+    """The rank AdaLoRA kept in one module of one run."""
+
+    task: str
+    method: str
+    seed: int
+    module: str
+    layer: int | None
+    module_type: str = Field(description="the module without its layer, e.g. self_attn.q_proj")
+    rank: int
+    artifact: str
 
 
 class Variants(Fixed):
     """Every variant side by side, and AdaLoRA's kept ranks."""
 
-    rows: list[dict[str, Any]] = Field(description="per task x variant: means, SDs, Pareto flag")
-    adalora_ranks: list[dict[str, Any]]
-
-
-class NotComputed(Fixed):
-    """A statistic the data cannot support, with the reason (never a crash)."""
-
-    not_computed: str
-
-
-class AnovaRow(Fixed):
-    """One term of the two-way ANOVA."""
-
-    term: str
-    sum_sq: float
-    df: float
-    f_value: Num
-    p_value: Num
-    partial_eta_sq: Num
-
-
-class Anova(Fixed):
-    """Type II two-way ANOVA of the primary metric on method x task."""
-
-    response: str
-    factors: list[str]
-    n_obs: int
-    rows: list[AnovaRow]
-    levels: dict[str, list[str]] = Field(description="the methods and tasks it compared")
-
-
-class Comparison(Open):
-    """LoRA vs full fine-tuning on one task's primary metric, across seeds."""
-
-    task: str
-    metric: str
-    lora: str
-    full: str
-    lora_values: list[float]
-    full_values: list[float]
-    unit: str
-    welch: dict[str, Any]
-    mann_whitney: dict[str, Any]
-    hedges_g: dict[str, Any]
-    power: dict[str, Any]
-    mcnemar_per_seed_pair: list[dict[str, Any]]
-
-
-class Statistics(Fixed):
-    """The seed-level comparisons and the ANOVA."""
-
-    accuracy: list[Comparison]
-    anova: Anova | NotComputed
-    thresholds: dict[str, float]
+    rows: list[VariantRow] = Field(description="per task x variant: means, SDs, Pareto flag")
+    adalora_ranks: list[AdaloraRank]
 
 
 class DriftDecision(Fixed):
@@ -324,28 +316,13 @@ class Decisions(Fixed):
     )
 
 
-class Verdict(Open):
-    """A hypothesis verdict (`loralens.stats.Verdict.to_dict()`), per task and comparison."""
-
-    name: str
-    treatment: str | None = Field(None, description="the variant tested (top-level verdicts)")
-    reference: str | None = Field(None, description="the variant it is compared with")
-    confidence_level: Num = Field(None, description="of the interval shown")
-    adjustment: str = Field("", description="how p_adjusted was obtained")
-    status: Literal["supported", "not supported", "inconclusive"]
-    sentence: str
-    p_value: Num
-    p_adjusted: Num
-    components: list[Verdict] = []
-
-
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[3]
+    schema_version: Literal[4]
     study: Study
     missing_stages: list[MissingStage]
-    data: dict[str, dict[str, Any]] = Field(description="per task: `loralens data stats --json`")
+    data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")
     runs: list[Run]
     baselines: list[Baseline]
     drift: Drift
@@ -387,8 +364,8 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
     seen: list[type[BaseModel]] = []
 
     def visit(model: type[BaseModel]) -> None:
-        if model in seen:
-            return
+        if model in seen or not issubclass(model, Fixed | Open):
+            return  # the config is documented by its own models (loralens.config)
         seen.append(model)
         for field in model.model_fields.values():
             for arg in _leaves(field.annotation):

@@ -12,6 +12,7 @@ import loralens
 from loralens.config import RunConfig, variant_config
 from loralens.errors import ConfigError
 from loralens.methods import get_method
+from loralens.results.schema import SCHEMA_VERSION
 from loralens.study.inputs import model_inputs, task_inputs
 from loralens.training.folder import run_fields
 
@@ -74,6 +75,9 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
 # the older computation are not reused (its dependents' keys change with it). Kinds at 1 keep the
 # keys they had before versions existed.
 STAGE_VERSIONS: dict[str, int] = {
+    # results.json in the current schema: an older cached analysis is recomputed, not reused
+    # (the report reads only the current schema version).
+    "analysis": SCHEMA_VERSION,
     "baselines": 3,  # 2: the random interval is its SD over seeds; 3: zero-shot sees the input as seen
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
     "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)

@@ -1,4 +1,9 @@
-"""Synthetic results.json documents for the report tests: a realistic study and a minimal one."""
+"""Synthetic studies for the report tests, in results.json's shape.
+
+`synthetic_dict` holds the measurements of a realistic study (what its stage artifacts hold);
+`_produced.produce` turns them into results.json through the real analysis. `minimal_dict` (runs
+alone) and `empty_results` are edge cases written directly, validated by `typed`.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from loralens.results.variants import variant_summary
-from loralens.stats import (
-    evaluate_hypothesis,
-    hedges_g,
-    mann_whitney_u,
-    seeds_for_noninferiority,
-    two_way_anova,
-    welch_t_test,
-)
-from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_result
+from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
+from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_group
 
 TASKS = ("rotten_tomatoes", "mrpc")
 METHODS = {"full-ft": "full", "lora-r8": "lora"}
@@ -38,11 +35,18 @@ CAVEATS = [
 def _study() -> dict[str, Any]:
     """The study block: config, caveats, environment, timing."""
     config = {
+        "name": "quickstart_synthetic",
+        "study": {
+            "tasks": list(TASKS),
+            "methods": list(METHODS),
+            "seeds": list(SEEDS),
+            "variants": {name: {"method": base} for name, base in METHODS.items()},
+        },
         "model": {"name": "smollm2-135m", "max_length": 64},
         "task": {"max_train": 480, "max_val": 120, "max_test": 400},
         "training": {"learning_rate": 2e-4, "batch_size": 16, "max_steps": 40, "epochs": 1.0},
         "lora": {"rank": 8, "alpha": 16.0, "targets": "qv"},
-        "probing": {"max_examples": 256, "snapshot_every": 10},
+        "probing": {"max_examples": 256, "snapshot_every": 10, "pooling": "mean"},
         "serving": {"batch_sizes": list(BATCHES), "num_adapters": list(ADAPTERS), "repeats": 10},
         "report": {
             "alpha": 0.05,
@@ -70,6 +74,7 @@ def _study() -> dict[str, Any]:
         "started": "2026-11-22T03:00:00Z",
         "finished": "2026-11-22T03:13:32Z",
         "wall_time_s": 812.3,
+        "compute_time_s": 790.0,
     }
 
 
@@ -94,9 +99,28 @@ def _data() -> dict[str, Any]:
             "splits": splits,
             "duplicates_removed": 29,
             "notes": ["test = original validation set"],
-            "probe_sha256": "ab" * 32,
+            "task": task,
+            "fingerprint": "ab" * 32,
+            "examples": [{"input": "a review", "label": names[1]}],
         }
     return out
+
+
+def run_row(**fields: Any) -> dict[str, Any]:
+    """A runs entry: `fields` over plausible defaults for every key of the schema's Run."""
+    return {
+        "val_best": None,
+        "selected_step": 40,
+        "steps": 40,
+        "train_runtime_s": 130.0,
+        "wall_time_s": 140.2,
+        "train_tokens_per_s": 310.5,
+        "peak_rss_mb": 2100.0,
+        "peak_rss_scope": "run",
+        "peak_gpu_mb": None,
+        "device": "cpu",
+        **fields,
+    }
 
 
 def _runs(rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -108,23 +132,18 @@ def _runs(rng: np.random.Generator) -> list[dict[str, Any]]:
                 acc = float(np.clip(ACCURACY[(task, base)] + rng.normal(0, 0.01), 0, 1))
                 trainable = 134_977_536 if base == "full" else 461_952
                 runs.append(
-                    {
-                        "task": task,
-                        "method": method,
-                        "base_method": base,
-                        "seed": seed,
-                        "test": {"accuracy": acc, "f1": acc + 0.02, "mcc": 2 * acc - 1.05},
-                        "val_best": acc + 0.01,
-                        "selected_step": 40,
-                        "steps": 40,
-                        "trainable_params": trainable,
-                        "total_params": 134_977_536,
-                        "trainable_share": trainable / 134_977_536,
-                        "wall_time_s": 140.2,
-                        "train_tokens_per_s": 310.5,
-                        "peak_rss_mb": 2100.0,
-                        "artifact": f"artifacts/train-{task}-{method}-{seed}",
-                    }
+                    run_row(
+                        task=task,
+                        method=method,
+                        base_method=base,
+                        seed=seed,
+                        test={"accuracy": acc, "f1": acc + 0.02, "mcc": 2 * acc - 1.05},
+                        val_best=acc + 0.01,
+                        trainable_params=trainable,
+                        total_params=134_977_536,
+                        trainable_share=trainable / 134_977_536,
+                        artifact=f"artifacts/train-{task}-{method}-{seed}",
+                    )
                 )
     return runs
 
@@ -164,7 +183,7 @@ def _drift_row(task: str, method: str, seed: int, step: int, layer: int, d: floa
         "method": method,
         "seed": seed,
         "step": step,
-        "selected": step == STEPS[-1],
+        "selected": False,
         "layer": layer,
         "pooling": "mean",
         "cka": cka,
@@ -174,36 +193,49 @@ def _drift_row(task: str, method: str, seed: int, step: int, layer: int, d: floa
         "cosine_centered": 0.93,
         "procrustes": 0.04,
         "drift": d,
+        "drift_biased": d,
         "artifact": f"artifacts/drift-{task}-{method}-{seed}",
     }
 
 
+def _summary(at: list[dict], val: float) -> dict[str, Any]:
+    """The summary of one run's rows at one step, as loralens.results.drift writes it."""
+    drifts = [r["drift"] for r in at]
+    first = at[0]
+    return {
+        **{k: first[k] for k in ("task", "method", "seed", "pooling", "step", "selected")},
+        "mean_drift": float(np.mean(drifts)),
+        "max_drift": float(np.max(drifts)),
+        "mean_drift_biased": float(np.mean([1 - r["cka"] for r in at])),
+        "layers": len(at),
+        "dominated_layers": [],
+        "val_score": val,
+    }
+
+
 def _drift(rng: np.random.Generator) -> dict[str, Any]:
-    """Drift growing with depth and step, LoRA at 40% of full fine-tuning's; summary; controls."""
+    """Drift growing with depth and step, LoRA at 40% of full fine-tuning's; summary; controls.
+
+    As the producer writes it: every snapshot step, then the selected checkpoint (the last
+    step here) once more, labelled `selected`.
+    """
     rows, summary = [], []
     for task in TASKS:
         for method, base in METHODS.items():
             scale = 1.0 if base == "full" else 0.4
             for seed in SEEDS:
+                mine = []
                 for step in STEPS:
                     for layer in LAYERS:
                         d = 0.01 + 0.3 * scale * (layer / 30) ** 1.5 * (step / 40) ** 0.7
                         d = float(max(1e-4, d * (1 + rng.normal(0, 0.08))))
-                        rows.append(_drift_row(task, method, seed, step, layer, d))
-                for i, step in enumerate(STEPS):  # one summary per step; the last is selected
-                    at = rows[len(rows) - len(LAYERS) * (len(STEPS) - i) :][: len(LAYERS)]
-                    summary.append(
-                        {
-                            "task": task,
-                            "method": method,
-                            "seed": seed,
-                            "pooling": "mean",
-                            "step": step,
-                            "selected": step == STEPS[-1],
-                            "mean_drift": float(np.mean([r["drift"] for r in at])),
-                            "val_score": float(0.6 + 0.004 * step + rng.normal(0, 0.01)),
-                        }
-                    )
+                        mine.append(_drift_row(task, method, seed, step, layer, d))
+                picked = [{**r, "selected": True} for r in mine if r["step"] == STEPS[-1]]
+                for step in STEPS:
+                    at = [r for r in mine if r["step"] == step]
+                    summary.append(_summary(at, float(0.6 + 0.004 * step + rng.normal(0, 0.01))))
+                summary.append({**_summary(picked, summary[-1]["val_score"]), "val_score": None})
+                rows += mine + picked
     controls = [
         {
             "task": t,
@@ -211,7 +243,6 @@ def _drift(rng: np.random.Generator) -> dict[str, Any]:
             "pooling": "mean",
             "self_cka": 1.0,
             "random_init_cka": 0.1 + 0.002 * la,
-            "permutation_cka_p95": 0.02,
         }
         for t in TASKS
         for la in LAYERS
@@ -229,6 +260,7 @@ def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
                     for proj in ("q_proj", "v_proj"):
                         lora = base == "lora"
                         eff = 5.0 + rng.normal(0, 0.5) if lora else 150 + rng.normal(0, 20)
+                        used = (round(eff) / 8, round(eff * 1.4) / 8) if lora else (None, None)
                         rows.append(
                             {
                                 "task": task,
@@ -236,6 +268,13 @@ def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
                                 "seed": seed,
                                 "layer": layer,
                                 "module": f"model.layers.{layer}.self_attn.{proj}",
+                                "shape": [576, 576],
+                                "frobenius_norm": 0.5,
+                                "spectral_norm": 0.2,
+                                "numerical_rank": round(eff * 2),
+                                "energy_rank_90_utilisation": used[0],
+                                "energy_rank_99_utilisation": used[1],
+                                "artifact": f"artifacts/sparsity-{task}-{method}-{seed}",
                                 "effective_rank": float(eff),
                                 "stable_rank": float(eff) / 2.5,
                                 "energy_rank_90": round(eff),
@@ -249,88 +288,98 @@ def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def _per_seed(runs: list[dict], task: str, method: str) -> list[float]:
-    """Per-seed test accuracies of one task and method."""
-    return [r["test"]["accuracy"] for r in runs if r["task"] == task and r["method"] == method]
+THRESHOLDS = {
+    "accuracy_margin": 0.03,
+    "drift_reduction": 0.2,
+    "serving_overhead": 0.3,
+    "alpha": 0.05,
+    "min_seeds": 2,
+}
+# What each section holds when a study has none of it (the producer writes them all).
+EMPTY: dict[str, Any] = {
+    "data": {},
+    "runs": [],
+    "baselines": [],
+    "drift": {"rows": [], "controls": [], "summary": []},
+    "serving": [],
+    "sparsity": {"rows": []},
+    "variants": {"rows": [], "adalora_ranks": []},
+    "statistics": {
+        "accuracy": [],
+        "anova": {"not_computed": "needs at least two tasks and two methods"},
+        "thresholds": THRESHOLDS,
+    },
+    "hypotheses": [],
+}
 
 
-def _statistics(runs: list[dict]) -> dict[str, Any]:
-    """Like loralens.results.comparisons: per-task comparisons, ANOVA, thresholds."""
-    accuracy = []
-    for task in TASKS:
-        lora, full = _per_seed(runs, task, "lora-r8"), _per_seed(runs, task, "full-ft")
-        accuracy.append(
-            {
-                "task": task,
-                "metric": "accuracy",
-                "lora": "lora-r8",
-                "full": "full-ft",
-                "lora_values": lora,
-                "full_values": full,
-                "unit": "training seed",
-                "welch": welch_t_test(lora, full).to_dict(),
-                "mann_whitney": mann_whitney_u(lora, full, ci_resamples=200, rng=0).to_dict(),
-                "hedges_g": hedges_g(lora, full).to_dict(),
-                "power": seeds_for_noninferiority(lora, full, margin=0.03).to_dict(),
-                "mcnemar_per_seed_pair": [
-                    {"not_computed": "no predictions in the synthetic study"}
-                ],
-            }
-        )
-    frame = {
-        "score": [r["test"]["accuracy"] for r in runs],
-        "method": [r["method"] for r in runs],
-        "task": [r["task"] for r in runs],
-    }
+def decisions(tasks: Any, step: int | None = STEPS[-1]) -> dict[str, Any]:
+    """The analysis' decisions for `tasks`: accuracy, default thresholds, drift at `step`."""
     return {
-        "accuracy": accuracy,
-        "anova": two_way_anova(frame).to_dict(),
-        "thresholds": {"accuracy_margin": 0.03, "alpha": 0.05},
+        "primary_metric": dict.fromkeys(tasks, "accuracy"),
+        "greater_is_better": dict.fromkeys(tasks, True),
+        "thresholds": THRESHOLDS,
+        "serving_engine": "peft-mixed",
+        "drift": {
+            "measure": "1 - debiased CKA",
+            "pooling": "mean",
+            "step": dict.fromkeys(tasks, step),
+            "not_compared": {},
+        },
+        "comparisons": [["lora-r8", "full-ft"]],
     }
 
 
-def _hypotheses(runs: list[dict], drift: dict, serving: dict) -> list[dict[str, Any]]:
-    """Like loralens.results.build: one combined verdict per task, parts inside."""
-    out = []
-    samples = serving["samples"]
-    for task in TASKS:
-        drift_of = {
-            m: [s["mean_drift"] for s in drift["summary"] if s["task"] == task and s["method"] == m]
-            for m in METHODS
-        }
-        verdict = evaluate_hypothesis(
-            {"lora": _per_seed(runs, task, "lora-r8"), "full": _per_seed(runs, task, "full-ft")},
-            {"lora": drift_of["lora-r8"], "full": drift_of["full-ft"]},
-            {"merged": samples["merged"], "adapters": samples["peft-mixed"]},
-        )
-        out.append({"task": task, **verdict.to_dict()})
-    return out
+def typed(results: dict[str, Any]) -> Results:
+    """A results dict as the report reads it: validated against the schema."""
+    return validate_results(results)
 
 
-def synthetic_results(seed: int = 0) -> dict[str, Any]:
-    """A realistic results.json: 2 tasks x 2 methods x 3 seeds, with every section filled."""
+def without(results: dict[str, Any], *sections: str) -> dict[str, Any]:
+    """`results` with `sections` as a study without them writes them (empty)."""
+    return {**results, **{k: EMPTY[k] for k in sections}}
+
+
+def synthetic_dict(seed: int = 0) -> dict[str, Any]:
+    """The measurements of a realistic study (2 tasks x 2 methods x 3 seeds) in results.json's
+    shape: what its stage artifacts hold. The analysis' own parts (statistics, variants,
+    decisions, verdicts) are left empty: `_produced.produce` builds them as `loralens run` does.
+    """
     rng = np.random.default_rng(seed)
-    runs, drift, serving = _runs(rng), _drift(rng), serving_result(rng)
+    runs, drift = _runs(rng), _drift(rng)
+    serving = serving_group(rng, list(TASKS))
     return {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "study": _study(),
+        "missing_stages": [],
         "data": _data(),
         "runs": runs,
         "baselines": _baselines(rng),
         "drift": drift,
-        "serving": serving,
+        "serving": [serving],
         "sparsity": _sparsity(rng),
-        "variants": {
-            "rows": variant_summary(runs, {r["task"]: "accuracy" for r in runs}),
-            "adalora_ranks": [],
-        },
-        "statistics": _statistics(runs),
-        "hypotheses": _hypotheses(runs, drift, serving),
+        "variants": EMPTY["variants"],
+        "statistics": EMPTY["statistics"],
+        "decisions": decisions(TASKS),
+        "hypotheses": [],
     }
 
 
-def minimal_results(seed: int = 0) -> dict[str, Any]:
+def minimal_dict(seed: int = 0) -> dict[str, Any]:
     """Only the study block and the runs: no data stats, baselines, drift, serving or verdicts."""
     rng = np.random.default_rng(seed)
-    study = {k: v for k, v in _study().items() if k in ("name", "tasks", "methods", "seeds")}
-    return {"schema_version": 1, "study": study, "runs": _runs(rng)}
+    study = {**_study(), "caveats": [], "environment": {}}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "study": study,
+        "missing_stages": [],
+        **EMPTY,
+        "runs": _runs(rng),
+        "decisions": decisions(TASKS, None),
+    }
+
+
+def empty_results() -> Results:
+    """A study that produced nothing: no name, no runs, no sections."""
+    study = {**minimal_dict()["study"], "name": None, "tasks": [], "methods": [], "seeds": []}
+    return typed({**minimal_dict(), "study": study, "runs": [], "decisions": decisions([], None)})

@@ -1,14 +1,19 @@
 """A synthetic variants study: rank ablation, AdaLoRA and QLoRA next to full fine-tuning.
 
 Accuracies, costs and AdaLoRA ranks are planted so that the tests know the answers; the variants
-section is built by the analysis' own pure function, as `loralens run` would.
+section (and everything else the analysis decides) is built by the real producer from the
+study's artifacts (`_produced.produce`), as `loralens run` would.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from loralens.results.variants import adalora_rank_rows, variant_summary
+from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
+from loralens.results.variants import adalora_rank_rows
+from tests.unit.report._produced import produce
+from tests.unit.report._synthetic import EMPTY, THRESHOLDS, _study, run_row
 
 TASK = "rte"
 SEEDS = (1, 2)
@@ -38,20 +43,20 @@ def _runs() -> list[dict[str, Any]]:
     for method, (base, accs, params) in VARIANTS.items():
         for seed, acc in zip(SEEDS, accs, strict=True):
             runs.append(
-                {
-                    "task": TASK,
-                    "method": method,
-                    "base_method": base,
-                    "seed": seed,
-                    "test": {"accuracy": acc, "f1": acc - 0.05},
-                    "trainable_params": params,
-                    "total_params": TOTAL,
-                    "trainable_share": params / TOTAL,
-                    "wall_time_s": 100.0 * seed,
-                    "train_tokens_per_s": 300.0,
-                    "peak_rss_mb": 900.0 if base == "qlora" else 1200.0,
-                    "artifact": f"artifacts/train-{method}-{seed}",
-                }
+                run_row(
+                    task=TASK,
+                    method=method,
+                    base_method=base,
+                    seed=seed,
+                    test={"accuracy": acc, "f1": acc - 0.05},
+                    trainable_params=params,
+                    total_params=TOTAL,
+                    trainable_share=params / TOTAL,
+                    wall_time_s=100.0 * seed,
+                    train_tokens_per_s=300.0,
+                    peak_rss_mb=900.0 if base == "qlora" else 1200.0,
+                    artifact=f"artifacts/train-{method}-{seed}",
+                )
             )
     return runs
 
@@ -68,23 +73,41 @@ def _adalora_ranks() -> list[dict[str, Any]]:
     return rows
 
 
-def variant_results() -> dict[str, Any]:
+def variant_dict() -> dict[str, Any]:
     """results.json of the variants study: study block, runs, majority baseline, variants."""
     runs = _runs()
-    return {
-        "schema_version": 1,
-        "study": {
-            "name": "variants_synthetic",
-            "tasks": [TASK],
-            "methods": list(VARIANTS),
-            "seeds": list(SEEDS),
-        },
-        "runs": runs,
-        "baselines": [
-            {"task": TASK, "name": "majority", "test": {"accuracy": 0.53}, "detail": "always 1"}
-        ],
-        "variants": {
-            "rows": variant_summary(runs, {r["task"]: "accuracy" for r in runs}),
-            "adalora_ranks": _adalora_ranks(),
-        },
+    config = {"study": {"tasks": [TASK], "methods": list(VARIANTS), "seeds": list(SEEDS)}}
+    config["study"]["variants"] = {name: {"method": v[0]} for name, v in VARIANTS.items()}
+    study = {
+        **_study(),
+        "name": "variants_synthetic",
+        "config": config,
+        "tasks": [TASK],
+        "methods": list(VARIANTS),
+        "seeds": list(SEEDS),
+        "caveats": [],
     }
+    majority = {"task": TASK, "name": "majority", "test": {"accuracy": 0.53}, "detail": "always 1"}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "study": study,
+        "missing_stages": [],
+        **EMPTY,
+        "runs": runs,
+        "baselines": [{**majority, "ci": None, "std": None, "artifact": "artifacts/baselines"}],
+        "variants": {"rows": [], "adalora_ranks": _adalora_ranks()},
+        "decisions": {
+            "primary_metric": {TASK: "accuracy"},
+            "greater_is_better": {TASK: True},
+            "thresholds": THRESHOLDS,
+            "serving_engine": "peft-mixed",
+            "drift": {"measure": "1 - debiased CKA", "pooling": "mean", "step": {TASK: None},
+                      "not_compared": {TASK: "no drift stage"}},
+            "comparisons": [],
+        },
+    }  # fmt: skip
+
+
+def variant_results(root: Path) -> Results:
+    """The variants study's results.json, built by the analysis from artifacts under `root`."""
+    return validate_results(produce(root, variant_dict()))

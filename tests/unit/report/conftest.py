@@ -9,39 +9,57 @@ from pathlib import Path
 import pytest
 
 from loralens.report import write_report
-from tests.unit.report._synthetic import minimal_results, synthetic_results
+from loralens.results.schema import Results
+from tests.unit.report._produced import produce
+from tests.unit.report._synthetic import minimal_dict, synthetic_dict, typed
 
 
 @pytest.fixture(scope="session")
-def full() -> dict:
-    """The realistic synthetic results (every section filled)."""
-    return synthetic_results()
+def full_dict(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The realistic study's results.json, built by the analysis from its stage artifacts."""
+    return produce(tmp_path_factory.mktemp("artifacts"), synthetic_dict())
 
 
 @pytest.fixture(scope="session")
-def minimal() -> dict:
-    """Only the study block and the runs."""
-    return minimal_results()
+def full(full_dict: dict) -> Results:
+    """The realistic synthetic results, validated."""
+    return typed(full_dict)
 
 
-def write_run(root: Path, results: dict) -> Path:
+@pytest.fixture(scope="session")
+def minimal_dict_() -> dict:
+    """Only the study block and the runs, as results.json holds them."""
+    return minimal_dict()
+
+
+@pytest.fixture(scope="session")
+def minimal(minimal_dict_: dict) -> Results:
+    """Only the study block and the runs, validated."""
+    return typed(minimal_dict_)
+
+
+def write_run(root: Path, results: dict | Results) -> Path:
     """A run directory holding `results` as results.json."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    if isinstance(results, Results):
+        text = results.model_dump_json(exclude_unset=True)
+    else:
+        text = json.dumps(results)
+    (root / "results.json").write_text(text, encoding="utf-8")
     return root
 
 
 @pytest.fixture(scope="session")
-def full_run(tmp_path_factory: pytest.TempPathFactory, full: dict) -> tuple[Path, dict]:
+def full_run(tmp_path_factory: pytest.TempPathFactory, full_dict: dict) -> tuple[Path, dict]:
     """A run directory with the full report written (once per session) and what was written."""
-    run = write_run(tmp_path_factory.mktemp("full") / "run", full)
+    run = write_run(tmp_path_factory.mktemp("full") / "run", full_dict)
     return run, write_report(run)
 
 
 @pytest.fixture(scope="session")
-def minimal_run(tmp_path_factory: pytest.TempPathFactory, minimal: dict) -> tuple[Path, dict]:
+def minimal_run(tmp_path_factory: pytest.TempPathFactory, minimal_dict_: dict) -> tuple[Path, dict]:
     """A run directory with the minimal report written."""
-    run = write_run(tmp_path_factory.mktemp("minimal") / "run", minimal)
+    run = write_run(tmp_path_factory.mktemp("minimal") / "run", minimal_dict_)
     return run, write_report(run)
 
 

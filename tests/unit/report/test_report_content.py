@@ -8,14 +8,21 @@ from loralens.report import verdicts
 from loralens.report.content import build_document
 from loralens.report.document import Callout, Missing, Section, Table, VerdictCard
 from loralens.report.summary import summary_items
+from loralens.results.schema import Results
 from loralens.stats import Thresholds, evaluate_hypothesis
+from tests.unit.report._synthetic import empty_results, minimal_dict, typed, without
 
 
 def _blocks(section: Section) -> list:
     return [*section.blocks, *(b for s in section.subsections for b in _blocks(s))]
 
 
-def _all_blocks(results: dict) -> list:
+def _with_hypotheses(verdicts: list[dict]) -> Results:
+    """A study of runs alone with these verdicts."""
+    return typed({**minimal_dict(), "hypotheses": verdicts})
+
+
+def _all_blocks(results: Results) -> list:
     doc = build_document(results, set())
     return [*doc.lead, *(b for s in doc.sections for b in _blocks(s))]
 
@@ -32,7 +39,7 @@ def _verdict(lora_drift: list[float]) -> dict:
 
 def test_schema_form_parts_then_combined_is_not_duplicated() -> None:
     combined = _verdict([0.05, 0.052, 0.055])
-    results = {"hypotheses": [*combined["components"], combined]}  # as docs/results-schema.md
+    results = _with_hypotheses([*combined["components"], combined])  # parts, then combined
     cards = verdicts.cards(results)
     assert len(cards) == 1 and len(cards[0].parts) == 3
     assert [c[0] for c in verdicts.chips(results)] == ["Overall", "Performance", "Drift", "Serving"]
@@ -41,12 +48,12 @@ def test_schema_form_parts_then_combined_is_not_duplicated() -> None:
 
 
 def test_per_task_form_names_the_task() -> None:
-    results = {
-        "hypotheses": [
+    results = _with_hypotheses(
+        [
             {"task": "sst2", **_verdict([0.05, 0.052, 0.055])},
             {"task": "rte", **_verdict([0.09, 0.1, 0.13])},
         ]
-    }
+    )
     cards = verdicts.cards(results)
     assert [c.name.split(" · ")[-1] for c in cards] == ["sst2", "rte"]
     assert all(p.name.endswith(f" · {c.name.split(' · ')[-1]}") for c in cards for p in c.parts)
@@ -56,20 +63,21 @@ def test_per_task_form_names_the_task() -> None:
     assert serving.status == "inconclusive" and dict(serving.facts)["Estimate"] == "n/a"
 
 
-def test_summary_is_generated_from_verdicts_and_numbers(full: dict) -> None:
+def test_summary_is_generated_from_verdicts_and_numbers(full: Results) -> None:
     items = summary_items(full)
-    for v in full["hypotheses"]:
-        line = next(i for i in items if i.startswith(f"{v['task']}: the hypothesis is"))
-        assert v["status"] in line
-        drift = next(c for c in v["components"] if c["name"].startswith("Drift"))
-        assert f"drift reduction {100 * drift['estimate']:.1f}%" in line
+    for v in full.hypotheses:  # the analysis names each verdict's task and comparison
+        where = f"{v.task} · {v.treatment} vs {v.reference}"
+        line = next(i for i in items if i.startswith(f"{where}: the hypothesis is"))
+        assert v.status in line
+        drift = next(c for c in v.components if c.name.startswith("Drift"))
+        assert f"drift reduction {100 * drift.estimate:.1f}%" in line
     assert any(i.startswith("Accuracy on rotten_tomatoes: full-ft ") for i in items)
     assert any(i.startswith("Drift (1 − debiased CKA") for i in items)
     assert any(i.startswith("Serving 2 adapters mixed in one batch") for i in items)
     assert not any(i.startswith("Not available") for i in items)
 
 
-def test_summary_names_what_is_missing(minimal: dict) -> None:
+def test_summary_names_what_is_missing(minimal: Results) -> None:
     items = summary_items(minimal)
     assert items[0].startswith("No hypothesis verdicts")
     assert items[-1] == (
@@ -90,15 +98,17 @@ def test_summary_names_what_is_missing(minimal: dict) -> None:
         ("runs", "Task performance: not available"),
     ],
 )
-def test_each_missing_section_is_stated(full: dict, drop: str, expected: str) -> None:
-    results = {k: v for k, v in full.items() if k != drop}
+def test_each_missing_section_is_stated(
+    full: Results, full_dict: dict, drop: str, expected: str
+) -> None:
+    results = typed(without(full_dict, drop))
     missing = [b.text for b in _all_blocks(results) if isinstance(b, Missing)]
     assert any(m.startswith(expected) for m in missing), missing
     present = [b.text for b in _all_blocks(full) if isinstance(b, Missing)]
     assert not any(m.startswith(expected) for m in present)
 
 
-def test_full_document_has_cards_tables_and_caveats(full: dict) -> None:
+def test_full_document_has_cards_tables_and_caveats(full: Results) -> None:
     blocks = _all_blocks(full)
     keys = {b.key for b in blocks if isinstance(b, Table)}
     assert {
@@ -118,27 +128,28 @@ def test_full_document_has_cards_tables_and_caveats(full: dict) -> None:
         "power",
         "environment",
     } <= keys
-    assert sum(isinstance(b, VerdictCard) for b in blocks) == len(full["hypotheses"])
+    assert sum(isinstance(b, VerdictCard) for b in blocks) == len(full.hypotheses)
     caveats = next(b for b in blocks if isinstance(b, Callout) and b.kind == "caveat")
-    assert caveats.items == tuple(full["study"]["caveats"])
+    assert caveats.items == tuple(full.study.caveats)
 
 
 def test_empty_results_still_build() -> None:
-    doc = build_document({}, set())
+    doc = build_document(empty_results(), set())
     assert doc.title == "loralens report: unnamed study"
     assert any(isinstance(b, Missing) for s in doc.sections for b in _blocks(s))
 
 
-def test_drift_summary_uses_the_selected_checkpoint(full: dict) -> None:
+def test_drift_summary_uses_the_compared_step(full: Results, full_dict: dict) -> None:
     from loralens.report.extract import drift_summary
 
-    rows = [{**r, "selected": True, "step": 40} for r in full["drift"]["summary"] if r["selected"]]
+    drift = full_dict["drift"]
+    rows = [{**r, "selected": False, "step": 40} for r in drift["summary"] if r["selected"]]
     early = [{**r, "selected": False, "step": 10, "mean_drift": 9.0} for r in rows]
-    results = {**full, "drift": {**full["drift"], "summary": [*early, *rows]}}
+    results = typed({**full_dict, "drift": {**drift, "summary": [*early, *rows]}})
     assert drift_summary(results) == drift_summary(full)
 
 
-def test_setup_and_data_do_not_claim_every_test_split_is_official(full: dict) -> None:
+def test_setup_and_data_do_not_claim_every_test_split_is_official(full: Results) -> None:
     # rotten_tomatoes has no official test split: its test part is carved and held out.
     from loralens.report.content import setup_section
     from loralens.report.document import Paragraph
@@ -150,13 +161,16 @@ def test_setup_and_data_do_not_claim_every_test_split_is_official(full: dict) ->
     assert table is not None and "unless the task's notes say otherwise" in table.note
 
 
-def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(full: dict) -> None:
+def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(
+    full_dict: dict,
+) -> None:
     # The quickstart trains full-ft at 5e-5 and LoRA at 1e-3 through study.variants: the setup
     # table must not print the base config's 1e-3 as if every method used it.
     from loralens.report.tables_stats import setup_table
 
+    study = full_dict["study"]
     config = {
-        **full["study"]["config"],
+        **study["config"],
         "method": "lora",
         "study": {
             "methods": ["full-ft", "lora-r8"],
@@ -166,23 +180,21 @@ def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(fu
             },
         },
     }
-    results = {**full, "study": {**full["study"], "config": config}}
+    results = typed({**full_dict, "study": {**study, "config": config}})
     rows = dict(setup_table(results).rows)
     assert rows["Learning rate"] == "full-ft: 5e-05; lora-r8: 0.001"
     assert rows["LoRA rank"] == "8"  # only lora-r8 has LoRA settings
     assert rows["Batch size"] == "16"
     full_only = {**config, "study": {**config["study"], "methods": ["full-ft"]}}
-    rows = dict(setup_table({**full, "study": {**full["study"], "config": full_only}}).rows)
+    rows = dict(setup_table(typed({**full_dict, "study": {**study, "config": full_only}})).rows)
     assert "LoRA rank" not in rows and rows["Learning rate"] == "5e-05"
 
 
-def test_summary_keeps_small_drifts_apart(full: dict) -> None:
+def test_summary_keeps_small_drifts_apart(full_dict: dict) -> None:
     # A quickstart's drifts are ~1e-3 and ~3e-4: three decimals would print 0.001 and 0.000.
     scale = {"full-ft": 0.0012, "lora-r8": 0.00031}
-    summary = [
-        {**s, "mean_drift": scale.get(s["method"], s["mean_drift"])}
-        for s in full["drift"]["summary"]
-    ]
-    items = summary_items({**full, "drift": {**full["drift"], "summary": summary}})
+    drift = full_dict["drift"]
+    summary = [{**s, "mean_drift": scale[s["method"]]} for s in drift["summary"]]
+    items = summary_items(typed({**full_dict, "drift": {**drift, "summary": summary}}))
     line = next(i for i in items if i.startswith("Drift (1 − debiased CKA"))
     assert "full-ft 0.0012" in line and "lora-r8 0.00031" in line

@@ -11,7 +11,7 @@ import pytest
 from loralens.report.content import build_document
 from loralens.report.figures import FIGURES
 from loralens.report.html import render_html
-from tests.unit.report._synthetic import NOT_IN_FULL
+from tests.unit.report._synthetic import NOT_IN_FULL, typed
 from tests.unit.report.conftest import html_tables
 
 SECTIONS = (
@@ -77,33 +77,35 @@ def test_one_embedded_image_per_figure_with_data(
     assert _html(minimal_run).count("<img ") == 1
 
 
-def test_performance_numbers_match_results(full_run: tuple[Path, dict], full: dict) -> None:
+def test_performance_numbers_match_results(full_run: tuple[Path, dict], full_dict: dict) -> None:
     table = html_tables(_html(full_run))["performance"]
     header, rows = table[0], {r[0]: r for r in table[1:]}
     for task in ("rotten_tomatoes", "mrpc"):
-        values = _accuracy(full, task, "lora-r8")
+        values = _accuracy(full_dict, task, "lora-r8")
         cell = rows["lora-r8"][header.index(task)]
         assert _num(cell) == pytest.approx(100 * statistics.mean(values), abs=0.05)
         assert _num(cell.split("±")[1]) == pytest.approx(100 * statistics.stdev(values), abs=0.05)
-    majority = next(b for b in full["baselines"] if b["name"] == "majority")
+    majority = next(b for b in full_dict["baselines"] if b["name"] == "majority")
     cell = rows["majority (baseline)"][header.index(majority["task"])]
     lo, hi = (float(x) for x in re.findall(r"[\d.]+", cell.split("[")[1]))
     assert (lo, hi) == pytest.approx([100 * x for x in majority["ci"]["accuracy"]], abs=0.05)
 
 
-def test_drift_and_serving_numbers_match_results(full_run: tuple[Path, dict], full: dict) -> None:
+def test_drift_and_serving_numbers_match_results(
+    full_run: tuple[Path, dict], full_dict: dict
+) -> None:
     tables = html_tables(_html(full_run))
     drift = {(r[0], r[1]): r for r in tables["drift"][1:]}
     per_seed = [
         s["mean_drift"]
-        for s in full["drift"]["summary"]
+        for s in full_dict["drift"]["summary"]
         if s["task"] == "mrpc" and s["method"] == "full-ft" and s["selected"]
     ]
     assert _num(drift[("mrpc", "full-ft")][3]) == pytest.approx(statistics.mean(per_seed), abs=5e-4)
     serving = {(r[0], r[1]): r for r in tables["serving"][1:]}
     row = next(
         r
-        for r in full["serving"]["rows"]
+        for r in full_dict["serving"][0]["rows"]
         if r["engine"] == "fused"
         and r["workload"] == "forward"
         and r["batch_size"] == 4
@@ -116,24 +118,24 @@ def test_drift_and_serving_numbers_match_results(full_run: tuple[Path, dict], fu
 
 
 def test_hypotheses_rendered_with_status_and_numbers(
-    full_run: tuple[Path, dict], full: dict
+    full_run: tuple[Path, dict], full_dict: dict
 ) -> None:
     html = _html(full_run)
-    for verdict in full["hypotheses"]:
+    for verdict in full_dict["hypotheses"]:
         status = verdict["status"].replace(" ", "-")
         assert f'<div class="verdict {status}">' in html
         for part in verdict["components"]:
             assert f"{100 * part['estimate']:.1f}" in html.replace("−", "-")
             assert part["sentence"].split(":")[0] in html
-    assert html.count('class="badge') >= len(full["hypotheses"]) * 4
+    assert html.count('class="badge') >= len(full_dict["hypotheses"]) * 4
 
 
-def test_caveats_and_summary_are_prominent(full_run: tuple[Path, dict], full: dict) -> None:
+def test_caveats_and_summary_are_prominent(full_run: tuple[Path, dict], full_dict: dict) -> None:
     html = _html(full_run)
     summary = html.index('id="summary"')
     caveats = html.index('id="caveats"')
     assert summary < caveats < html.index('id="questions"')
-    for caveat in full["study"]["caveats"]:
+    for caveat in full_dict["study"]["caveats"]:
         assert caveat.replace("&", "&amp;") in html
     assert "4-bit-quantized" in html
 
@@ -154,12 +156,13 @@ def test_missing_sections_say_not_available(minimal_run: tuple[Path, dict]) -> N
     assert "Not available in this run: baselines, drift, serving, sparsity and hypothesis" in html
 
 
-def test_all_text_is_escaped(minimal: dict) -> None:
+def test_all_text_is_escaped(minimal_dict_: dict) -> None:
     evil = "<script>alert('x')</script> & \"q\""
+    minimal = minimal_dict_
     results = {**minimal, "study": {**minimal["study"], "name": evil, "caveats": [evil]}}
     results["runs"] = [
         {**r, "method": evil} if i == 0 else r for i, r in enumerate(minimal["runs"])
     ]
-    html = render_html(build_document(results, set()), {})
+    html = render_html(build_document(typed(results), set()), {})
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;" in html

@@ -10,6 +10,7 @@ import pytest
 from loralens.report.document import Table
 from loralens.report.latex import render_latex, render_table, tex_escape
 from loralens.report.markdown import md_escape
+from loralens.results.schema import Results
 
 
 def test_markdown_links_every_figure(full_run: tuple[Path, dict]) -> None:
@@ -69,7 +70,7 @@ def test_latex_tables_are_booktabs(full_run: tuple[Path, dict]) -> None:
     assert "±" not in tex and "$\\pm$" in tex
 
 
-def test_latex_states_what_is_missing(minimal: dict) -> None:
+def test_latex_states_what_is_missing(minimal: Results) -> None:
     tex = render_latex(minimal)
     assert tex.count(r"\toprule") == 2  # performance and details only
     for what in ("Drift summary", "Serving latency", "Sparsity", "Cost per variant", "Hypotheses"):

@@ -8,20 +8,22 @@ from loralens.report import extract as ex
 from loralens.report import tables
 from loralens.report.figures import drift_vs_performance, performance
 from loralens.report.summary import summary_items
+from loralens.results.schema import Results
+from tests.unit.report._synthetic import typed
 
 
-def _mixed(full: dict) -> dict:
+def _mixed(full: dict) -> Results:
     results = copy.deepcopy(full)
     for r in results["runs"]:
         if r["task"] == "mrpc":
             r["test"]["f1"] = r["test"]["accuracy"] - 0.1  # tell the two apart
     decided = {"rotten_tomatoes": "accuracy", "mrpc": "f1"}
-    results["decisions"] = {**results.get("decisions", {}), "primary_metric": decided}
-    return results
+    results["decisions"] = {**results["decisions"], "primary_metric": decided}
+    return typed(results)
 
 
-def test_tasks_with_different_primary_metrics_are_each_shown_in_theirs(full: dict) -> None:
-    results = _mixed(full)
+def test_tasks_with_different_primary_metrics_are_each_shown_in_theirs(full_dict: dict) -> None:
+    results = _mixed(full_dict)
     assert ex.metric_names(results, ["mrpc", "rotten_tomatoes"]) == {
         "mrpc": "f1",
         "rotten_tomatoes": "accuracy",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 
 from loralens.report.write import render_all
+from tests.unit.report._synthetic import typed
 
 
 def _grouped(full: dict) -> dict:
     """The synthetic results with their serving benchmark split into two head-size groups."""
     results = copy.deepcopy(full)
-    bench = results["serving"]
+    (bench,) = results["serving"]
     groups = []
     for i, (tasks, labels) in enumerate(((["mrpc", "rte"], 2), (["news"], 5)), 1):
         info = {"id": f"serve/{labels}-labels", "num_labels": labels, "tasks": tasks, "runs": []}
@@ -22,8 +23,8 @@ def _grouped(full: dict) -> dict:
     return results
 
 
-def test_each_group_gets_its_section_figures_and_tables(full: dict) -> None:
-    files = render_all(_grouped(full))
+def test_each_group_gets_its_section_figures_and_tables(full_dict: dict) -> None:
+    files = render_all(typed(_grouped(full_dict)))
     md = files["report.md"].decode()
     assert "#### Serving adapters of mrpc, rte (2 labels)" in md
     assert "#### Serving adapters of news (5 labels)" in md
@@ -37,10 +38,10 @@ def test_each_group_gets_its_section_figures_and_tables(full: dict) -> None:
     assert "(adapters of news (5 labels))." in summary
 
 
-def test_one_group_renders_as_before_and_names_what_it_served(full: dict) -> None:
-    grouped = _grouped(full)
+def test_one_group_renders_as_before_and_names_what_it_served(full_dict: dict) -> None:
+    grouped = _grouped(full_dict)
     grouped["serving"] = grouped["serving"][:1]
-    files = render_all(grouped)
+    files = render_all(typed(grouped))
     md = files["report.md"].decode()
     assert "Served: adapters of mrpc, rte (2 labels)." in md
     assert "figures/serving_latency.png" in files and "figures/serving_latency-1.png" not in files

@@ -13,6 +13,8 @@ from loralens.report.figures import FIGURES, draw_figures
 from loralens.report.plotstyle import OKABE_ITO, style
 from loralens.report.tables import details_table
 from loralens.report.tables_variants import cost_table
+from loralens.results.schema import Results
+from tests.unit.report._synthetic import typed, without
 from tests.unit.report._synthetic_variants import (
     FRONT,
     LAYERS,
@@ -26,8 +28,15 @@ BY_KEY = {s.key: s for s in FIGURES}
 
 
 @pytest.fixture(scope="module")
-def variants() -> dict:
-    return variant_results()
+def variants(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return variant_results(tmp_path_factory.mktemp("variants"))
+
+
+def _no_ranks(variants: Results) -> Results:
+    """The variants study without AdaLoRA's rank patterns."""
+    return variants.model_copy(
+        update={"variants": variants.variants.model_copy(update={"adalora_ranks": []})}
+    )
 
 
 def _images(fig: Figure) -> list:
@@ -43,7 +52,7 @@ def _blocks(doc) -> list:
     return [*doc.lead, *(b for s in doc.sections for b in walk(s))]
 
 
-def test_pareto_points_read_from_results(variants: dict) -> None:
+def test_pareto_points_read_from_results(variants: Results) -> None:
     points = {p["method"]: p for p in xv.pareto_points(variants)[TASK]}
     assert list(points) == list(VARIANTS)  # the study's order
     assert {m for m, p in points.items() if p["on_front"]} == FRONT
@@ -55,12 +64,13 @@ def test_pareto_points_read_from_results(variants: dict) -> None:
     assert ys == pytest.approx([0.63, 0.64, 0.65, 0.68])
 
 
-def test_variant_kinds(variants: dict) -> None:
+def test_variant_kinds(variants: Results) -> None:
     assert xv.variants_of(variants, "qlora") == ["qlora-r8"]
     assert xv.variants_of(variants, "adalora") == ["adalora"]
+    assert xv.quantized_variants(variants) == ["qlora-r8"]  # 4-bit base, by the registry
 
 
-def test_adalora_heatmap_values_are_means_over_seeds(variants: dict) -> None:
+def test_adalora_heatmap_values_are_means_over_seeds(variants: Results) -> None:
     (key,) = xv.adalora_grids(variants)
     g = xv.adalora_grids(variants)[key]
     assert key == (TASK, "adalora")
@@ -71,7 +81,7 @@ def test_adalora_heatmap_values_are_means_over_seeds(variants: dict) -> None:
     assert (g["n"] == 2).all()
 
 
-def test_variant_figures_drawn_and_labelled(variants: dict) -> None:
+def test_variant_figures_drawn_and_labelled(variants: Results) -> None:
     for key in ("variants_pareto", "adalora_ranks"):
         with style():
             fig = BY_KEY[key].draw(variants)
@@ -96,9 +106,11 @@ def test_variant_figures_drawn_and_labelled(variants: dict) -> None:
     np.testing.assert_allclose(image.get_array(), [[la + 2, la + 4] for la in LAYERS])
 
 
-def test_variant_figures_only_with_their_data(variants: dict, full: dict, minimal: dict) -> None:
-    no_ranks = {**variants, "variants": {**variants["variants"], "adalora_ranks": []}}
-    no_variants = {k: v for k, v in variants.items() if k != "variants"}
+def test_variant_figures_only_with_their_data(
+    variants: Results, full: Results, minimal: Results
+) -> None:
+    no_ranks = _no_ranks(variants)
+    no_variants = typed(without(variants.model_dump(exclude_unset=True), "variants"))
     with style():
         assert set(draw_figures(variants)) == {"performance", "variants_pareto", "adalora_ranks"}
         assert BY_KEY["adalora_ranks"].draw(no_ranks) is None
@@ -108,7 +120,7 @@ def test_variant_figures_only_with_their_data(variants: dict, full: dict, minima
         assert BY_KEY["variants_pareto"].draw(minimal) is None
 
 
-def test_cost_table(variants: dict) -> None:
+def test_cost_table(variants: Results) -> None:
     table = cost_table(variants)
     assert isinstance(table, Table)
     rows = {r[1]: dict(zip(table.columns, r, strict=True)) for r in table.rows}
@@ -121,10 +133,10 @@ def test_cost_table(variants: dict) -> None:
     assert r4["Method"] == "lora" and r4["Seeds"] == "2"
     assert {m for m, r in rows.items() if r["Pareto front"] == "yes"} == FRONT
     assert rows["qlora-r8"]["Peak RSS (MB)"] == "900 ± 0"
-    assert cost_table({k: v for k, v in variants.items() if k != "variants"}) is None
+    assert cost_table(typed(without(variants.model_dump(exclude_unset=True), "variants"))) is None
 
 
-def test_document_has_variants_section_and_qlora_caveat(variants: dict, full: dict) -> None:
+def test_document_has_variants_section_and_qlora_caveat(variants: Results, full: Results) -> None:
     blocks = _blocks(build_document(variants, draw_figures(variants)))
     assert "variants" in {b.key for b in blocks if isinstance(b, Table)}
     summary = next(b for b in blocks if isinstance(b, Callout) and b.kind == "summary")
@@ -141,12 +153,15 @@ def test_document_has_variants_section_and_qlora_caveat(variants: dict, full: di
     assert not any("NF4" in c for c in full_caveats.items)
 
 
-def test_missing_rank_patterns_are_stated(variants: dict) -> None:
-    no_ranks = {**variants, "variants": {**variants["variants"], "adalora_ranks": []}}
-    missing = [b.text for b in _blocks(build_document(no_ranks, set())) if isinstance(b, Missing)]
+def test_missing_rank_patterns_are_stated(variants: Results) -> None:
+    missing = [
+        b.text
+        for b in _blocks(build_document(_no_ranks(variants), set()))
+        if isinstance(b, Missing)
+    ]
     assert any(m.startswith("AdaLoRA rank heatmap: not available") for m in missing)
 
 
-def test_details_table_leaves_cost_to_the_variants_table(full: dict, minimal: dict) -> None:
+def test_details_table_leaves_cost_to_the_variants_table(full: Results, minimal: Results) -> None:
     assert "Train time" not in details_table(full).columns
     assert "Train time" in details_table(minimal).columns  # no variants section: kept here

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from loralens.report import ReportError, figures, write_report
 from loralens.report.figures import FIGURES, FigureSpec
-from tests.unit.report._synthetic import NOT_IN_FULL
+from loralens.results.schema import SCHEMA_VERSION
+from tests.unit.report._synthetic import NOT_IN_FULL, empty_results, minimal_dict
 from tests.unit.report.conftest import write_run
 
 OUTPUTS = ("report.html", "report.md", "tables.tex")
@@ -54,7 +57,7 @@ def test_figures_are_150_dpi_pngs(full_run: tuple[Path, dict]) -> None:
             assert [round(d) for d in im.info["dpi"]] == [150, 150]
 
 
-def _boom(results: dict) -> None:
+def _boom(results: object) -> None:
     raise RuntimeError("figure bug")
 
 
@@ -105,6 +108,24 @@ def test_rerun_replaces_stale_figures(tmp_path: Path, minimal: dict) -> None:
     assert [p.name for p in (run / "figures").iterdir()] == ["performance.png"]
 
 
+def test_an_older_schema_is_refused_with_how_to_get_a_current_one(
+    tmp_path: Path, minimal_dict_: dict
+) -> None:
+    run = write_run(tmp_path, {**minimal_dict_, "schema_version": SCHEMA_VERSION - 1})
+    expected = (
+        f"has results schema version {SCHEMA_VERSION - 1}; this loralens reads version "
+        f"{SCHEMA_VERSION}: rerun `loralens run`"
+    )
+    with pytest.raises(ReportError, match=re.escape(expected)):
+        write_report(run)
+    write_run(tmp_path, {"runs": []})
+    with pytest.raises(ReportError, match="has results schema version none"):
+        write_report(tmp_path)
+    write_run(tmp_path, {**minimal_dict_, "runs": [{"task": "t"}]})
+    with pytest.raises(ReportError, match="does not match the results schema"):
+        write_report(tmp_path)
+
+
 def test_missing_or_broken_results_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="not found"):
         write_report(tmp_path)
@@ -118,10 +139,12 @@ def test_missing_or_broken_results_are_clear_errors(tmp_path: Path) -> None:
 
 def test_empty_and_nan_results_render(tmp_path: Path) -> None:
     # A NaN literal is not strict JSON, but a careless writer may emit one: it reads as "n/a".
-    text = '{"runs": [{"task": "t", "method": "lora", "seed": 1, "test": {"accuracy": NaN}}]}'
+    results = minimal_dict()
+    results["runs"] = [{**results["runs"][0], "test": {"accuracy": "NAN_HERE"}}]
+    text = json.dumps(results).replace('"NAN_HERE"', "NaN")
     (tmp_path / "results.json").write_text(text, encoding="utf-8")
     html = write_report(tmp_path)["report.html"].read_text(encoding="utf-8")
     assert "not available" in html
     assert "n/a" in html
-    empty = write_run(tmp_path / "empty", {})
+    empty = write_run(tmp_path / "empty", empty_results())
     assert "report.html" in write_report(empty)

@@ -217,3 +217,15 @@ def test_a_4bit_base_is_a_variant_setting_keyed_only_where_it_is_set() -> None:
         k: v for k, v in lora.items() if k != "variant"
     }
     assert "train/rotten_tomatoes/lora-nf4/1" in stages["serve/2-labels"].deps  # served as LoRA
+
+
+def test_the_analysis_key_follows_the_results_schema_version(monkeypatch) -> None:
+    # A results.json cached in an older schema is recomputed by `loralens run`, not reused:
+    # the report refuses older schema versions and tells the user to rerun.
+    from loralens.results.schema import SCHEMA_VERSION
+    from loralens.study import plan
+
+    assert plan.STAGE_VERSIONS["analysis"] == SCHEMA_VERSION
+    before = content_key("analysis", {"a": 1}, ["x"])
+    monkeypatch.setitem(plan.STAGE_VERSIONS, "analysis", SCHEMA_VERSION + 1)
+    assert content_key("analysis", {"a": 1}, ["x"]) != before

@@ -1,0 +1,141 @@
+"""The statistics part of the results.json contract: seed-level tests, ANOVA and verdicts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from loralens.results.schema_base import Fixed, Num
+
+
+class NotComputed(Fixed):
+    """A statistic the data cannot support, with the reason (never a crash)."""
+
+    not_computed: str
+
+
+class StatTest(Fixed):
+    """A hypothesis test (`loralens.stats.StatResult`)."""
+
+    test: str
+    alternative: str
+    estimate: Num
+    estimate_label: str = Field(description="what the estimate is, e.g. mean(a) - mean(b)")
+    ci_low: Num
+    ci_high: Num
+    confidence_level: Num
+    statistic: Num
+    p_value: Num
+    n: list[int] = Field(description="sample size per group")
+    null_value: Num = Field(description="the estimate under H0")
+
+
+class EffectSize(Fixed):
+    """A standardized effect size with its CI (`loralens.stats.effect_size.EffectSize`)."""
+
+    name: str
+    estimate: Num
+    ci_low: Num
+    ci_high: Num
+    confidence_level: Num
+    ci_method: str
+    n: list[int]
+
+
+class Power(Fixed):
+    """Seeds per group a non-inferiority test at the margin would need (planning)."""
+
+    effect_size: Num = Field(description="margin / SD")
+    alpha: float
+    power: Num
+    alternative: str
+    n_per_group: int | None = Field(description="None: see note")
+    note: str
+
+
+class McNemar(Fixed):
+    """McNemar test of two models of one seed index on the same test examples (description)."""
+
+    test: str
+    estimate: Num = Field(description="accuracy(a) - accuracy(b)")
+    ci_low: Num
+    ci_high: Num
+    confidence_level: Num
+    statistic: Num
+    p_value: Num
+    exact: bool
+    both_correct: int
+    only_a_correct: int
+    only_b_correct: int
+    both_wrong: int
+    n: int
+
+
+class AnovaRow(Fixed):
+    """One term of the two-way ANOVA."""
+
+    term: str
+    sum_sq: float
+    df: float
+    f_value: Num
+    p_value: Num
+    partial_eta_sq: Num
+
+
+class Anova(Fixed):
+    """Type II two-way ANOVA of the primary metric on method x task."""
+
+    response: str
+    factors: list[str]
+    n_obs: int
+    rows: list[AnovaRow]
+    levels: dict[str, list[str]] = Field(description="the methods and tasks it compared")
+
+
+class Comparison(Fixed):
+    """A treatment vs a reference variant on one task's primary metric, across seeds."""
+
+    task: str
+    metric: str
+    lora: str = Field(description="the treatment variant")
+    full: str = Field(description="the reference variant")
+    lora_values: list[float]
+    full_values: list[float]
+    unit: str
+    welch: StatTest | NotComputed
+    mann_whitney: StatTest | NotComputed
+    hedges_g: EffectSize | NotComputed
+    power: Power | NotComputed
+    mcnemar_per_seed_pair: list[McNemar | NotComputed]
+
+
+class Statistics(Fixed):
+    """The seed-level comparisons and the ANOVA."""
+
+    accuracy: list[Comparison]
+    anova: Anova | NotComputed
+    thresholds: dict[str, float]
+
+
+class Verdict(Fixed):
+    """A hypothesis verdict (`loralens.stats.Verdict.to_dict()`), per task and comparison."""
+
+    task: str | None = Field(None, description="the task (top-level verdicts)")
+    treatment: str | None = Field(None, description="the variant tested (top-level verdicts)")
+    reference: str | None = Field(None, description="the variant it is compared with")
+    name: str
+    estimate: Num
+    ci_low: Num
+    ci_high: Num
+    test: str
+    p_value: Num
+    p_adjusted: Num
+    n_seeds: dict[str, int] = Field(description="seeds per side")
+    alpha: float
+    status: Literal["supported", "not supported", "inconclusive"]
+    sentence: str
+    threshold: Num = Field(None, description="what the estimate is held to")
+    components: list[Verdict] = Field(default_factory=list)
+    confidence_level: Num = Field(None, description="of the interval shown")
+    adjustment: str = Field("", description="how p_adjusted was obtained")
