@@ -78,12 +78,12 @@ def cost_table(results: Results) -> Table | None:
 
 
 def variant_caveats(results: Results) -> list[str]:
-    """Caveats due to the variants themselves (a QLoRA variant's 4-bit base)."""
-    qlora = xv.quantized_variants(results)
-    if not qlora:
+    """Caveats due to the variants themselves (a variant's 4-bit base)."""
+    quantized = xv.quantized_variants(results)
+    if not quantized:
         return []
     return [
-        f"{fmt.listing(qlora)}: QLoRA trains LoRA on a 4-bit NF4-quantized base (bitsandbytes, "
-        "fp32 compute), so its scores, time and memory are those of a quantized base, unlike "
-        "the other methods' fp32 base."
+        f"{fmt.listing(quantized)}: trains its adapter on a 4-bit NF4-quantized base "
+        "(bitsandbytes, fp32 compute), so its scores, time and memory are those of a quantized "
+        "base, unlike the other methods' fp32 base."
     ]

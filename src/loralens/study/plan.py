@@ -78,7 +78,7 @@ STAGE_VERSIONS: dict[str, int] = {
     # results.json in the current schema: an older cached analysis is recomputed, not reused
     # (the report reads only the current schema version).
     "analysis": SCHEMA_VERSION,
-    "baselines": 3,  # 2: the random interval is its SD over seeds; 3: zero-shot sees the input as seen
+    "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
     "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)
 }

@@ -12,7 +12,7 @@ from loralens.report.document import Callout, Missing, Table
 from loralens.report.figures import FIGURES, draw_figures
 from loralens.report.plotstyle import OKABE_ITO, style
 from loralens.report.tables import details_table
-from loralens.report.tables_variants import cost_table
+from loralens.report.tables_variants import cost_table, variant_caveats
 from loralens.results.schema import Results
 from tests.unit.report._synthetic import typed, without
 from tests.unit.report._synthetic_variants import (
@@ -165,3 +165,24 @@ def test_missing_rank_patterns_are_stated(variants: Results) -> None:
 def test_details_table_leaves_cost_to_the_variants_table(full: Results, minimal: Results) -> None:
     assert "Train time" not in details_table(full).columns
     assert "Train time" in details_table(minimal).columns  # no variants section: kept here
+
+
+def test_a_variant_on_a_4bit_base_is_named_whatever_its_method(variants: Results) -> None:
+    config = variants.study.config
+    nf4 = {"method": "adalora", "model": {"quantization": "nf4"}}
+    study = config.study.model_copy(
+        update={
+            "methods": [*config.study.methods, "adalora-nf4"],
+            "variants": {**config.study.variants, "adalora-nf4": nf4},
+        }
+    )
+    block = variants.study.model_copy(
+        update={
+            "config": config.model_copy(update={"study": study}),
+            "methods": [*variants.study.methods, "adalora-nf4"],
+        }
+    )
+    changed = variants.model_copy(update={"study": block})
+    assert xv.quantized_variants(changed) == ["qlora-r8", "adalora-nf4"]
+    (caveat,) = variant_caveats(changed)
+    assert caveat.startswith("qlora-r8 and adalora-nf4: ") and "4-bit" in caveat
