@@ -162,9 +162,10 @@ def cmd_bench_serve(args: argparse.Namespace) -> int | None:
     result = run_serve_bench(
         config.model.name, adapters, config.serving, engines, progress=progress
     )
+    payload = result.model_dump(mode="json")
     if args.out:
-        write_json(Path(args.out), result)
-    print_json(result) if args.json else print(format_serve_table(result))
-    for engine, why in result.get("failed", {}).items():  # the other engines' results stand
+        write_json(Path(args.out), payload)
+    print_json(payload) if args.json else print(format_serve_table(payload))
+    for engine, why in result.failed.items():  # the other engines' results stand
         print(f"loralens: error: engine {engine} {why}", file=sys.stderr)
-    return 2 if result.get("failed") else None
+    return 2 if result.failed else None

@@ -147,9 +147,9 @@ def test_dora_is_one_registration_that_trains_serves_and_reaches_sparsity(
     result = run_serve_bench(
         str(tiny_llama_dir), [run], serving, ["merged", "unmerged", "fused"], strict=False
     )
-    assert set(result["refused"]) == {"fused"} and "DoRA" in result["refused"]["fused"]
-    assert {r["engine"] for r in result["rows"]} == {"merged", "unmerged"}
-    assert all(c["passed"] for c in result["correctness"])
+    assert set(result.refused) == {"fused"} and "DoRA" in result.refused["fused"]
+    assert {r.engine for r in result.rows} == {"merged", "unmerged"}
+    assert all(c.passed for c in result.correctness)
 
 
 def test_saved_adalora_adapter_reproduces_test_predictions(runs, tiny_llama_dir) -> None:

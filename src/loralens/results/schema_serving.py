@@ -133,11 +133,10 @@ class Analytic(Fixed):
     detail: dict[str, Any] = Field(description="per adapter, fused padding, formula")
 
 
-class ServingGroup(Open):
-    """One serving benchmark and its group; an engine's own block (vLLM) under its name."""
+class ServingResult(Open):
+    """What `loralens.serving.run_serve_bench` returns (and a serve stage's serving.json holds);
+    an engine's own block (vLLM) under its name."""
 
-    group: ServingGroupInfo
-    artifact: str
     settings: ServingSettings
     adapters: list[ServedAdapter]
     correctness: list[CorrectnessCase]
@@ -157,3 +156,10 @@ class ServingGroup(Open):
     def _none_if_empty(cls, value: Any) -> Any:
         """An empty block ({}: not measured) as None."""
         return None if value == {} else value
+
+
+class ServingGroup(ServingResult):
+    """One serving benchmark in results.json, with the group of study runs it served."""
+
+    group: ServingGroupInfo
+    artifact: str

@@ -56,6 +56,7 @@ import torch
 import transformers
 
 from loralens.config import ServingConfig
+from loralens.results.schema_serving import ServingResult
 from loralens.serving import analytic
 from loralens.serving.adapters import (
     AdapterSpec,
@@ -80,8 +81,8 @@ def run_serve_bench(
     *,
     progress: Progress | None = None,
     strict: bool = True,
-) -> dict[str, Any]:
-    """Check, then time, serving engines with LoRA adapters; a JSON-able result (schema above).
+) -> ServingResult:
+    """Check, then time, serving engines with LoRA adapters; the result validated (schema above).
 
     With `strict`, an engine that cannot serve one of the adapters (DoRA, a rank above its
     maximum) is an error; otherwise it is left out and recorded in `refused`, as long as one
@@ -111,7 +112,7 @@ def run_serve_bench(
         for mode in ("classify", "generate"):
             run_mode(ctx, mode, result)
         result["settings"]["load_average_end"] = _load_average()
-    return result
+    return ServingResult.model_validate(result)
 
 
 def prepare(

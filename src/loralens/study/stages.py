@@ -90,11 +90,10 @@ def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
     result = run_serve_bench(params["model"], adapters, cfg.serving, engines, strict=False)
     # Which study run each served adapter is (the benchmark names adapters by folder).
     runs = [
-        {**run, "adapter": a["name"]}
-        for run, a in zip(group["runs"], result["adapters"], strict=False)
+        {**run, "adapter": a.name} for run, a in zip(group["runs"], result.adapters, strict=False)
     ]
     _write_json(out / "group.json", {**group, "runs": runs})
-    _write_json(out / "serving.json", result)
+    _write_json(out / "serving.json", result.model_dump(mode="json"))
 
 
 def stage_analysis(params: dict, inputs: dict[str, Path], out: Path) -> None:

@@ -8,9 +8,10 @@ import math
 import pytest
 
 from loralens.config import ServingConfig
-from loralens.serving import format_serve_table, registry, run_serve_bench
+from loralens.serving import format_serve_table, registry
 from loralens.serving.engines import PeftMixedEngine
 from loralens.serving.interface import Generation
+from tests.unit.serving._bench import run_serve_bench
 
 TINY = ServingConfig(
     batch_sizes=[1, 2],

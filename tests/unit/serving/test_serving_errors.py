@@ -13,7 +13,6 @@ from transformers import LlamaForSequenceClassification
 
 from loralens.config import ServingConfig
 from loralens.errors import LoralensError
-from loralens.serving import run_serve_bench
 from loralens.serving.errors import (
     AdapterMismatchError,
     AdapterNotFoundError,
@@ -22,6 +21,7 @@ from loralens.serving.errors import (
     UnsupportedAdapterError,
 )
 from loralens.serving.peft_io import new_peft_model
+from tests.unit.serving._bench import run_serve_bench
 
 ONE = ServingConfig(num_adapters=[1], batch_sizes=[1], repeats=1, warmup=0)
 

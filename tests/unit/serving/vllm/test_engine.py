@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from loralens.config import ServingConfig, VllmConfig
-from loralens.serving import format_serve_table, run_serve_bench
+from loralens.serving import format_serve_table
 from loralens.serving.adapters import CONFIG_FILE, WEIGHTS_FILE
 from loralens.serving.base import Batch
 from loralens.serving.interface import EngineOptions
 from loralens.serving.vllm import engine as vllm_engine
 from loralens.serving.vllm.errors import VllmError
 from loralens.serving.vllm.folders import causal_lm_config, lora_tensors, write_vllm_adapter
+from tests.unit.serving._bench import run_serve_bench
 
 from .conftest import fake_processes
 
