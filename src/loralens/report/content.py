@@ -207,6 +207,8 @@ def sparsity_section(results: Results, figures: Collection[str]) -> Section:
         "Sparsity results",
         "results.json has no spectra of weight updates.",
     )
+    intruders = tables.intruder_table(results)
+    blocks += [intruders] if intruders is not None else []
     return Section("sparsity", "Sparsity of the update", (*blocks, *_figures("sparsity", figures)))
 
 

@@ -87,6 +87,7 @@ def render_latex(results: Results) -> str:
         ("Serving latency", tables_serving.latency_table),
         ("Serving with mixed adapters", tables_serving.mixed_table),
         ("Sparsity", tables.sparsity_table),
+        ("Intruder dimensions", tables.intruder_table),
         ("Cost per variant", tables_variants.cost_table),
         ("Hypotheses", verdicts.hypotheses_table),
     )

@@ -277,9 +277,6 @@ def sparsity_table(results: Results) -> Table | None:
     summary = sv.sparsity_summary(results)
     if not summary:
         return None
-    thresholds = sv.sparsity_thresholds(results)
-    # One intruder threshold (the middle one) keeps the table readable; all are in results.json.
-    thresholds = [thresholds[len(thresholds) // 2]] if thresholds else []
     fields = ("effective_rank", "stable_rank", "energy_rank_90")
     rows = []
     for (task, method), s in summary.items():
@@ -291,7 +288,6 @@ def sparsity_table(results: Results) -> Table | None:
                 str(s["effective_rank"].n),
                 *(fmt.number(s[f].mean) for f in fields),
                 fmt.pct(util.mean) if util.n else DASH,
-                *(fmt.number(s[f"intruders_{t}"].mean) for t in thresholds),
             )
         )
     columns = (
@@ -302,12 +298,35 @@ def sparsity_table(results: Results) -> Table | None:
         "Stable rank",
         "90% energy rank",
         "Rank used",
-        *(f"Intruders ε = {t}" for t in thresholds),
     )
+    note = "Mean over weight matrices (modules x seeds). Rank used = effective rank / LoRA rank."
+    return Table("sparsity", "Rank of the weight update ΔW", columns, tuple(rows), "llrrrrr", note)
+
+
+def intruder_table(results: Results) -> Table | None:
+    """Intruder dimensions per task, method and module type, against each type's chance level."""
+    thresholds = sv.sparsity_thresholds(results)
+    if not thresholds:
+        return None
+    eps = thresholds[len(thresholds) // 2]  # one threshold keeps it readable; all are in results
+    rows = tuple(
+        (
+            task,
+            method,
+            kind,
+            str(c["count"].n),
+            fmt.number(c["count"].mean),
+            fmt.number(c["chance"].mean) if c["chance"].n else DASH,
+        )
+        for (task, method, kind), c in sv.intruders_by_type(results, eps).items()
+    )
+    columns = ("Task", "Method", "Module", "Matrices", f"Intruders ε = {eps}", "Chance level")
     note = (
-        "Mean over weight matrices (modules x seeds). Rank used = effective rank / LoRA rank. "
-        "Intruders: top "
-        "singular vectors of the fine-tuned weight with max |cos| < ε to every base one."
+        f"Of the top singular vectors of each fine-tuned matrix, those with max |cos| < {eps} to "
+        "every singular vector of its base; mean over matrices and seeds, per module type (their "
+        "shapes differ). Chance level: the count were those vectors random directions, for that "
+        "shape; a count near it means the top of the spectrum is as new as random, not that "
+        "fine-tuning added structure."
     )
-    align = "llrrrrr" + "r" * len(thresholds)
-    return Table("sparsity", "Rank of the weight update ΔW", columns, tuple(rows), align, note)
+    title = "Intruder dimensions per module type"
+    return Table("intruders", title, columns, rows, "lllrrr", note)

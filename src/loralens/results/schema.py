@@ -230,6 +230,9 @@ class SparsityRow(Fixed):
     energy_rank_99_utilisation: Num
     singular_values: list[Num] = Field(description="the largest (up to 16)")
     intruders: dict[str, int] = Field(description="intruder dimensions per epsilon")
+    intruders_chance: dict[str, float] | None = Field(
+        None, description="per epsilon: the count were the top singular vectors random (shape's)"
+    )
     artifact: str
 
 

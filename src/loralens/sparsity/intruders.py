@@ -60,6 +60,30 @@ def intruder_dimensions(
     return {e: int((similarity < e).sum()) for e in eps}
 
 
+def chance_intruders(
+    shape: tuple[int, int],
+    k: int = DEFAULT_K,
+    epsilons: Iterable[float] = DEFAULT_EPSILONS,
+    *,
+    draws: int = 4000,
+    seed: int = 0,
+) -> dict[float, float]:
+    """Expected intruders among k random directions of R^d_out, per ε: the chance level.
+
+    Were the fine-tuned top-k singular vectors uniformly random unit vectors, their cosines to
+    the base's m = min(d_out, d_in) orthonormal singular vectors would be distributed as the
+    first m coordinates of a random unit vector (rotation invariance), so the count depends on
+    the matrix's shape: a 192-row v_proj and a 576-row q_proj have different chance levels.
+    """
+    eps = _check_epsilons(epsilons)
+    d_out, d_in = (check_positive_int(n, "shape") for n in shape)
+    m = min(d_out, d_in)
+    gen = torch.Generator().manual_seed(seed)
+    g = torch.randn(draws, d_out, generator=gen, dtype=torch.float64)  # (draws, d_out)
+    top = g[:, :m].abs().amax(dim=1) / g.norm(dim=1)  # (draws,) max |cos| to the base basis
+    return {e: float(k * (top < e).double().mean()) for e in eps}
+
+
 def intruder_dimensions_by_layer(
     base_weights: Mapping[str, Tensor],
     deltas: Mapping[str, Tensor],

@@ -12,7 +12,11 @@ from transformers import PreTrainedModel
 
 from loralens.errors import LoralensError
 from loralens.methods import get_method
-from loralens.sparsity.intruders import DEFAULT_EPSILONS, intruder_dimensions_by_layer
+from loralens.sparsity.intruders import (
+    DEFAULT_EPSILONS,
+    chance_intruders,
+    intruder_dimensions_by_layer,
+)
 from loralens.sparsity.peft_state import (
     PEFT_PREFIX,
     adalora_deltas_from_state_dict,
@@ -115,6 +119,10 @@ def run_sparsity(run_dir: Path) -> dict:
     if not deltas:
         raise LoralensError(f"{run_dir}: no adapted weight matrices found")
     intruders = intruder_dimensions_by_layer(base, deltas)
+    chance = {  # per matrix shape: the count were the top singular vectors random directions
+        shape: {str(e): round(c, 3) for e, c in chance_intruders(shape).items()}
+        for shape in {tuple(d.shape) for d in deltas.values()}
+    }
     rows = []
     for module, delta in sorted(deltas.items(), key=lambda kv: (_layer(kv[0]) or 0, kv[0])):
         summary = summarize_delta(delta, ranks.get(module) or None, rtol=1e-6).to_dict()
@@ -126,6 +134,7 @@ def run_sparsity(run_dir: Path) -> dict:
                 **summary,
                 "singular_values": list(sv)[:TOP_SINGULAR],
                 "intruders": {str(e): c for e, c in intruders[module].items()},
+                "intruders_chance": chance[tuple(delta.shape)],
             }
         )
     return {

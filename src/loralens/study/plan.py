@@ -81,6 +81,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
     "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)
+    "sparsity": 2,  # 2: each matrix's chance level of intruders beside its count
 }
 
 

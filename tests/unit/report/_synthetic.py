@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
+from loralens.sparsity.intruders import chance_intruders
 from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_group
 
 TASKS = ("rotten_tomatoes", "mrpc")
@@ -250,6 +251,15 @@ def _drift(rng: np.random.Generator) -> dict[str, Any]:
     return {"rows": rows, "controls": controls, "summary": summary}
 
 
+SHAPES = {"q_proj": [576, 576], "v_proj": [192, 576]}
+CHANCE = {  # the real chance levels of these shapes at the thresholds the rows carry
+    proj: {
+        str(e): round(c, 3) for e, c in chance_intruders(tuple(shape), 10, (0.1, 0.5, 0.9)).items()
+    }
+    for proj, shape in SHAPES.items()
+}
+
+
 def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
     """ΔW rank measures per module: LoRA near rank 5 of 8, full fine-tuning near 150."""
     rows = []
@@ -268,7 +278,7 @@ def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
                                 "seed": seed,
                                 "layer": layer,
                                 "module": f"model.layers.{layer}.self_attn.{proj}",
-                                "shape": [576, 576],
+                                "shape": SHAPES[proj],
                                 "frobenius_norm": 0.5,
                                 "spectral_norm": 0.2,
                                 "numerical_rank": round(eff * 2),
@@ -282,6 +292,7 @@ def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
                                 "lora_rank": 8 if lora else None,
                                 "rank_utilisation": float(eff) / 8 if lora else None,
                                 "intruders": {"0.1": 0, "0.5": 2 if lora else 0, "0.9": 6},
+                                "intruders_chance": CHANCE[proj],
                                 "singular_values": sorted(rng.random(16).tolist(), reverse=True),
                             }
                         )

@@ -198,3 +198,17 @@ def test_summary_keeps_small_drifts_apart(full_dict: dict) -> None:
     items = summary_items(typed({**full_dict, "drift": {**drift, "summary": summary}}))
     line = next(i for i in items if i.startswith("Drift (1 − debiased CKA"))
     assert "full-ft 0.0012" in line and "lora-r8 0.00031" in line
+
+
+def test_intruders_are_shown_per_module_type_against_their_chance_level(full: Results) -> None:
+    from loralens.report.tables import intruder_table
+    from loralens.sparsity.intruders import chance_intruders
+
+    table = intruder_table(full)
+    assert table is not None and table.columns[4] == "Intruders ε = 0.5"
+    by_type = {(r[0], r[1], r[2]): r for r in table.rows}
+    kinds = {k for _, _, k in by_type}
+    assert kinds == {"q_proj", "v_proj"}  # never averaged over shapes
+    for (_, _, kind), row in by_type.items():
+        shape = (576, 576) if kind == "q_proj" else (192, 576)
+        assert float(row[5]) == pytest.approx(chance_intruders(shape, 10, (0.5,))[0.5], abs=0.01)

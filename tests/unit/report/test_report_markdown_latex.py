@@ -59,7 +59,8 @@ def test_md_escape(text: str, escaped: str) -> None:
 def test_latex_tables_are_booktabs(full_run: tuple[Path, dict]) -> None:
     tex = (full_run[0] / "tables.tex").read_text(encoding="utf-8")
     n_tables = tex.count(r"\begin{table}")
-    assert n_tables == 8  # performance, details, drift, serving x2, sparsity, variants, hypotheses
+    # performance, details, drift, serving x2, sparsity, intruders, variants, hypotheses
+    assert n_tables == 9
     for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}", r"\end{table}"):
         assert tex.count(rule) == n_tables, rule
     for label in ("performance", "drift", "serving", "hypotheses"):

@@ -107,3 +107,33 @@ def test_bad_inputs_are_rejected() -> None:
         intruder_dimensions_by_layer({}, {"mlp.up_proj": w})
     with pytest.raises(SparsityInputError, match=r"mlp\.up_proj: delta .*\(64, 8\)"):
         intruder_dimensions_by_layer({"mlp.up_proj": w}, {"mlp.up_proj": w[:, :8]})
+
+
+def test_chance_level_matches_planted_random_directions() -> None:
+    """Top singular vectors replaced by random directions: counts average to the chance level."""
+    from loralens.sparsity.intruders import chance_intruders
+
+    d, k, trials = 96, 4, 40
+    w, _, _ = _base(d, seed=5)
+    g = torch.Generator().manual_seed(6)
+    totals = dict.fromkeys(DEFAULT_EPSILONS, 0.0)
+    for _ in range(trials):
+        q_u = torch.linalg.qr(torch.randn(d, k, generator=g).double())[0]  # (d, k) random
+        q_v = torch.linalg.qr(torch.randn(d, k, generator=g).double())[0]
+        w_ft = w + q_u @ torch.diag(torch.tensor([400.0, 300.0, 200.0, 100.0]).double()) @ q_v.T
+        for e, c in intruder_dimensions(w, w_ft, k=k).items():
+            totals[e] += c / trials
+    chance = chance_intruders((d, d), k=k)
+    for e in DEFAULT_EPSILONS:  # the mean of 40 trials of at most 4: within 0.5 of chance
+        assert totals[e] == pytest.approx(chance[e], abs=0.5), e
+    assert chance[0.1] < 1.0 < 3.9 < chance[0.4]  # the threshold sweep crosses chance here
+
+
+def test_chance_level_depends_on_the_matrix_shape() -> None:
+    from loralens.sparsity.intruders import chance_intruders
+
+    q_proj, v_proj = chance_intruders((576, 576)), chance_intruders((192, 576))
+    assert v_proj[0.2] < 5.0 < 9.9 < q_proj[0.2]  # a 192-row matrix's random vectors align more
+    for chance in (q_proj, v_proj):
+        values = [chance[e] for e in DEFAULT_EPSILONS]
+        assert values == sorted(values) and values[0] >= 0 and values[-1] == pytest.approx(10)
