@@ -177,6 +177,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recheck every artifact of a study run against its manifest and this environment."""
+    from loralens.console import print_json
+    from loralens.env import fingerprint
+    from loralens.study.verify import verify_run
+
+    checked, found = verify_run(Path(args.run_dir), fingerprint())
+    if args.json:
+        print_json({"artifacts": checked, "mismatches": [m.__dict__ for m in found]})
+    else:
+        for m in found:
+            print(m.line())
+        print(
+            f"{checked} artifacts checked: "
+            + (f"{len(found)} mismatches" if found else "all match")
+        )
+    return 1 if found else 0
+
+
 def _failure(record: dict) -> str:
     """A failed stage's error and the log file to read; empty for other states."""
     if "log" not in record:
@@ -246,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "verify", help="recheck every artifact of a study run (exit 1 on a mismatch)"
+    )
+    p.add_argument("run_dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
     p.add_argument("run_dirs", nargs="+")

@@ -117,9 +117,15 @@ def test_corrupted_artifact_is_recomputed_not_read(finished: Path, tmp_path: Pat
     subprocess.run(["cp", "-r", str(finished), str(copy)], check=True)
     metrics = next(copy.glob("artifacts/train-*/metrics.json"))
     metrics.write_text(metrics.read_text().replace('"accuracy"', '"accuracy" ', 1))
+    check = run_cli("verify", str(copy))  # names the changed file, and only it
+    assert check.returncode == 1, check.stderr[-2000:]
+    assert check.stdout.splitlines()[:-1] == [
+        f"artifacts/{metrics.parent.name}: metrics.json does not match its sha256"
+    ]
     proc = run_cli("run", str(finished.parent / "study.yaml"), "--out", str(copy))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "0 stages run" not in proc.stdout
+    assert run_cli("verify", str(copy)).returncode == 0  # recomputed: every artifact matches
     assert stable(json.loads((copy / "results.json").read_text())) == stable(
         json.loads((finished / "results.json").read_text())
     )

@@ -1,0 +1,117 @@
+"""`loralens verify RUN_DIR`: recheck every artifact of a study run folder against its manifest.
+
+Per artifact: the manifest is readable; every listed file exists and matches its sha256, and no
+file is present that the manifest does not list; the folder is named by its kind and key; the key
+follows from the manifest's params and upstream keys under this loralens (its version and the
+kind's computation version); every upstream artifact is in the folder; the software that wrote it
+(loralens, Python, the pinned packages, the torch build) is the software here. And results.json
+equals an analysis artifact's. Hardware and thread counts are not compared (a run may be checked
+on another machine).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loralens.errors import LoralensError
+from loralens.models.convert import sha256_file
+from loralens.study.plan import content_key
+from loralens.study.store import MANIFEST
+
+SOFTWARE = ("loralens", "python", "torch_build")  # plus every entry of "packages"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way an artifact differs from what its manifest (or this environment) says."""
+
+    artifact: str  # artifacts/<kind>-<key>, or results.json
+    what: str
+
+    def line(self) -> str:
+        """The mismatch as one line."""
+        return f"{self.artifact}: {self.what}"
+
+
+def verify_run(root: Path, here: dict[str, Any]) -> tuple[int, list[Mismatch]]:
+    """(artifacts checked, every mismatch) of a study run folder; `here`: this environment."""
+    artifacts = root / "artifacts"
+    if not artifacts.is_dir():
+        raise LoralensError(
+            f"{root} is not a study run folder (no artifacts/); give a --out of run"
+        )
+    folders = sorted(p for p in artifacts.iterdir() if p.is_dir() and not p.name.startswith("."))
+    found: list[Mismatch] = []
+    for folder in folders:
+        found += [Mismatch(f"artifacts/{folder.name}", w) for w in _artifact(folder, here)]
+    found += _results(root, folders)
+    return len(folders), found
+
+
+def _artifact(folder: Path, here: dict[str, Any]) -> list[str]:
+    """What is wrong with one artifact folder (empty: nothing)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        files, kind, key = dict(manifest["files"]), manifest["kind"], manifest["key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ["its manifest is missing or unreadable"]
+    problems = _files(folder, files)
+    if folder.name != f"{kind}-{key}":
+        problems.append(f"named {folder.name}, but its manifest says {kind}-{key}")
+    inputs = manifest.get("inputs") or {}
+    upstream = [Path(str(p)).name for p in inputs.values()]
+    problems += [
+        f"its input {sid} ({name}) is not in this run folder"
+        for sid, name in zip(inputs, upstream, strict=True)
+        if not (folder.parent / name).is_dir()
+    ]
+    dep_keys = [name.split("-", 1)[-1] for name in upstream]
+    if content_key(kind, manifest.get("params", {}), dep_keys) != key:
+        problems.append(
+            "its key does not follow from its params and inputs under this loralens (params "
+            "edited, or written by another version of loralens or of this stage's computation)"
+        )
+    problems += _software(manifest.get("environment") or {}, here)
+    return problems
+
+
+def _files(folder: Path, files: dict[str, str]) -> list[str]:
+    """Missing, changed and unlisted files of an artifact folder."""
+    problems = []
+    for rel, digest in files.items():
+        path = folder / rel
+        if not path.is_file():
+            problems.append(f"{rel} is missing")
+        elif sha256_file(path) != digest:
+            problems.append(f"{rel} does not match its sha256")
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    problems += [
+        f"{rel} is not in its manifest" for rel in sorted(present - set(files) - {MANIFEST})
+    ]
+    return problems
+
+
+def _software(there: dict[str, Any], here: dict[str, Any]) -> list[str]:
+    """Software versions that differ between the manifest's environment and this one."""
+    pairs = [(k, there.get(k), here.get(k)) for k in SOFTWARE]
+    packages = sorted(set(there.get("packages") or {}) | set(here.get("packages") or {}))
+    pairs += [
+        (f"packages.{p}", (there.get("packages") or {}).get(p), (here.get("packages") or {}).get(p))
+        for p in packages
+    ]
+    return [f"written with {k} {a}, here {b}" for k, a, b in pairs if a != b]
+
+
+def _results(root: Path, folders: list[Path]) -> list[Mismatch]:
+    """results.json must equal one analysis artifact's results.json."""
+    results = root / "results.json"
+    if not results.is_file():
+        return []
+    digest = sha256_file(results)
+    copies = [f / "results.json" for f in folders if f.name.startswith("analysis-")]
+    if any(c.is_file() and sha256_file(c) == digest for c in copies):
+        return []
+    return [Mismatch("results.json", "equals no analysis artifact's results.json (edited?)")]
