@@ -75,7 +75,7 @@ def choice_logprobs(
     prompt scores them all (the same quantity as scoring prompt + choice, at 1/C of the cost).
     """
     per_prompt = [choice_sequences(tok, p, choices) for p in prompts]
-    # one-token choices are all appended to the same truncated prompt ids
+    # one-token choices are all appended to the same prompt ids
     if all(k == 1 for seqs in per_prompt for _, k in seqs):
         prefixes = [seqs[0][0][:-1] for seqs in per_prompt]
         targets = torch.tensor([[ids[-1] for ids, _ in seqs] for seqs in per_prompt])  # (N, C)
