@@ -19,6 +19,7 @@ from loralens.study.plan import Stage
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"  # held by the `loralens run` working on the folder
+MISSING, CHANGED = "is missing", "does not match its sha256"  # how a listed file differs
 PID = ".pid"  # in a partial folder: "<pid> <host>" of the process writing it
 
 
@@ -57,12 +58,8 @@ class ArtifactStore:
             pairs = list(files.items())
         except (ValueError, KeyError, TypeError, AttributeError):  # bytes flipped, key lost
             return "its manifest is unreadable (corrupted)"
-        for rel, digest in pairs:
-            path = folder / rel
-            if not path.is_file():
-                return f"{rel} is missing"
-            if sha256_file(path) != digest:
-                return f"{rel} does not match its sha256 (corrupted)"
+        for rel, how in changed_files(folder, dict(pairs)):
+            return f"{rel} {how}" if how == MISSING else f"{rel} {how} (corrupted)"
         return None
 
     def begin(self, stage: Stage, resumable: bool) -> Path:
@@ -129,6 +126,16 @@ class ArtifactStore:
                 tmp.unlink(missing_ok=True)  # a half-written record is worse than none
             return False
         return True
+
+
+def changed_files(folder: Path, files: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """(file, MISSING or CHANGED) for each listed file not as its manifest records it."""
+    for rel, digest in files.items():
+        path = folder / rel
+        if not path.is_file():
+            yield rel, MISSING
+        elif sha256_file(path) != digest:
+            yield rel, CHANGED
 
 
 def missing_outputs(folder: Path, declared: Sequence[str]) -> list[str]:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from loralens.errors import LoralensError
-from loralens.models.convert import sha256_file
 from loralens.study.plan import content_key
-from loralens.study.store import MANIFEST
+from loralens.study.store import MANIFEST, changed_files
 
 SOFTWARE = ("loralens", "python", "torch_build")  # plus every entry of "packages"
 
@@ -47,7 +46,7 @@ def verify_run(root: Path, here: dict[str, Any]) -> tuple[int, list[Mismatch]]:
     found: list[Mismatch] = []
     for folder in folders:
         found += [Mismatch(f"artifacts/{folder.name}", w) for w in _artifact(folder, here)]
-    found += _results(root, folders)
+    found += _results(root)
     return len(folders), found
 
 
@@ -80,13 +79,7 @@ def _artifact(folder: Path, here: dict[str, Any]) -> list[str]:
 
 def _files(folder: Path, files: dict[str, str]) -> list[str]:
     """Missing, changed and unlisted files of an artifact folder."""
-    problems = []
-    for rel, digest in files.items():
-        path = folder / rel
-        if not path.is_file():
-            problems.append(f"{rel} is missing")
-        elif sha256_file(path) != digest:
-            problems.append(f"{rel} does not match its sha256")
+    problems = [f"{rel} {how}" for rel, how in changed_files(folder, files)]
     present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
     problems += [
         f"{rel} is not in its manifest" for rel in sorted(present - set(files) - {MANIFEST})
@@ -105,13 +98,16 @@ def _software(there: dict[str, Any], here: dict[str, Any]) -> list[str]:
     return [f"written with {k} {a}, here {b}" for k, a, b in pairs if a != b]
 
 
-def _results(root: Path, folders: list[Path]) -> list[Mismatch]:
-    """results.json must equal one analysis artifact's results.json."""
-    results = root / "results.json"
-    if not results.is_file():
+def _results(root: Path) -> list[Mismatch]:
+    """results.json must equal one analysis artifact's (the report's own provenance check)."""
+    from loralens.report.write import ReportError, provenance
+
+    if not (root / "results.json").is_file():
         return []
-    digest = sha256_file(results)
-    copies = [f / "results.json" for f in folders if f.name.startswith("analysis-")]
-    if any(c.is_file() and sha256_file(c) == digest for c in copies):
+    try:
+        verified = provenance(root).startswith("verified")
+    except ReportError:
+        verified = False
+    if verified:
         return []
     return [Mismatch("results.json", "equals no analysis artifact's results.json (edited?)")]
