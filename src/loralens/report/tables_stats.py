@@ -14,18 +14,19 @@ from loralens.results.schema import Results
 from loralens.results.schema_stats import (
     Anova,
     Comparison,
+    CrossedTest,
     EffectSize,
     McNemar,
     NotComputed,
     StatTest,
 )
 
-Entry = StatTest | EffectSize | McNemar
+Entry = StatTest | EffectSize | McNemar | CrossedTest
 
 
 def _in_points(r: Entry) -> bool:
     """Whether an estimate is a difference of scores (percentage points)."""
-    if isinstance(r, McNemar):
+    if isinstance(r, McNemar | CrossedTest):
         return True
     return isinstance(r, StatTest) and " - " in r.estimate_label
 
@@ -61,17 +62,21 @@ def _test_row(task: str, comparison: str, key: str, r: Entry | NotComputed) -> t
     name = r.name if isinstance(r, EffectSize) else r.test
     if isinstance(r, McNemar):
         name = f"{name}, {key.split(', ', 1)[-1]}"
+    if isinstance(r, CrossedTest):
+        name = f"{name}, accuracy"
     p = "—" if isinstance(r, EffectSize) else fmt.pvalue(r.p_value)
     return (task, comparison, name, _estimate(r), _ci(r), p, "—")
 
 
 def _test_rows(entry: Comparison) -> list[tuple[str, ...]]:
-    """The rows of one comparison: Welch, Mann-Whitney, Hedges' g, McNemar per seed pair."""
+    """The rows of one comparison: Welch, Mann-Whitney, Hedges' g, the crossed per-example
+    test of accuracy, McNemar per seed pair."""
     task, comparison = entry.task, _comparison(entry)
     named = [
         ("welch", entry.welch),
         ("mann whitney", entry.mann_whitney),
         ("hedges g", entry.hedges_g),
+        ("per-example accuracy, examples x runs", entry.per_example),
     ]
     named += [(f"McNemar, seed pair {i}", r) for i, r in enumerate(entry.mcnemar_per_seed_pair, 1)]
     return [_test_row(task, comparison, key, r) for key, r in named]
@@ -85,9 +90,12 @@ def tests_table(results: Results) -> Table | None:
     columns = ("Task", "Comparison", "Test / effect size", "Estimate", "CI", "p", "p (adjusted)")
     note = (
         "Unit of replication: the training seed (independent runs, never paired across "
-        "methods). McNemar rows describe how two particular models of one seed index (same "
-        "head initialisation and data order) disagree on test examples: a description, not a "
-        "test of the methods, and not corrected."
+        "methods). The crossed examples x runs test compares test accuracy over both runs and "
+        "test examples (its interval generalises to new seeds and new examples; runs of one "
+        "seed index are not paired, which keeps it conservative). McNemar rows describe how "
+        "two particular models of one seed index (same head initialisation and data order) "
+        "disagree on test examples: a description, not a test of the methods, and not "
+        "corrected."
     )
     metrics = ex.metric_names(results, ex.tasks(results))
     title = f"Comparisons across seeds ({fmt.metrics_title(metrics)})" if metrics else "Comparisons"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loralens.errors import LoralensError
 from loralens.stats.anova import two_way_anova
+from loralens.stats.crossed import crossed_difference_test
 from loralens.stats.effect_size import hedges_g
 from loralens.stats.hypotheses import Thresholds
 from loralens.stats.mcnemar import mcnemar_from_predictions
@@ -46,11 +48,32 @@ def _safe(fn, *args, **kwargs) -> dict[str, Any]:
         return {"not_computed": str(exc)}
 
 
+def correctness(runs: list[dict]) -> np.ndarray:
+    """(runs, examples) 0/1 correctness on test; ValueError when the runs' test sets differ."""
+    labels = [tuple(r.get("labels") or ()) for r in runs]
+    if not labels[0] or any(lab != labels[0] for lab in labels):
+        raise ValueError("the runs do not all carry predictions on the same test labels")
+    if any(len(r.get("predictions") or ()) != len(labels[0]) for r in runs):
+        raise ValueError("a run's predictions do not match its test labels in number")
+    gold = np.asarray(labels[0])
+    return np.stack([np.asarray(r["predictions"]) == gold for r in runs]).astype(float)
+
+
+def per_example(lora: list[dict], full: list[dict]) -> dict[str, Any]:
+    """The crossed examples x runs test of test accuracy, or why it was not computed."""
+    try:
+        scores = correctness(lora + full)  # (runs, examples)
+    except ValueError as exc:
+        return {"not_computed": str(exc)}
+    return _safe(crossed_difference_test, scores[: len(lora)], scores[len(lora) :])
+
+
 def compare_accuracy(
     task: str, metric: str, lora: list[dict], full: list[dict], th: Thresholds | None = None
 ) -> dict:
     """Welch, Mann-Whitney, Hedges' g across seeds, the seeds a non-inferiority test at the
-    margin would need (planning); McNemar per seed pair (description)."""
+    margin would need (planning); the crossed examples x runs test of accuracy; McNemar per
+    seed pair (description)."""
     th = th or Thresholds()
     a = [r["test"][metric] for r in lora]
     b = [r["test"][metric] for r in full]
@@ -68,12 +91,14 @@ def compare_accuracy(
         "full": full[0]["method"],
         "lora_values": a,
         "full_values": b,
-        "unit": "training seed (independent runs; never paired across methods); McNemar per "
-        "seed pair describes two particular models and is not a test of the methods",
+        "unit": "training seed (independent runs; never paired across methods); the per-example "
+        "test crosses test examples with runs; McNemar per seed pair describes two particular "
+        "models and is not a test of the methods",
         "welch": _safe(welch_t_test, a, b),
         "mann_whitney": _safe(mann_whitney_u, a, b),
         "hedges_g": _safe(hedges_g, a, b),
         "power": _safe(seeds_for_noninferiority, a, b, margin=th.accuracy_margin, alpha=th.alpha),
+        "per_example": per_example(lora, full),
         "mcnemar_per_seed_pair": mcnemar,
     }
 

@@ -27,7 +27,7 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps; 4: every block
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
 # the config as RunConfig), so keys that were free-form are now checked.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Study(Fixed):
@@ -322,7 +322,7 @@ class Decisions(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[4]
+    schema_version: Literal[5]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")

@@ -72,6 +72,26 @@ class McNemar(Fixed):
     n: int
 
 
+class CrossedTest(Fixed):
+    """Test accuracy compared over runs and test examples (`loralens.stats.crossed`)."""
+
+    test: str
+    alternative: str
+    estimate: Num = Field(description="mean accuracy of the treatment's runs - the reference's")
+    ci_low: Num
+    ci_high: Num
+    confidence_level: Num
+    statistic: Num
+    df: Num = Field(description="Satterthwaite degrees of freedom")
+    p_value: Num
+    null_value: Num
+    se: Num
+    se_runs: Num = Field(description="the standard error's part from run-to-run variation")
+    se_examples: Num = Field(description="its part from example-by-variant variation")
+    n_runs: list[int] = Field(description="runs per variant")
+    n_examples: int
+
+
 class AnovaRow(Fixed):
     """One term of the two-way ANOVA."""
 
@@ -107,6 +127,9 @@ class Comparison(Fixed):
     mann_whitney: StatTest | NotComputed
     hedges_g: EffectSize | NotComputed
     power: Power | NotComputed
+    per_example: CrossedTest | NotComputed = Field(
+        description="test accuracy over runs crossed with test examples (inferential)"
+    )
     mcnemar_per_seed_pair: list[McNemar | NotComputed]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loralens.report import verdicts
+from loralens.report import fmt, verdicts
 from loralens.report.content import build_document
 from loralens.report.document import Callout, Missing, Section, Table, VerdictCard
 from loralens.report.summary import summary_items
@@ -212,3 +212,15 @@ def test_intruders_are_shown_per_module_type_against_their_chance_level(full: Re
     for (_, _, kind), row in by_type.items():
         shape = (576, 576) if kind == "q_proj" else (192, 576)
         assert float(row[5]) == pytest.approx(chance_intruders(shape, 10, (0.5,))[0.5], abs=0.01)
+
+
+def test_tests_table_shows_the_crossed_per_example_test_read_from_results(full: Results) -> None:
+    from loralens.report.tables_stats import tests_table
+
+    table = tests_table(full)
+    crossed = [r for r in table.rows if r[2].startswith("crossed examples x runs")]
+    assert len(crossed) == len(full.statistics.accuracy)
+    for row, entry in zip(crossed, full.statistics.accuracy, strict=True):
+        assert row[0] == entry.task and row[2].endswith("accuracy")
+        assert row[5] == fmt.pvalue(entry.per_example.p_value)
+    assert "new seeds and new examples" in table.note

@@ -99,3 +99,40 @@ def test_each_comparison_and_the_anova_see_every_variant() -> None:
 def test_a_primary_metric_the_runs_lack_is_one_clear_error() -> None:
     with pytest.raises(LoralensError, match="primary metric 'mcc' is not among the test metrics"):
         study_statistics(_runs({"a": 0.7}), Thresholds(), {"a": "mcc"}, PAIRS)
+
+
+def _scored(variant: str, seed: int, correct: np.ndarray) -> dict:
+    """A run record whose test predictions are right exactly where `correct` is."""
+    labels = [i % 2 for i in range(correct.size)]
+    predictions = [lab if ok else 1 - lab for lab, ok in zip(labels, correct, strict=True)]
+    acc = float(correct.mean())
+    base = "full" if variant == "full-ft" else "lora"
+    return {
+        "task": "a", "method": variant, "base_method": base, "seed": seed,
+        "test": {"accuracy": acc}, "predictions": predictions, "labels": labels,
+    }  # fmt: skip
+
+
+def test_per_example_test_reads_each_runs_predictions() -> None:
+    # LoRA is right on 10 more of 200 examples in every run: the crossed test measures +5 points.
+    rng = np.random.default_rng(5)
+    base = rng.random(200) < 0.6
+    runs = []
+    for seed in range(3):
+        full = base.copy()
+        full[rng.choice(200, 4, replace=False)] ^= True  # a run's own few changes
+        lora = full.copy()
+        lora[np.flatnonzero(~full)[:10]] = True
+        runs += [_scored("full-ft", seed, full), _scored("lora-r8", seed, lora)]
+    stats, _ = study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)
+    crossed = stats["accuracy"][0]["per_example"]
+    assert crossed["estimate"] == pytest.approx(0.05)
+    assert crossed["n_runs"] == [3, 3] and crossed["n_examples"] == 200
+    assert crossed["ci_low"] > 0
+
+
+def test_per_example_test_of_runs_scored_on_different_examples_is_not_computed() -> None:
+    runs = _runs({"a": 0.7})
+    runs[0] = {**runs[0], "labels": [0, 0, 0, 0]}
+    stats, _ = study_statistics(runs, Thresholds(), PRIMARY, PAIRS)
+    assert "same test labels" in stats["accuracy"][0]["per_example"]["not_computed"]
