@@ -262,16 +262,15 @@ def results_section(results: Results, figures: Collection[str]) -> Section:
 def hypotheses_section(results: Results) -> Section:
     """One card per verdict."""
     cards = verdicts.cards(results)
-    if not cards:
-        return Section(
-            "hypotheses",
-            "Hypotheses and verdicts",
-            (missing("Verdicts", "results.json has no hypotheses section."),),
-        )
+    if not results.hypotheses:  # serving verdicts of their own may still be there
+        absent = missing("Verdicts", "results.json has no hypotheses section.")
+        return Section("hypotheses", "Hypotheses and verdicts", (absent, *cards))
     intro = Paragraph(
-        "Each verdict is supported when its (Holm-adjusted) p-value is below alpha, not "
+        "Each verdict is supported when its (adjusted) p-value is below alpha, not "
         "supported when its CI lies entirely on the wrong side of the threshold, and "
-        "inconclusive otherwise (including too few seeds)."
+        "inconclusive otherwise (including too few seeds). Inside H, drift and serving are "
+        "the two sides of an OR, each at alpha/2; serving is one study-level measurement per "
+        "serving group, shown once on its own and read by every task's H it served."
     )
     return Section("hypotheses", "Hypotheses and verdicts", (intro, *cards))
 

@@ -7,6 +7,7 @@ from typing import Any
 from loralens.report import fmt
 from loralens.report.document import Table, VerdictCard
 from loralens.results.schema import Results, Verdict
+from loralens.results.schema_stats import ServingVerdict
 
 STATUSES = ("supported", "not supported", "inconclusive")
 SYMBOLS = {"supported": "✓", "not supported": "✗", "inconclusive": "?"}
@@ -79,7 +80,7 @@ def facts(v: Verdict) -> tuple[tuple[str, str], ...]:
         ("Threshold", threshold(v)),
         ("Test", v.test or fmt.NA),
         ("p", fmt.pvalue(v.p_value)),
-        ("p (Holm-adjusted)", fmt.pvalue(v.p_adjusted)),
+        ("p (adjusted)", fmt.pvalue(v.p_adjusted)),
         ("n", seeds(v)),
     )
     if v.components and not fmt.finite(v.estimate):
@@ -93,7 +94,8 @@ def _key(v: Verdict) -> tuple[str, str]:
 
 
 def groups(results: Results) -> list[tuple[Verdict, list[Verdict]]]:
-    """(verdict, its parts): combined verdicts (one per task, or one) first, with components.
+    """(verdict, its parts): combined verdicts (one per task, or one) first, with components,
+    then the study-level serving verdicts (one per serving group).
 
     Parts listed both on their own and inside a combined verdict appear once, inside it.
     """
@@ -102,11 +104,14 @@ def groups(results: Results) -> list[tuple[Verdict, list[Verdict]]]:
     nested = {_key(c) for v in combined for c in v.components}
     out = [(v, list(v.components)) for v in combined]
     out += [(v, []) for v in records if not v.components and _key(v) not in nested]
-    return out
+    return out + [(v, []) for v in results.serving_verdicts]
 
 
 def task_of(v: Verdict, parent: Verdict | None = None) -> str:
-    """The task and comparison a verdict is about: 'sst2 · lora-r8 vs full-ft' ('' if unknown)."""
+    """The task and comparison a verdict is about: 'sst2 · lora-r8 vs full-ft' ('' if unknown);
+    'study level: mrpc, sst2' for a serving group's verdict."""
+    if isinstance(v, ServingVerdict):
+        return f"study level: {', '.join(v.tasks)}"
     task = v.task or (parent.task if parent is not None else None) or ""
     pair = v if v.treatment or parent is None else parent
     if pair.treatment and pair.reference:
@@ -191,6 +196,12 @@ def hypotheses_table(results: Results) -> Table | None:
         f"Each of the {n_tests} verdicts is its own test at α, with no correction across tasks "
         f"or comparisons: the chance of at least one false 'supported' is at most {n_tests}·α."
     )
+    if results.serving_verdicts:
+        note += (
+            " Serving is one study-level measurement per serving group (its own rows, tested "
+            "alone at α); every task's H whose adapters it served reads the same timings, so "
+            "their serving parts are not independent evidence."
+        )
     return Table("hypotheses", "Hypotheses and verdicts", columns, tuple(rows), "llrrrlrrll", note)
 
 

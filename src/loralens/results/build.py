@@ -20,6 +20,7 @@ from loralens.results.drift import (
 )
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
+from loralens.results.serving import group_verdicts, serving_note, task_serving
 from loralens.results.variants import adalora_rank_rows, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
 from loralens.task_metrics import get_metric
@@ -185,6 +186,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "comparisons": [list(p) for p in pairs],
     }
     compared = results["decisions"]["drift"]
+    results["serving_verdicts"] = group_verdicts(got["serving"], engine, th)
     results["hypotheses"] = []
     for (task, *pair), acc in verdict_inputs.items():
         served = bool(params["config"]["serving"]["engines"])
@@ -202,6 +204,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             samples,
             thresholds=th,
             serving_reason=reason,
+            serving_note=serving_note(got["serving"], task),
             metric=metric,
             greater_is_better=get_metric(metric).greater_is_better,
             **drift_args,
@@ -211,66 +214,3 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     results = clean(results)
     validate_results(results)  # the producer and the schema agree, or the analysis fails here
     return results
-
-
-def task_serving(
-    groups: list[dict], task: str, engine: str, failed: dict[str, str], served: bool = True
-) -> tuple[dict[str, Any] | None, str]:
-    """Merged vs adapter latencies of the serving group holding `task`'s adapters, or why not.
-
-    `failed`: serve stages that did not finish, with the reason; `served`: engines were asked for.
-    """
-    group = next((g for g in groups if task in g["group"]["tasks"]), None)
-    if group is None and not served:
-        return None, "not measured: serving.engines is empty, so the study served nothing"
-    if group is None:
-        if failed:
-            stage, why = next(iter(failed.items()))
-            return None, f"no serving result: stage {stage} did not finish ({why})"
-        return None, "no serving result: the study served no adapter of this task"
-    samples = serving_samples(group, engine)
-    if samples is None:
-        return None, f"no serving result: {engine} at K = 2 and merged were not both timed"
-    return samples, ""
-
-
-def serving_samples(serving: dict, engine: str | None) -> dict[str, Any] | None:
-    """Forward latencies of the multi-adapter engine at K = 2 and of its baseline, if measured.
-
-    The baseline is merged weights serving one adapter's batch of the same size, timed in the
-    same rounds (`paired_baseline_ms`): then the rounds are the units of a paired test. Results
-    of older benchmarks (no paired baseline) fall back to merged's own K = 1 row, unpaired.
-    """
-    engine = engine or "peft-mixed"
-    rows = [
-        r
-        for r in serving.get("rows", [])
-        if r.get("engine") == engine
-        and r.get("workload") == "forward"
-        and r.get("k_adapters") == 2
-        and r.get("samples_ms")
-    ]
-    mixed = max(rows, key=lambda r: r["batch_size"], default=None)
-    if mixed is None:
-        return None
-    if mixed.get("paired_baseline_ms"):
-        return {
-            "merged": mixed["paired_baseline_ms"],
-            "adapters": mixed["samples_ms"],
-            "paired": True,
-        }
-    merged = next(
-        (
-            r
-            for r in serving.get("rows", [])
-            if r.get("engine") == "merged"
-            and r.get("workload") == "forward"
-            and r.get("batch_size") == mixed["batch_size"]
-            and r.get("samples_ms")
-            and r.get("k_adapters") in (1, 2)
-        ),
-        None,
-    )
-    if merged is None:
-        return None
-    return {"merged": merged["samples_ms"], "adapters": mixed["samples_ms"], "paired": False}

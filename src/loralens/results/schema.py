@@ -20,13 +20,20 @@ from pydantic import BaseModel, Field
 from loralens.config import RunConfig
 from loralens.results.schema_base import Fixed, Num, Open
 from loralens.results.schema_serving import ServingGroup
-from loralens.results.schema_stats import Anova, NotComputed, Statistics, Verdict
+from loralens.results.schema_stats import (
+    Anova,
+    NotComputed,
+    ServingVerdict,
+    Statistics,
+    Verdict,
+)
 
 __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validate_results"]
 
 # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps; 4: every block
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
-# the config as RunConfig), so keys that were free-form are now checked.
+# the config as RunConfig), so keys that were free-form are now checked; 5: the per-example
+# crossed test, serving verdicts once per serving group.
 SCHEMA_VERSION = 5
 
 
@@ -334,6 +341,9 @@ class Results(Fixed):
     variants: Variants
     statistics: Statistics
     decisions: Decisions
+    serving_verdicts: list[ServingVerdict] = Field(
+        description="part C per serving group, tested once at alpha (the study-level result)"
+    )
     hypotheses: list[Verdict] = Field(
         description="per task and comparison: H = A and (B or C), parts inside"
     )

@@ -162,3 +162,10 @@ class Verdict(Fixed):
     components: list[Verdict] = Field(default_factory=list)
     confidence_level: Num = Field(None, description="of the interval shown")
     adjustment: str = Field("", description="how p_adjusted was obtained")
+
+
+class ServingVerdict(Verdict):
+    """Part C tested once for a serving group, alone at alpha; its tasks' H read the same data."""
+
+    group: str = Field(description="the serve stage that measured it")
+    tasks: list[str] = Field(description="the tasks whose adapters were served together")

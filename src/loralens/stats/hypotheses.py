@@ -131,10 +131,22 @@ def drift_verdict(lora: Any, full: Any, /, *, thresholds: Thresholds | None = No
 
 
 def serving_verdict(
-    merged: Any, adapters: Any, /, *, thresholds: Thresholds | None = None
+    merged: Any,
+    adapters: Any,
+    /,
+    *,
+    thresholds: Thresholds | None = None,
+    paired: bool = False,
+    reason: str = "",
 ) -> Verdict:
-    """Part C: serving two unmerged adapters costs at most `serving_overhead` extra."""
-    ev = serving_evidence(merged, adapters, thresholds or Thresholds())
+    """Part C alone: serving two unmerged adapters costs at most `serving_overhead` extra.
+
+    `paired`: the timings are per-round pairs; `reason`: why there are none (then inconclusive).
+    """
+    th = thresholds or Thresholds()
+    if reason:
+        return _decide(serving_not_measured(th, reason), math.nan)
+    ev = serving_evidence(merged, adapters, th, paired=paired)
     return _decide(ev, ev.p_value)
 
 
@@ -197,6 +209,7 @@ def evaluate_hypothesis(
     *,
     thresholds: Thresholds | None = None,
     serving_reason: str = "",
+    serving_note: str = "",
     drift_reason: str = "",
     drift_note: str = "",
     metric: str = "accuracy",
@@ -206,7 +219,8 @@ def evaluate_hypothesis(
 
     `accuracy` maps "lora" and "full" to per-seed values of the task's primary `metric`;
     `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
-    `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence.
+    `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence;
+    `serving_note`: whose serving measurement part C is (one study-level result), likewise.
     """
     # `drift` maps "lora" and "full" to per-seed values; `serving` maps "merged" and "adapters"
     # to repeated latency measurements (None: not measured, so inconclusive). An untestable part
@@ -221,13 +235,16 @@ def evaluate_hypothesis(
     evidence = (
         accuracy_evidence(*acc, th, metric, greater_is_better),
         noted(drift_ev, drift_note),
-        serving_not_measured(th, serving_reason or "not measured")
-        if serving is None
-        else serving_evidence(
-            *_pick(serving, ("merged", "adapters"), "serving"),
-            th,
-            family=2,
-            paired=bool(serving.get("paired")),
+        noted(
+            serving_not_measured(th, serving_reason or "not measured")
+            if serving is None
+            else serving_evidence(
+                *_pick(serving, ("merged", "adapters"), "serving"),
+                th,
+                family=2,
+                paired=bool(serving.get("paired")),
+            ),
+            serving_note,
         ),
     )
     raw = [ev.p_value if math.isfinite(ev.p_value) else 1.0 for ev in evidence]

@@ -320,6 +320,7 @@ EMPTY: dict[str, Any] = {
         "anova": {"not_computed": "needs at least two tasks and two methods"},
         "thresholds": THRESHOLDS,
     },
+    "serving_verdicts": [],
     "hypotheses": [],
 }
 
@@ -372,6 +373,7 @@ def synthetic_dict(seed: int = 0) -> dict[str, Any]:
         "variants": EMPTY["variants"],
         "statistics": EMPTY["statistics"],
         "decisions": decisions(TASKS),
+        "serving_verdicts": [],
         "hypotheses": [],
     }
 

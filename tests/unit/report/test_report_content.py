@@ -128,7 +128,8 @@ def test_full_document_has_cards_tables_and_caveats(full: Results) -> None:
         "power",
         "environment",
     } <= keys
-    assert sum(isinstance(b, VerdictCard) for b in blocks) == len(full.hypotheses)
+    cards = sum(isinstance(b, VerdictCard) for b in blocks)
+    assert cards == len(full.hypotheses) + len(full.serving_verdicts)
     caveats = next(b for b in blocks if isinstance(b, Callout) and b.kind == "caveat")
     assert caveats.items == tuple(full.study.caveats)
 
@@ -224,3 +225,18 @@ def test_tests_table_shows_the_crossed_per_example_test_read_from_results(full: 
         assert row[0] == entry.task and row[2].endswith("accuracy")
         assert row[5] == fmt.pvalue(entry.per_example.p_value)
     assert "new seeds and new examples" in table.note
+
+
+def test_serving_is_one_study_level_verdict_read_by_every_tasks_h(full: Results) -> None:
+    from loralens.report.verdicts import cards, hypotheses_table
+
+    assert len(full.serving_verdicts) == 1
+    study = full.serving_verdicts[0]
+    assert study.tasks and study.confidence_level == pytest.approx(1 - 2 * study.alpha)
+    titled = [c for c in cards(full) if "study level" in c.name]
+    assert len(titled) == 1 and ", ".join(study.tasks) in titled[0].name
+    for h in full.hypotheses:
+        part = next(c for c in h.components if c.name.startswith("Serving"))
+        assert part.estimate == pytest.approx(study.estimate)  # the same measurement
+        assert f"study-level serving result of {study.group}" in part.sentence
+    assert "study-level measurement" in hypotheses_table(full).note
