@@ -196,6 +196,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def cmd_repro(args: argparse.Namespace) -> int:
+    """Run a study --repeat times into fresh folders and compare every artifact file."""
+    import dataclasses
+    import json
+
+    from loralens.console import print_json, print_table
+    from loralens.study import repro
+
+    out = Path(args.out)
+    folders = repro.run_folders(out, args.repeat)
+    repro.run_repeats(args.items, folders)
+    matches = repro.compare_runs(folders)
+    counts = repro.summary(matches)
+    record = {
+        "runs": [str(f) for f in folders],
+        "summary": counts,
+        "files": [dataclasses.asdict(m) for m in matches],
+    }
+    (out / "repro.json").write_text(json.dumps(record, indent=2) + "\n")
+    if args.json:
+        print_json(record)
+    else:
+        shown = [m for m in matches if m.status != repro.IDENTICAL]
+        rows = [[m.path, m.status, m.detail] for m in shown]
+        print_table(
+            f"repro: files that are not identical ({out})", ["file", "status", "detail"], rows
+        )
+        print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (table: {out}/repro.json)")
+    return 1 if repro.failed(matches) else 0
+
+
 def _failure(record: dict) -> str:
     """A failed stage's error and the log file to read; empty for other states."""
     if "log" not in record:
@@ -272,6 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "repro", help="run a study twice or more into fresh folders and compare every file"
+    )
+    p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
+    p.add_argument("--repeat", type=int, default=2, help="how many runs (at least 2)")
+    p.add_argument("--out", required=True, help="the runs go to OUT/run-1, OUT/run-2, ...")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_repro)
 
     p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
     p.add_argument("run_dirs", nargs="+")

@@ -82,7 +82,7 @@ def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm:
     rows = drift_rows(base, snaps, n_perm=n_perm, compared=cfg.probing.pooling)
     controls = control_rows(base, rand)
     summary = {
-        "run": str(run_dir),
+        "run": Path(run_dir).name,  # the folder, not where it lies: reruns write the same bytes
         "probe_sha256": probe_sha,
         "summary": summarize(rows, controls),
         "controls": controls,

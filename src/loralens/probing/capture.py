@@ -15,6 +15,7 @@ from loralens.batching import in_original_order, length_order
 from loralens.probing.pooling import check_sink_tokens, pool_all
 
 LENGTHS = "lengths"  # (n,) real-token count of each probe input, stored beside the layers
+METADATA_KEY = "loralens"  # the one safetensors metadata entry: the fields as sorted JSON
 
 
 def layer_keys(reps: dict[str, torch.Tensor]) -> list[str]:
@@ -70,14 +71,19 @@ def save_snapshot(reps: dict[str, torch.Tensor], path: Path, metadata: dict[str,
     """Write representations as safetensors atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    save_file(reps, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+    # One metadata key holding sorted JSON: safetensors writes its metadata map in hash order,
+    # which differs between processes, so several keys would make reruns differ in bytes.
+    text = json.dumps({k: str(v) for k, v in metadata.items()}, sort_keys=True)
+    save_file(reps, str(tmp), metadata={METADATA_KEY: text})
     os.replace(tmp, path)
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """The metadata of a safetensors file, without reading its tensors."""
+    """The metadata of a snapshot file, without reading its tensors."""
     with safe_open(str(path), framework="pt") as fh:
-        return fh.metadata() or {}
+        meta = fh.metadata() or {}
+    # Snapshots written before the single key kept one metadata entry per field.
+    return json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else meta
 
 
 def snapshot_index(folder: Path) -> list[dict]:

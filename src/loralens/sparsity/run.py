@@ -138,7 +138,7 @@ def run_sparsity(run_dir: Path) -> dict:
             }
         )
     return {
-        "run": str(run_dir),
+        "run": Path(run_dir).name,  # the folder, not where it lies: reruns write the same bytes
         "method": metrics.method,
         "task": metrics.task,
         "seed": metrics.seed,

@@ -93,7 +93,11 @@ def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
         {**run, "adapter": a.name} for run, a in zip(group["runs"], result.adapters, strict=False)
     ]
     _write_json(out / "group.json", {**group, "runs": runs})
-    _write_json(out / "serving.json", result.model_dump(mode="json"))
+    doc = result.model_dump(mode="json")
+    for adapter in doc["adapters"]:  # where in the run folder, not where the folder lies
+        path = Path(adapter["path"])
+        adapter["path"] = str(path.relative_to(out.parents[1])) if path.is_absolute() else path.name
+    _write_json(out / "serving.json", doc)
 
 
 def stage_analysis(params: dict, inputs: dict[str, Path], out: Path) -> None:

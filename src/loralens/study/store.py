@@ -95,7 +95,7 @@ class ArtifactStore:
             "kind": stage.kind,
             "key": stage.key,
             "params": stage.params,
-            "inputs": inputs,
+            "inputs": {sid: self.relative(path) for sid, path in inputs.items()},
             "files": files,
             "environment": fingerprint(),
             "timings": {
@@ -111,6 +111,14 @@ class ArtifactStore:
         part.rename(final)
         self.failure(stage).unlink(missing_ok=True)
         return final
+
+    def relative(self, path: str) -> str:
+        """An upstream artifact as a path inside the run folder (a rerun elsewhere writes the
+        same manifest); a path outside it unchanged."""
+        try:
+            return str(Path(path).resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
 
     def record_failure(self, stage: Stage, error: str) -> bool:
         """Remember why a stage failed (read by `loralens status`); False if the record could

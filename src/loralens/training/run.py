@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -204,6 +205,22 @@ def _save_weights(method: Method, model, tok, run: TrainingRun) -> None:
     target = run.weights_dir(saves_adapter=method.saves_adapter)
     model.save_pretrained(target, safe_serialization=True)
     tok.save_pretrained(target)
+    sort_module_lists(target / "adapter_config.json")
+
+
+def sort_module_lists(config: Path) -> None:
+    """Sort an adapter_config.json's module-name lists in place (PEFT writes them in set order).
+
+    PEFT keeps `target_modules` as a set and writes it in the order of string hashes, which
+    differ between processes: the same training would write different bytes on each run.
+    """
+    if not config.is_file():
+        return
+    doc = json.loads(config.read_text())
+    for key in ("target_modules", "modules_to_save", "exclude_modules"):
+        if isinstance(doc.get(key), list):
+            doc[key] = sorted(doc[key])
+    config.write_text(json.dumps(doc, indent=2, sort_keys=True))  # PEFT's own format
 
 
 def _prediction_records(data: TaskData, logits: torch.Tensor) -> list[dict]:

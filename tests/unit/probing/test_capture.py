@@ -42,3 +42,20 @@ def test_sink_count_is_checked_against_the_probe_set(
     reps = capture(model, tok, long, 32, sink_tokens=1)
     # Leaving the first token out changes the mean (it is no longer the plain mean).
     assert not torch.allclose(reps["mean_nosink.layer_2"], reps["mean.layer_2"])
+
+
+def test_snapshot_bytes_do_not_depend_on_the_metadata_order(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from loralens.probing.capture import read_metadata, save_snapshot
+
+    reps = {"mean.layer_0": torch.arange(6.0).reshape(2, 3)}
+    save_snapshot(reps, tmp_path / "a.safetensors", {"step": "3", "info": "{}"})
+    save_snapshot(reps, tmp_path / "b.safetensors", {"info": "{}", "step": "3"})
+    a, b = ((tmp_path / n).read_bytes() for n in ("a.safetensors", "b.safetensors"))
+    assert a == b
+    assert read_metadata(tmp_path / "a.safetensors") == {"step": "3", "info": "{}"}
+    # A snapshot of the earlier layout (one metadata entry per field) still reads.
+    save_file(reps, str(tmp_path / "old.safetensors"), metadata={"step": "5", "info": "{}"})
+    assert read_metadata(tmp_path / "old.safetensors") == {"step": "5", "info": "{}"}

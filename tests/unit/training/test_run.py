@@ -44,3 +44,17 @@ def test_a_foreign_config_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("something: else\n")
     with pytest.raises(ConfigError, match="not a loralens run config"):
         check_same_run(load_config(None), TrainingRun(tmp_path))
+
+
+def test_adapter_config_module_lists_are_written_sorted(tmp_path):
+    import json
+
+    from loralens.training.run import sort_module_lists
+
+    config = tmp_path / "adapter_config.json"
+    config.write_text(json.dumps({"target_modules": ["v_proj", "q_proj"], "r": 4}, indent=2))
+    sort_module_lists(config)
+    doc = json.loads(config.read_text())
+    assert doc == {"target_modules": ["q_proj", "v_proj"], "r": 4}
+    assert config.read_text() == json.dumps(doc, indent=2, sort_keys=True)
+    sort_module_lists(tmp_path / "absent.json")  # a full fine-tune has none: nothing to do
