@@ -201,7 +201,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from loralens.console import print_json, print_table
+    from loralens.console import print_json
     from loralens.study import repro
 
     out = Path(args.out)
@@ -218,11 +218,9 @@ def cmd_repro(args: argparse.Namespace) -> int:
     if args.json:
         print_json(record)
     else:
-        shown = [m for m in matches if m.status != repro.IDENTICAL]
-        rows = [[m.path, m.status, m.detail] for m in shown]
-        print_table(
-            f"repro: files that are not identical ({out})", ["file", "status", "detail"], rows
-        )
+        for m in matches:
+            if m.status != repro.IDENTICAL:
+                print(f"{m.status}: {m.path}" + (f" — {m.detail}" if m.detail else ""))
         print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (table: {out}/repro.json)")
     return 1 if repro.failed(matches) else 0
 

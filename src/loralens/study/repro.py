@@ -43,6 +43,8 @@ MEASURED_KEYS = frozenset(
         "overhead_vs_merged",
         "tokens_per_s",
         "requests_per_s",
+        "memory",
+        "break_even_adapters",
     }
 )  # fmt: skip; and every key ending in MEASURED_SUFFIXES
 
@@ -101,6 +103,7 @@ FROM_SERVING = frozenset({"p_value", "p_adjusted", "status", "sentence"})
 
 
 MEASURED_SUFFIXES = ("_ms", "_s", "_mb", "_per_second")  # durations, memory, rates
+CLOCK_READINGS = frozenset({"started", "finished", "created"})  # set aside, never a spread
 
 
 def _measured(doc: dict, key: str, path: str) -> bool:
@@ -144,6 +147,8 @@ def spread(measured: dict[str, list[Any]]) -> str:
     """'wall_time_s 12.1–12.9 (±3.2%)' for the measured keys that vary, largest spread first."""
     parts = []
     for key, values in measured.items():
+        if key in CLOCK_READINGS:
+            continue
         means = [sum(n) / len(n) for n in map(_numbers, values) if n]
         if len(means) < len(values):  # not numbers: a section computed from timings
             if any(v != values[0] for v in values[1:]):
