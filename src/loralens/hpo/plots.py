@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def write_plots(study: optuna.Study, folder: Path, stem: str) -> dict[str, str]:
-    """`<stem>-history.png` and `<stem>-importance.png`; a plot that cannot be drawn gets a reason."""
+    """`<stem>-history.png`, `<stem>-importance.png`; a plot that cannot be drawn: its reason."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -47,7 +47,9 @@ def read_tuned(root: Path, path: Path) -> TunedValues:
             sha256=hashlib.sha256(blob).hexdigest(),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a loralens hpo result ({exc}); rerun `loralens hpo`")
+        raise ConfigError(
+            f"{path} is not a loralens hpo result ({exc}); rerun `loralens hpo`"
+        ) from None
 
 
 def use_tuned(cfg: RunConfig, root: Path, tasks: list[str]) -> RunConfig:
