@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,13 +44,32 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
 
     kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-        probe = storage.create_new_study(
-            [optuna.study.StudyDirection.MAXIMIZE], f"loralens-write-check-{os.getpid()}"
-        )
-        storage.delete_study(probe)
+        with _sqlite_lock(url):  # workers starting together would race to create the tables
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            probe = storage.create_new_study(
+                [optuna.study.StudyDirection.MAXIMIZE], f"loralens-write-check-{os.getpid()}"
+            )
+            storage.delete_study(probe)
     except Exception as exc:
         raise LoralensError(
             f"hpo storage {shown_url(url)} cannot be opened for writing: {_first_line(exc)}"
         ) from None
     return storage
+
+
+@contextlib.contextmanager
+def _sqlite_lock(url: str) -> Iterator[None]:
+    """Hold `<db>.lock` while a SQLite file is opened (nothing for other databases)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database if url.startswith("sqlite") else None
+    folder = Path(database).parent if database else None
+    if folder is None or not folder.is_dir():
+        yield
+        return
+    with open(f"{database}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
