@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from loralens.cli_args import BUILTIN_CONFIGS, check_names, config_path, split_config_args
 from loralens.cli_measure import cmd_bench_cka, cmd_bench_serve, cmd_drift, cmd_probe, cmd_sparsity
 from loralens.errors import LoralensError, disk_full, is_disk_full
+from loralens.hpo import cli as hpo_cli
 
 if TYPE_CHECKING:
     pass
@@ -289,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
     p.add_argument("--force", action="store_true", help="run even if --out holds another study")
     p.set_defaults(func=cmd_run)
+
+    hpo_cli.add_parser(sub)
 
     p = sub.add_parser("status", help="state of every stage of a study run")
     p.add_argument("run_dir")

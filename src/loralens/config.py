@@ -17,6 +17,7 @@ from loralens.config_sections import (
     WandbConfig,
 )
 from loralens.errors import ConfigError
+from loralens.hpo.space import HpoConfig
 from loralens.methods import METHODS as _METHOD_REGISTRY
 from loralens.probing.pooling import DEFAULT_POOLING, get_pooling
 from loralens.suggest import unknown_name_message
@@ -207,6 +208,7 @@ class RunConfig(Section):
     study: StudyConfig = Field(default_factory=StudyConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    hpo: HpoConfig = Field(default_factory=HpoConfig)
 
     @field_validator("method")
     @classmethod
@@ -223,6 +225,14 @@ class RunConfig(Section):
                 f"model.quantization: {self.model.quantization} freezes the base in 4-bit, so "
                 f"method '{self.method}' cannot train it; use an adapter method ({with_adapter})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _space_names_known(self) -> RunConfig:
+        known = [*METHODS, *self.study.variants]
+        for name in self.hpo.space:
+            if name not in known:
+                raise ValueError(unknown_name_message("hpo.space method or variant", name, known))
         return self
 
     @property

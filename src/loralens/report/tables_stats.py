@@ -211,6 +211,16 @@ def _budget(config: RunConfig) -> list[tuple[str, str]]:
     return out
 
 
+def _tuned(results: Results) -> list[tuple[str, str]]:
+    """One line per task x variant whose values a search tuned on val (`hpo.use`)."""
+    out = []
+    for t in results.tuning:
+        values = ", ".join(f"{k} {fmt.number(v)}" for k, v in t.params.items())
+        search = f"best val {t.metric} {fmt.number(t.best_val)} of {t.trials} trials"
+        out.append((f"Tuned on val: {t.task}, {t.method}", f"{values} ({search})"))
+    return out
+
+
 def setup_table(results: Results) -> Table:
     """Model, tasks, methods, seeds, budgets and timing of the study."""
     st = results.study
@@ -223,6 +233,7 @@ def setup_table(results: Results) -> Table:
         ("Seeds", ", ".join(ex.seeds(results)) or fmt.NA),
         ("Runs", str(len(results.runs))),
         *_budget(st.config),
+        *_tuned(results),
         ("Started", st.started or fmt.NA),
         ("Finished", st.finished or fmt.NA),
         ("Wall time", fmt.duration(st.wall_time_s)),

@@ -20,6 +20,7 @@ from loralens.results.drift import (
 )
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
+from loralens.results.schema_tuning import tuning_rows
 from loralens.results.serving import group_verdicts, serving_note, task_serving
 from loralens.results.variants import adalora_rank_rows, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
@@ -187,6 +188,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     }
     compared = results["decisions"]["drift"]
     results["serving_verdicts"] = group_verdicts(got["serving"], engine, th)
+    results["tuning"] = tuning_rows(params.get("config") or {})
     results["hypotheses"] = []
     for (task, *pair), acc in verdict_inputs.items():
         served = bool(params["config"]["serving"]["engines"])

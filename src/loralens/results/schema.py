@@ -27,14 +27,15 @@ from loralens.results.schema_stats import (
     Statistics,
     Verdict,
 )
+from loralens.results.schema_tuning import Tuning
 
 __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validate_results"]
 
 # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps; 4: every block
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
 # the config as RunConfig), so keys that were free-form are now checked; 5: the per-example
-# crossed test, serving verdicts once per serving group.
-SCHEMA_VERSION = 5
+# crossed test, serving verdicts once per serving group; 6: the values tuned on val (tuning).
+SCHEMA_VERSION = 6
 
 
 class Study(Fixed):
@@ -329,7 +330,7 @@ class Decisions(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[5]
+    schema_version: Literal[6]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")
@@ -346,6 +347,9 @@ class Results(Fixed):
     )
     hypotheses: list[Verdict] = Field(
         description="per task and comparison: H = A and (B or C), parts inside"
+    )
+    tuning: list[Tuning] = Field(
+        default_factory=list, description="values tuned on val per task x variant (`hpo.use`)"
     )
 
 

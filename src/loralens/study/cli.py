@@ -15,8 +15,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from loralens.config import RunConfig
 from loralens.errors import LoralensError, disk_full, is_disk_full
+from loralens.hpo.tuned import use_tuned
 from loralens.study.executors import LocalExecutor, RayExecutor
-from loralens.study.plan import Stage
+from loralens.study.plan import Stage, study_tasks
 from loralens.study.runner import Outcome, run_study
 from loralens.study.store import ArtifactStore, run_lock
 
@@ -66,6 +67,7 @@ def check_writable(root: Path) -> None:
 def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     """Run the study with progress on stderr; exit 1 naming failed stages."""
     root = Path(args.out or Path("runs") / safe_folder_name(cfg.name))
+    cfg = use_tuned(cfg, root, [t.name for t in study_tasks(cfg)])  # hpo.use: the searches' values
     check_writable(root)
     console = Console(stderr=True)
     store = ArtifactStore(root)

@@ -11,6 +11,7 @@ from typing import Any
 import loralens
 from loralens.config import RunConfig, variant_config
 from loralens.errors import ConfigError
+from loralens.hpo.tuned import tuned_cell
 from loralens.methods import get_method
 from loralens.results.schema import SCHEMA_VERSION
 from loralens.study.inputs import model_inputs, task_inputs
@@ -114,7 +115,7 @@ def with_missing(stage: Stage, missing: dict[str, str], keys: dict[str, str]) ->
     return dataclasses.replace(stage, params=params, deps=deps, key=key)
 
 
-def _run_cfg(cfg: RunConfig, task: str, variant: str, seed: int) -> RunConfig:
+def cell_config(cfg: RunConfig, task: str, variant: str, seed: int) -> RunConfig:
     """The run config of one study cell (`task`: the entry that loads the task)."""
     run = variant_config(cfg, variant)
     task_cfg = run.task.model_copy(update={"name": task})
@@ -137,7 +138,9 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
         stages.append(Stage(f"data/{task.name}", "data", data_params, cell=Cell(task.name)))
         for variant in st.methods:
             for seed in st.seeds:
-                run = _run_cfg(cfg, task.entry, variant, seed)
+                run = tuned_cell(
+                    cfg, cell_config(cfg, task.entry, variant, seed), task.name, variant
+                )
                 sid = f"train/{task.name}/{variant}/{seed}"
                 cell = Cell(task.name, variant, seed)
                 run_reads = _reads(cfg, task, run.model.name)
@@ -237,7 +240,7 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
         stages.append(Stage(f"baselines/{task.name}", "baselines", params, gpus=gpus, cell=cell))
     if "encoder" in st.baselines:
         for seed in st.seeds:
-            run = _run_cfg(cfg, task.entry, "full", seed)
+            run = cell_config(cfg, task.entry, "full", seed)
             model = run.model.model_copy(update={"name": st.encoder_model})
             training = run.training.model_copy(update={"learning_rate": st.encoder_learning_rate})
             run = run.model_copy(update={"model": model, "training": training})

@@ -92,6 +92,7 @@ class TrainingRun:
     LOG = "log.json"
     PREDICTIONS = "predictions.jsonl"
     RANK_PATTERN = "adalora_rank_pattern.json"
+    TRAINER_ARGS = "trainer_args.json"  # the arguments the HF Trainer ran with
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))

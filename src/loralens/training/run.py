@@ -66,7 +66,17 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     }
     probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
     run.write_json(run.DATA, _data_record(data, probe.sha256))
-    trainer, snapshots = _trainer(cfg, run, device, data, model, tok, rows, probe)
+    snapshots = SnapshotCallback(
+        probe,
+        tok,
+        run.snapshots,
+        cfg.probing.snapshot_every,
+        cfg.model.max_length,
+        cfg.probing.batch_size,
+        cfg.probing.sink_tokens,
+    )
+    trainer = _trainer(cfg, run, device, data, model, tok, rows, [snapshots])
+    run.write_json(run.TRAINER_ARGS, trainer.args.to_dict())
 
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=_resume_point(cfg, run))
@@ -150,23 +160,36 @@ def _resume_point(cfg: RunConfig, run: TrainingRun) -> str | None:
     return checkpoint
 
 
-def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, probe):
-    """The Trainer (early stopping, the task's metrics on val) and its snapshot callback."""
+def fit_on_val(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
+    """Train with selection on val only (no test, no snapshots); return the Trainer's log.
+
+    The search's objective: the same model, arguments and Trainer as `train_run`, but `test`
+    is never encoded or scored.
+    """
+    run = TrainingRun(out)
+    data = load_task_from_config(cfg.task)
+    device = resolve_device(cfg)
+    steps = total_training_steps(cfg, len(data.splits.train))
+    model, tok = build_model(cfg, data.spec.num_labels, steps)
+    run.write_config(cfg)
+    rows = {
+        s: encode(data.spec, tok, getattr(data.splits, s), cfg.model.max_length)
+        for s in ("train", "val")
+    }
+    trainer = _trainer(cfg, run, device, data, model, tok, rows, callbacks)
+    run.write_json(run.TRAINER_ARGS, trainer.args.to_dict())
+    trainer.train()
+    return list(trainer.state.log_history)
+
+
+def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, extra: list) -> GuardedTrainer:
+    """The Trainer (early stopping, the task's metrics on val) with `extra` callbacks."""
     spec = data.spec
     args = training_arguments(cfg, run.checkpoints, device, spec.primary_metric)
     callbacks = []
     if cfg.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
-    snapshots = SnapshotCallback(
-        probe,
-        tok,
-        run.snapshots,
-        cfg.probing.snapshot_every,
-        cfg.model.max_length,
-        cfg.probing.batch_size,
-        cfg.probing.sink_tokens,
-    )
-    callbacks.append(snapshots)
+    callbacks += extra
     callbacks += get_method(cfg.method).callbacks()
 
     def compute_metrics(pred) -> dict[str, float]:
@@ -183,7 +206,7 @@ def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, probe):
     )
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(StderrLogCallback())
-    return trainer, snapshots
+    return trainer
 
 
 def _best_step(trainer: GuardedTrainer) -> int:
