@@ -97,11 +97,9 @@ def applicable(pins: Iterable[Pin], environment: Mapping[str, str] | None = None
 
 
 def version_matches(pin: Pin, installed: str) -> bool:
-    """Whether an installed version is the locked one.
-
-    A hashed pin names files, so only that exact version (no local label) is it; an unhashed pin
-    (torch) matches as pip's `==` does: 2.13.0+cpu is torch==2.13.0.
-    """
+    """Whether an installed version is the locked one."""
+    # A hashed pin names files, so only that exact version (no local label) is it; an unhashed
+    # pin (torch) matches as pip's `==` does: 2.13.0+cpu is torch==2.13.0.
     try:
         version = Version(installed)
     except InvalidVersion:
@@ -128,11 +126,9 @@ def compare(
     installed: Mapping[str, str],
     requires: Mapping[str, Iterable[str]] | None = None,
 ) -> list[Difference]:
-    """Differences between locked pins and installed versions (both by canonical name).
-
-    A distribution that is not locked is an extra unless a locked, installed one requires it
-    (`requires`: name → names it requires): torch's CUDA libraries on a GPU machine.
-    """
+    """Differences between locked pins and installed versions (both by canonical name)."""
+    # A distribution that is not locked is an extra unless a locked, installed one requires it
+    # (`requires`: name → names it requires), as PyPI's torch requires its CUDA libraries.
     found = []
     for name, pin in pins.items():
         if name not in installed:
@@ -166,13 +162,19 @@ def installed_distributions() -> tuple[dict[str, str], dict[str, list[str]]]:
         if not name or name in versions:  # the first on sys.path is the one imported
             continue
         versions[name] = dist.version
-        reqs = [Requirement(r) for r in dist.requires or []]
-        requires[name] = [
-            canonicalize_name(r.name)
-            for r in reqs
-            if r.marker is None or r.marker.evaluate({"extra": ""})
-        ]
+        requires[name] = [r for r in map(_required_name, dist.requires or []) if r]
     return versions, requires
+
+
+def _required_name(line: str) -> str | None:
+    """The name a Requires-Dist line requires here; None under an extra, a false marker or junk."""
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return None
+    if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+        return None
+    return canonicalize_name(req.name)
 
 
 def lock_differences(folder: Path = LOCK_DIR) -> tuple[int, list[Difference]]:
