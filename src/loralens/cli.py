@@ -76,18 +76,32 @@ def cmd_data_stats(args: argparse.Namespace) -> None:
     print_json(stats) if args.json else print_task_stats(stats)
 
 
-def cmd_doctor(args: argparse.Namespace) -> None:
-    """Print the environment fingerprint."""
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Print the environment fingerprint and how the environment differs from the lock."""
     from loralens.console import print_json, print_table
     from loralens.env import fingerprint
+    from loralens.lockfile import LOCK_DIR, lock_differences
 
     fp = fingerprint()
+    folder = Path(args.lock) if args.lock else LOCK_DIR
+    count, found = lock_differences(folder)
     if args.json:
-        print_json(fp)
-        return
-    rows = [[k, v] for k, v in fp.items() if k != "packages"]
-    rows += [[f"package {k}", v] for k, v in fp["packages"].items()]
-    print_table("environment", ["what", "value"], rows)
+        differences = [d.__dict__ for d in found]
+        print_json(
+            {**fp, "lock": {"folder": str(folder), "pins": count, "differences": differences}}
+        )
+    else:
+        rows = [[k, v] for k, v in fp.items() if k != "packages"]
+        rows += [[f"package {k}", v] for k, v in fp["packages"].items()]
+        print_table("environment", ["what", "value"], rows)
+        for d in found:
+            print(d.line())
+        print(
+            f"{len(found)} difference{'s' * (len(found) != 1)} from the lock ({folder})"
+            if found
+            else f"environment matches the lock ({count} pins, {folder})"
+        )
+    return 1 if found and args.strict else 0
 
 
 def cmd_config(args: argparse.Namespace) -> None:
@@ -263,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_stats)
 
-    p = sub.add_parser("doctor", help="environment fingerprint")
+    p = sub.add_parser("doctor", help="environment fingerprint and differences from the lock")
+    p.add_argument("--lock", help="folder of lock files (default: the one loralens ships)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if the environment differs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)
 

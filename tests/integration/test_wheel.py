@@ -74,6 +74,13 @@ def test_wheel_carries_configs_and_tasks(wheel_env: Path, tmp_path: Path) -> Non
     assert yaml.safe_load(quick.stdout)["name"] == "quickstart"
 
 
+def test_doctor_reads_the_lock_the_wheel_carries(wheel_env: Path, tmp_path: Path) -> None:
+    proc = _run(wheel_env, "doctor", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lock = json.loads(proc.stdout)["lock"]
+    assert lock["folder"].startswith(str(wheel_env)) and lock["pins"] > 50
+
+
 def test_a_tiny_study_runs_from_the_wheel(
     wheel_env: Path, tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
