@@ -79,7 +79,8 @@ def run_repeats(items: Sequence[str], folders: Sequence[Path]) -> None:
     for i, folder in enumerate(folders, 1):
         print(f"repeat {i}/{len(folders)}: loralens run -> {folder}", file=sys.stderr, flush=True)
         cmd = [sys.executable, "-m", "loralens", "run", *items, "--out", str(folder)]
-        if subprocess.run(cmd, check=False).returncode != 0:
+        # The runs' own output goes to stderr: stdout is repro's (its table, or --json).
+        if subprocess.run(cmd, check=False, stdout=sys.stderr).returncode != 0:
             raise LoralensError(f"repeat {i} did not finish (see {folder}/logs); nothing compared")
 
 

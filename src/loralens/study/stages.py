@@ -94,9 +94,10 @@ def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
     ]
     _write_json(out / "group.json", {**group, "runs": runs})
     doc = result.model_dump(mode="json")
+    root = out.parents[1]
     for adapter in doc["adapters"]:  # where in the run folder, not where the folder lies
-        path = Path(adapter["path"])
-        adapter["path"] = str(path.relative_to(out.parents[1])) if path.is_absolute() else path.name
+        path = Path(adapter["path"])  # a synthetic adapter lives in a temporary folder: its name
+        adapter["path"] = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
     _write_json(out / "serving.json", doc)
 
 

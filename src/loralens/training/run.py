@@ -76,7 +76,7 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
         cfg.probing.sink_tokens,
     )
     trainer = _trainer(cfg, run, device, data, model, tok, rows, [snapshots])
-    run.write_json(run.TRAINER_ARGS, trainer.args.to_dict())
+    run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))
 
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=_resume_point(cfg, run))
@@ -177,7 +177,7 @@ def fit_on_val(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
         for s in ("train", "val")
     }
     trainer = _trainer(cfg, run, device, data, model, tok, rows, callbacks)
-    run.write_json(run.TRAINER_ARGS, trainer.args.to_dict())
+    run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))
     trainer.train()
     return list(trainer.state.log_history)
 
@@ -229,6 +229,17 @@ def _save_weights(method: Method, model, tok, run: TrainingRun) -> None:
     model.save_pretrained(target, safe_serialization=True)
     tok.save_pretrained(target)
     sort_module_lists(target / "adapter_config.json")
+
+
+def trainer_args(args, run: TrainingRun) -> dict:
+    """The Trainer's arguments as written to the run: paths inside the run folder relative to it
+    (a rerun elsewhere writes the same bytes)."""
+    out = args.to_dict()
+    for key in ("output_dir", "logging_dir"):
+        path = out.get(key)
+        if isinstance(path, str) and Path(path).is_relative_to(run.root):
+            out[key] = str(Path(path).relative_to(run.root))
+    return out
 
 
 def sort_module_lists(config: Path) -> None:
