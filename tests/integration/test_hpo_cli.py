@@ -61,6 +61,10 @@ def test_search_results_name_val_and_the_budget(tuned_study: Path) -> None:
         assert (tuned_study / "hpo/rotten_tomatoes" / f"{method}-history.png").is_file()
     lora = json.loads((tuned_study / "hpo/rotten_tomatoes/lora.json").read_text())
     assert lora["params"]["rank"] in (2, 4) and 2 <= lora["params"]["alpha"] <= 32
+    assert [p["number"] for p in lora["history"]] == [0, 1]
+    best = max(p["value"] for p in lora["history"] if p["state"] == "complete")
+    assert lora["best_val"] == pytest.approx(best)
+    assert lora["importance"] or lora["importance_not_computed"]
 
 
 # Where each tunable parameter shows in a finished run: the Trainer's saved arguments, or PEFT's
@@ -94,6 +98,10 @@ def test_every_tuned_value_is_read_back_from_the_runs(tuned_study: Path) -> None
     assert checked == set(TRAINER_KEYS) | set(ADAPTER_KEYS)
     report = (tuned_study / "report.md").read_text()
     assert "Tuned on val: rotten\\_tomatoes, lora" in report
+    # The search's history is drawn into the report from results.json (not copied from hpo/).
+    assert [len(t["history"]) for t in results["tuning"]] == [2, 2]
+    assert "figures/tuning_history.png" in report
+    assert (tuned_study / "figures" / "tuning_history.png").stat().st_size > 1000
 
 
 @pytest.mark.slow

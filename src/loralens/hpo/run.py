@@ -166,7 +166,33 @@ def result_record(search: Search, study, url: str, startup: int, ran: int) -> di
         "pruner": type(study.pruner).__name__,
         "tuned_at_seed": search.config.training.seed,
         "space": {k: v.model_dump(exclude_none=True) for k, v in search.space.items()},
+        "history": [
+            {"number": t.number, "state": t.state.name.lower(), "value": _value(t)} for t in done
+        ],
+        **importance(study),
     }
+
+
+def _value(trial) -> float | None:
+    """A trial's objective: its final value, or a pruned trial's last reported val score."""
+    if trial.value is not None:
+        return float(trial.value)
+    reported = trial.intermediate_values
+    return float(reported[max(reported)]) if reported else None
+
+
+def importance(study) -> dict[str, Any]:
+    """{"importance": param -> share} from Optuna's fANOVA evaluator, or why it was not
+    computed (it needs complete trials that vary the parameters)."""
+    import optuna
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shares = optuna.importance.get_param_importances(study)
+    except (ValueError, RuntimeError) as exc:
+        return {"importance": {}, "importance_not_computed": str(exc)}
+    return {"importance": {k: float(v) for k, v in shares.items()}}
 
 
 def _remove_empty(folder: Path) -> None:

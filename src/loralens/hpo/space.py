@@ -59,6 +59,14 @@ class ParamSpec(Section):
 Space = dict[str, ParamSpec]
 
 
+class TrialPoint(Section):
+    """One finished trial of a search: its number, state and val score."""
+
+    number: int
+    state: str = Field(description="complete or pruned")
+    value: float | None = Field(description="val score (a pruned trial's last reported one)")
+
+
 class TunedValues(Section):
     """The best parameters a search found for one task and variant (`<out>/hpo/...json`)."""
 
@@ -69,6 +77,12 @@ class TunedValues(Section):
     pruned: int
     file: str = Field(description="the search's output, relative to the study folder")
     sha256: str
+    history: list[TrialPoint] = Field(
+        default_factory=list, description="every finished trial, in order"
+    )
+    importance: dict[str, float] = Field(
+        default_factory=dict, description="Optuna's fANOVA importance per parameter (shares)"
+    )
 
 
 class HpoConfig(Section):

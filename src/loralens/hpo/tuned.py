@@ -45,6 +45,8 @@ def read_tuned(root: Path, path: Path) -> TunedValues:
             pruned=rec["trials"]["pruned"],
             file=str(path.relative_to(root)),
             sha256=hashlib.sha256(blob).hexdigest(),
+            history=rec.get("history", []),
+            importance=rec.get("importance", {}),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

@@ -89,15 +89,16 @@ def question_section(results: Results) -> Section:
     return Section("questions", "Questions", (*blocks, hypothesis))
 
 
-def setup_section(results: Results) -> Section:
-    """Model, tasks, methods, seeds and budgets."""
+def setup_section(results: Results, figures: Collection[str] = ()) -> Section:
+    """Model, tasks, methods, seeds and budgets; the search's figures when one was applied."""
     text = (
         "Splits are fixed per task: train and val are carved from the original training data "
         "(val selects the checkpoint); test is the original validation set, or a fixed "
         "stratified held-out part for a task without one (see Data), scored once after "
         "selection by one evaluation path for every model and baseline."
     )
-    return Section("setup", "Setup", (tables_stats.setup_table(results), Paragraph(text)))
+    table = tables_stats.setup_table(results)
+    return Section("setup", "Setup", (table, Paragraph(text), *_figures("setup", figures)))
 
 
 def data_section(results: Results) -> Section:
@@ -321,7 +322,7 @@ def build_document(results: Results, figures: Collection[str]) -> Document:
     name = results.study.name or "unnamed study"
     sections = (
         question_section(results),
-        setup_section(results),
+        setup_section(results, figures),
         data_section(results),
         results_section(results, figures),
         hypotheses_section(results),

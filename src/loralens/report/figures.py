@@ -15,7 +15,7 @@ from matplotlib.ticker import ScalarFormatter
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
-from loralens.report import figures_drift, figures_serving, figures_variants
+from loralens.report import figures_drift, figures_serving, figures_tuning, figures_variants
 from loralens.report.fmt import metrics_title as fmt_metrics_title
 from loralens.report.fmt import num
 from loralens.report.plotstyle import (
@@ -225,6 +225,20 @@ FIGURES: tuple[FigureSpec, ...] = (
         "Rank AdaLoRA kept in each adapted module at the end of its budget schedule, by layer "
         "and module type, mean over seeds.",
         figures_variants.adalora_ranks,
+    ),
+    FigureSpec(
+        "tuning_history",
+        "setup",
+        "The hyperparameter search of each task and variant on val (`loralens hpo`): each "
+        "finished trial's score (hollow: pruned, its last reported score) and the best so far.",
+        figures_tuning.history,
+    ),
+    FigureSpec(
+        "tuning_importance",
+        "setup",
+        "How much of the val score's variance over the search each tuned parameter explains "
+        "(Optuna's fANOVA importance), per task and variant.",
+        figures_tuning.importance,
     ),
     FigureSpec(
         "sparsity_rank",

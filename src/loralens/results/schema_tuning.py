@@ -7,6 +7,14 @@ from pydantic import Field
 from loralens.results.schema_base import Fixed
 
 
+class TrialPoint(Fixed):
+    """One finished trial of a search."""
+
+    number: int
+    state: str = Field(description="complete or pruned")
+    value: float | None = Field(description="val score (a pruned trial's last reported one)")
+
+
 class Tuning(Fixed):
     """One task x variant's tuned values (`loralens hpo`, applied with `hpo.use: true`)."""
 
@@ -19,6 +27,8 @@ class Tuning(Fixed):
     pruned: int
     file: str = Field(description="the search's result file, relative to the run directory")
     sha256: str = Field(description="of that file, as the study read it")
+    history: list[TrialPoint] = Field(description="every finished trial: number, state, val")
+    importance: dict[str, float] = Field(description="fANOVA importance per parameter")
 
 
 def tuning_rows(config: dict) -> list[dict]:

@@ -26,7 +26,7 @@ ACCURACY = {
     ("mrpc", "full"): 0.745,
     ("mrpc", "lora"): 0.73,
 }
-NOT_IN_FULL = frozenset({"adalora_ranks"})  # figures whose data the main synthetic study lacks
+NOT_IN_FULL = frozenset({"adalora_ranks", "tuning_history", "tuning_importance"})  # no data here
 CAVEATS = [
     "SmolLM2 weights are 4-bit-quantized (Q4_1) originals, dequantized to fp32",
     "Budgets are CPU-sized: 480 training examples & 40 steps per run (not a 100% replication)",
