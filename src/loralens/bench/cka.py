@@ -278,7 +278,7 @@ def _drift_rows(
     _sync(device)
     prep_ms = (time.perf_counter() - start) * 1e3
     del base  # the cached references are all the drift needs from the base
-    xs64, xs32 = [r.centred for r in refs], [r.centred.float() for r in refs]
+    xs64, xs32 = [r.centred.double() for r in refs], [r.centred.float() for r in refs]
     tuned64 = [t.double() - t.double().mean(0) for t in tuned]
     needed = "XᵀY + YᵀY" if sec.form == "feature" else "YYᵀ"
     rows = [
