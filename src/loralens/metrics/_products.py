@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from scipy.linalg import blas
 from torch import Tensor
@@ -76,7 +77,8 @@ def full_gram(z: Tensor) -> Tensor:
 def centre32(x: Tensor) -> Tensor:
     """Column-centre `x` (float32 or narrower) with a float64 mean, rounding once to float32."""
     x = x.to(torch.float32)
-    mean = x.sum(dim=0, dtype=torch.float64).div_(x.shape[0])  # (d,) exact to float64
+    # (d,) accumulated in float64; NumPy casts element by element, torch would copy (~4× slower)
+    mean = torch.from_numpy(np.add.reduce(x.numpy(), axis=0, dtype=np.float64)).div_(x.shape[0])
     head = mean.to(torch.float32)  # (d,)
     tail = (mean - head.to(torch.float64)).to(torch.float32)  # (d,) what the float32 mean lacks
     # x - head is exact for entries near the mean (Sterbenz); subtracting the tail rounds once.
@@ -91,8 +93,14 @@ def syrk32(z: Tensor, *, rows: bool) -> Tensor:
 
 
 def col_dot64(a: Tensor, b: Tensor) -> Tensor:
-    """Σ_i a_ik b_ik per column k, products and sums in float64, shape (d,)."""
-    return torch.einsum("ik,ik->k", a.to(torch.float64), b.to(torch.float64))
+    """Σ_i a_ik b_ik per column k of CPU tensors, products and sums in float64, shape (d,)."""
+    # NumPy's einsum casts element by element; torch's would copy both to float64 (~10× slower).
+    return torch.from_numpy(np.einsum("ik,ik->k", a.numpy(), b.numpy(), dtype=np.float64))
+
+
+def row_sq64(a: Tensor) -> Tensor:
+    """Σ_k a_ik² per row i of a CPU tensor, in float64, shape (n,)."""
+    return torch.from_numpy(np.einsum("ik,ik->i", a.numpy(), a.numpy(), dtype=np.float64))
 
 
 def sym_dot64(s: Tensor, t: Tensor, s_diag: Tensor, t_diag: Tensor) -> Tensor:

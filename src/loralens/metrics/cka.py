@@ -57,6 +57,7 @@ from loralens.metrics._products import (
     cross_sq_norm64,
     frobenius_dot,
     full_gram,
+    row_sq64,
     sq_norm_gram,
     sq_norm_gram_and_dot,
     sym_dot64,
@@ -84,7 +85,9 @@ class CKAReference:
     sq_norm: Tensor  # () ‖X‖²_F = tr(XᵀX) = tr(K)
     sq_norm_gram: Tensor  # () ‖XᵀX‖²_F = ‖XXᵀ‖²_F
     row_sq_norms: Tensor  # (n,) squared row norms, diag(K)
-    gram: Tensor | None  # (n, n) K = XXᵀ (one triangle if float32) for the Gram form, else None
+    gram: (
+        Tensor | None
+    )  # (n, n) K = XXᵀ (one triangle if from float32) for the Gram form, else None
     name: str = "x"
 
     @property
@@ -144,17 +147,11 @@ def centre(x: Tensor, dtype: torch.dtype) -> Tensor:
     return centre32(x) if dtype == torch.float32 else centre64(x)
 
 
-def _row_sq64(xc: Tensor) -> Tensor:
-    """Squared row norms in float64, shape (n,)."""
-    x64 = xc.to(torch.float64)
-    return torch.einsum("ik,ik->i", x64, x64)
-
-
 def _summarise32(xc: Tensor, keep_gram: bool, name: str) -> CKAReference:
     """`summarise` for float32 `xc`: syrk in float32, sums in float64, exact diagonals."""
-    row_sq = _row_sq64(xc)  # (n,) = diag(K)
+    row_sq = row_sq64(xc)  # (n,) = diag(K)
     if keep_gram:
-        gram = syrk32(xc, rows=True)  # (n, n) one triangle
+        gram = syrk32(xc, rows=True).double()  # (n, n) one triangle, widened once
         sq_norm = sym_sq_norm64(gram, row_sq)
     else:
         gram = None
@@ -164,10 +161,10 @@ def _summarise32(xc: Tensor, keep_gram: bool, name: str) -> CKAReference:
 
 def _compare32(ref: CKAReference, yc: Tensor, form: str, name: str) -> tuple[CKAReference, Tensor]:
     """`compare` for float32 centred data: syrk/GEMM in float32, sums in float64."""
-    row_sq = _row_sq64(yc)  # (n,) = diag(L)
+    row_sq = row_sq64(yc)  # (n,) = diag(L)
     if form == "gram":
-        k = ref.gram if ref.gram is not None else syrk32(ref.centred, rows=True)  # (n, n)
-        l_ = syrk32(yc, rows=True)  # (n, n), the same triangle as k
+        k = ref.gram if ref.gram is not None else syrk32(ref.centred, rows=True).double()
+        l_ = syrk32(yc, rows=True).double()  # (n, n), the same triangle as k (n, n)
         sq_norm = sym_sq_norm64(l_, row_sq)
         cross = sym_dot64(k, l_, ref.row_sq_norms, row_sq)  # ⟨K, L⟩_F = ‖XᵀY‖²_F
     else:
