@@ -362,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("cka", help="CKA speed and accuracy against peers")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, help="torch and BLAS threads during the run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_cka)
 

@@ -139,7 +139,7 @@ def cmd_bench_cka(args: argparse.Namespace) -> None:
     from loralens.bench.cka import format_cka_bench, run_cka_bench
     from loralens.console import print_json
 
-    result = run_cka_bench(repeats=args.repeats)
+    result = run_cka_bench(repeats=args.repeats, threads=args.threads)
     print_json(result) if args.json else print(format_cka_bench(result))
 
 

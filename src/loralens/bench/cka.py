@@ -9,12 +9,9 @@ GEMM lower bounds, and its largest absolute difference from a float64 NumPy refe
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import platform
-import sys
 import time
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -22,13 +19,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import Tensor
 
+from loralens.bench._cka_peers import PeerEntry, load_peers
 from loralens.metrics import cka_drift, linear_cka, prepare_reference
 from loralens.metrics.cka import resolve_form
-
-PeerFn = Callable[[Tensor, Tensor], float]
-PeerEntry = tuple[str, bool, PeerFn]  # (label, debiased, fn)
 
 
 def llm_like_activations(
@@ -109,70 +105,6 @@ def kornblith_numpy_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(hsic / (np.linalg.norm(centred[0]) * np.linalg.norm(centred[1])))
 
 
-# --- PyPI peers, imported only if present -------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _on_path(path: str | None) -> Iterator[None]:
-    if path is None:
-        yield
-        return
-    sys.path.insert(0, path)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(path)
-
-
-def _peer_pytorch_cka(module: Any) -> list[PeerEntry]:
-    if not hasattr(module, "cka_from_features"):
-        raise ImportError("module 'cka' is not pytorch-cka (no cka_from_features)")
-    fn = module.cka_from_features  # HSIC_1 on input-dtype Grams, clamped to [0, 1]
-    return [("pytorch-cka cka_from_features", True, lambda x, y: float(fn(x, y).reshape(())))]
-
-
-def _peer_ckatorch(module: Any) -> list[PeerEntry]:
-    fn = module.cka_base  # float64 Gram matrices, Kornblith's centring
-    return [
-        ("ckatorch cka_base", False, lambda x, y: float(fn(x, y, unbiased=False))),
-        ("ckatorch cka_base unbiased", True, lambda x, y: float(fn(x, y, unbiased=True))),
-    ]
-
-
-def _peer_torch_cka(module: Any) -> list[PeerEntry]:
-    hsic = module.CKA._HSIC  # Nguyen et al. eq. 3 on input-dtype Grams with zeroed diagonal
-
-    def cka(x: Tensor, y: Tensor) -> float:
-        host = types.SimpleNamespace(device=x.device)  # stands in for the CKA object
-        k, l_ = x @ x.T, y @ y.T
-        k.fill_diagonal_(0.0)
-        l_.fill_diagonal_(0.0)
-        denom = hsic(host, k, k) * hsic(host, l_, l_)
-        return hsic(host, k, l_) / denom**0.5 if denom > 0 else float("nan")
-
-    return [("torch-cka CKA._HSIC", True, cka)]
-
-
-PEERS: dict[str, tuple[str, Callable[[Any], list[PeerEntry]]]] = {
-    "pytorch-cka": ("cka", _peer_pytorch_cka),
-    "ckatorch": ("ckatorch", _peer_ckatorch),
-    "torch-cka": ("torch_cka", _peer_torch_cka),
-}
-
-
-def load_peers(peer_path: str | None) -> tuple[list[PeerEntry], list[str]]:
-    """Peer CKA functions (label, debiased, fn) that import, and a note for each that did not."""
-    found, notes = [], []
-    with _on_path(peer_path):
-        for package, (module_name, adapt) in PEERS.items():
-            try:
-                found += adapt(importlib.import_module(module_name))
-            except Exception as err:  # a peer that fails to import is skipped, not fatal
-                notes.append(f"{package}: skipped ({type(err).__name__}: {err})")
-    return found, notes
-
-
 # --- benchmark sections -------------------------------------------------------------------------
 
 
@@ -190,6 +122,7 @@ class Row:
     x_gemm32: float | None = None  # ms / the float32 GEMM row's ms
     value: float | None = None  # CKA (mean over layers for the drift)
     max_abs_diff: float | None = None  # from the float64 reference
+    x_numpy64: float | None = None  # ms / the NumPy float64 row's ms (pair rows)
 
 
 @dataclass(frozen=True)
@@ -254,6 +187,9 @@ def _pair_rows(
             rows.append(_with_error(row, [fn(x, y)], [refs[deb]]))
         except Exception as err:  # a peer failing on these inputs is a finding, not a crash
             notes.append(f"{label} failed at n={n}, d={d}: {type(err).__name__}: {err}")
+    numpy64 = next(r for r in rows if r.name == "numpy Kornblith biased, float64")
+    for row in rows[2:]:
+        row.x_numpy64 = row.ms / numpy64.ms
     return _ratios(rows)
 
 
@@ -278,7 +214,7 @@ def _drift_rows(
     _sync(device)
     prep_ms = (time.perf_counter() - start) * 1e3
     del base  # the cached references are all the drift needs from the base
-    xs64, xs32 = [r.centred for r in refs], [r.centred.float() for r in refs]
+    xs64, xs32 = [r.centred.double() for r in refs], [r.centred.float() for r in refs]
     tuned64 = [t.double() - t.double().mean(0) for t in tuned]
     needed = "XᵀY + YᵀY" if sec.form == "feature" else "YYᵀ"
     rows = [
@@ -307,18 +243,21 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
-    try:
-        yield
+    try:  # NumPy's and SciPy's BLAS (OpenBLAS) too, so every entry runs on `threads` threads
+        with threadpool_limits(threads):
+            yield
     finally:
         torch.set_num_threads(previous)
 
 
 NOTES = [
-    "inputs are float32; loralens centres in float64 and computes in float64",
+    "inputs are float32; loralens centres them with a float64 mean, multiplies in float32 "
+    "(BLAS syrk for XᵀX, XXᵀ) and sums the products in float64",
+    "×numpy64: time / the NumPy float64 row's (below 1: loralens ahead)",
     "references: float64 NumPy on data centred in float64 (biased: feature-space formula; "
     "debiased: Song et al. 2012 on the Gram matrices)",
-    "GEMM rows are plain torch products; loralens forms only the upper block triangle of the "
-    "symmetric XᵀX, YᵀY, XXᵀ, YYᵀ, so it can beat them",
+    "GEMM rows are plain torch products; loralens forms only one triangle of the symmetric "
+    "XᵀX, YᵀY, XXᵀ, YYᵀ, so it can beat them",
     "NumPy uses syrk for a @ a.T (half the flops of a GEMM)",
 ]
 
@@ -371,14 +310,15 @@ def format_cka_bench(result: dict[str, Any]) -> str:
         f"and {cfg['load_average_1min'][1]:.1f} after",
         "",
         f"{'section':<6} {'d':>5} {'form':<7} {'entry':<48} {'ms':>9} {'±MAD':>7} "
-        f"{'×GEMM64':>8} {'×GEMM32':>8} {'value':>8} {'max|Δ| vs f64':>13}",
+        f"{'×GEMM64':>8} {'×GEMM32':>8} {'×numpy64':>8} {'value':>8} {'max|Δ| vs f64':>13}",
     ]
     lines.append("-" * len(lines[-1]))
     for r in result["rows"]:
         lines.append(
             f"{r['section']:<6} {r['d']:>5} {r['form']:<7} {r['name']:<48} {r['ms']:>9.2f} "
             f"{r['mad_ms']:>7.2f} {_fmt(r['x_gemm64'], '8.2f'):>8} "
-            f"{_fmt(r['x_gemm32'], '8.2f'):>8} {_fmt(r['value'], '8.5f'):>8} "
+            f"{_fmt(r['x_gemm32'], '8.2f'):>8} {_fmt(r.get('x_numpy64'), '8.2f'):>8} "
+            f"{_fmt(r['value'], '8.5f'):>8} "
             f"{_fmt(r['max_abs_diff'], '13.1e'):>13}"
         )
     lines += ["", *(f"note: {note}" for note in result["notes"])]

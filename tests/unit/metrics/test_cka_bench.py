@@ -32,7 +32,7 @@ def test_tiny_bench_runs_and_renders() -> None:
     for row in rows:
         assert row["ms"] >= 0.0
         if row["name"].startswith("loralens"):
-            assert row["max_abs_diff"] < 1e-9
+            assert row["max_abs_diff"] < 1e-6  # float32 products, float64 sums
             assert row["x_gemm64"] > 0.0 and row["x_gemm32"] > 0.0
     table = format_cka_bench(result)
     assert "loralens cka_drift debiased × 2" in table and "max|Δ| vs f64" in table
