@@ -98,7 +98,7 @@ def test_main_silences_the_bitsandbytes_kernel_notice(capsys: pytest.CaptureFixt
 
 
 def test_status_table_names_the_log_of_a_failed_stage() -> None:
-    from loralens.cli import _failure
+    from loralens.cli_study import _failure
 
     assert _failure({"state": "done"}) == ""
     failed = {"state": "failed", "error": "boom", "log": "logs/train.log"}

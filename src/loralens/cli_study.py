@@ -1,0 +1,91 @@
+"""The commands on a study's run folder: `run`, `status`, `verify`, `repro`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from loralens.cli_args import check_names, config_path, split_config_args
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a whole study (default: the built-in quickstart) and write its report."""
+    from loralens.config import load_config
+    from loralens.study.cli import run_command
+
+    name, overrides = split_config_args(args.items)
+    config = load_config(config_path(name, "quickstart"), overrides)
+    check_names(config)
+    return run_command(config, args)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show the state of every stage of a study run."""
+    from loralens.console import print_json, print_table
+    from loralens.study.status import study_status
+
+    records = study_status(Path(args.run_dir))
+    if args.json:
+        print_json(records)
+    else:
+        rows = [[r["id"], r["state"], _failure(r)] for r in records]
+        print_table(f"study {args.run_dir}", ["stage", "state", "error"], rows)
+    return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recheck every artifact of a study run against its manifest and this environment."""
+    from loralens.console import print_json
+    from loralens.env import fingerprint
+    from loralens.study.verify import verify_run
+
+    checked, found = verify_run(Path(args.run_dir), fingerprint())
+    if args.json:
+        print_json({"artifacts": checked, "mismatches": [m.__dict__ for m in found]})
+    else:
+        for m in found:
+            print(m.line())
+        print(
+            f"{checked} artifacts checked: "
+            + (f"{len(found)} mismatches" if found else "all match")
+        )
+    return 1 if found else 0
+
+
+def cmd_repro(args: argparse.Namespace) -> int:
+    """Run a study --repeat times into fresh folders and compare every artifact file."""
+    import dataclasses
+    import json
+
+    from loralens.console import print_json
+    from loralens.study import repro
+
+    out = Path(args.out)
+    folders = repro.run_folders(out, args.repeat)
+    repro.run_repeats(args.items, folders)
+    matches = repro.compare_runs(folders)
+    counts = repro.summary(matches)
+    record = {
+        "runs": [str(f) for f in folders],
+        "summary": counts,
+        "files": [dataclasses.asdict(m) for m in matches],
+    }
+    (out / "repro.json").write_text(json.dumps(record, indent=2) + "\n")
+    if args.json:
+        print_json(record)
+    else:
+        for m in matches:
+            if m.status != repro.IDENTICAL:
+                print(f"{m.status}: {m.path}" + (f" — {m.detail}" if m.detail else ""))
+        print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (table: {out}/repro.json)")
+    return 1 if repro.failed(matches) else 0
+
+
+def _failure(record: dict) -> str:
+    """A failed stage's error and the log file to read; empty for other states."""
+    if "log" not in record:
+        return record.get("error", "")
+    return f"{record.get('error', '')} (log: {record['log']})"
+
+
+__all__ = ["cmd_repro", "cmd_run", "cmd_status", "cmd_verify"]
