@@ -153,6 +153,15 @@ def read_lock(folder: Path = LOCK_DIR) -> list[Pin]:
     return pins
 
 
+def torch_requirement(folder: Path = LOCK_DIR) -> str:
+    """The torch pin of `torch.txt` as a requirement, e.g. 'torch==2.13.0'."""
+    path = folder / "torch.txt"
+    pins = [p for p in parse_lock(path.read_text(encoding="utf-8"), str(path)) if p.name == "torch"]
+    if len(pins) != 1:
+        raise LockError(f"{path} must pin torch exactly once, found {len(pins)}")
+    return f"torch=={pins[0].version}"
+
+
 def installed_distributions() -> tuple[dict[str, str], dict[str, list[str]]]:
     """Installed versions and, per distribution, the names it requires here (extras left out)."""
     versions: dict[str, str] = {}

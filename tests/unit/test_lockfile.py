@@ -200,3 +200,20 @@ def test_the_packaged_lock_hashes_what_the_makefile_lists() -> None:
 def test_the_installed_distributions_are_read_by_canonical_name() -> None:
     versions, requires = lockfile.installed_distributions()
     assert versions["typing-extensions"] and "typing-extensions" in requires["pydantic"]
+
+
+def test_the_vllm_environment_installs_the_setups_torch_pin() -> None:
+    from loralens.lockfile import LOCK_DIR, torch_requirement
+    from loralens.serving.vllm.env import TORCH_CPU, env_spec
+
+    assert (
+        TORCH_CPU
+        == torch_requirement()
+        == "torch=="
+        + next(
+            line.split("==")[1].strip()
+            for line in (LOCK_DIR / "torch.txt").read_text().splitlines()
+            if line.startswith("torch==")
+        )
+    )
+    assert env_spec(cuda=False).torch_first == TORCH_CPU

