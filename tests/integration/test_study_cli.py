@@ -24,6 +24,7 @@ VOLATILE = {
     "peak_gpu_mb",
     "serving",
     "hypotheses",
+    "serving_verdicts",  # tested from the serving timings
     "started",
     "finished",
     "compute_time_s",
