@@ -146,9 +146,10 @@ def _numbers(value: Any) -> list[float]:
 
 def spread(measured: dict[str, list[Any]]) -> str:
     """'wall_time_s 12.1–12.9 (±3.2%)' for the measured keys that vary, largest spread first."""
-    parts = []
+    parts, clocks = [], []
     for key, values in measured.items():
         if key in CLOCK_READINGS:
+            clocks += [key] if any(v != values[0] for v in values[1:]) else []
             continue
         means = [sum(n) / len(n) for n in map(_numbers, values) if n]
         if len(means) < len(values):  # not numbers: a section computed from timings
@@ -163,7 +164,8 @@ def spread(measured: dict[str, list[Any]]) -> str:
     parts.sort(key=lambda p: -p[0])
     shown = [text for _, text in parts[:3]]
     more = f"; {len(parts) - 3} more" if len(parts) > 3 else ""
-    return "; ".join(shown) + more
+    clock = f"clock readings {', '.join(clocks)}" if clocks else ""
+    return "; ".join(x for x in ("; ".join(shown) + more, clock) if x)
 
 
 def compare_json(docs: Sequence[Any]) -> tuple[str, str]:
