@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from loralens.results.schema import Anova, DriftRow, NotComputed, Run, schema_markdown
+from loralens.results.schema import Anova, DriftRow, NotComputed, Run
+from loralens.results.schema_doc import schema_markdown
 from tests.conftest import REPO, run_metrics
 
 
