@@ -1,8 +1,10 @@
-"""Task metrics by registry name: each declares its function, direction and aggregation.
+"""Task metrics by registry name: each declares its task kind, direction and aggregation.
 
 A task file names its metrics and its primary metric from this registry; training selects the
 checkpoint by the primary metric in its declared direction, zero-shot prompts are chosen by it,
-and the study compares methods on it. scikit-learn is imported only when a metric is computed.
+and the study compares methods on it. Classification metrics carry their function (labels and
+predictions in); a generative kind computes its own metrics in its evaluator (`loralens.kinds`).
+scikit-learn is imported only when a metric is computed.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ class Metric:
 
     name: str
     description: str
-    fn: MetricFn
+    fn: MetricFn | None  # None: computed by the task kind's evaluator
     greater_is_better: bool = True
+    kind: str = "classification"  # the task kind whose evaluator produces it
     aggregation: Literal["mean"] = "mean"  # over seeds: mean ± SD, intervals from the seeds
     percent: bool = False  # shown as a percentage in reports
 
@@ -55,6 +58,23 @@ METRICS: dict[str, Metric] = {
         Metric("accuracy", "share of correct predictions", _accuracy, percent=True),
         Metric("f1", "F1 of the positive label (binary) or macro F1", _f1, percent=True),
         Metric("mcc", "Matthews correlation coefficient", _mcc),
+        # Language modelling: the mean cross-entropy of each predicted token (nats) is the
+        # primary metric: a margin on it is a margin on log perplexity (0.03 nats = 3% more
+        # perplexity), so the absolute non-inferiority margin of the verdict keeps its meaning.
+        Metric(
+            "nll",
+            "mean next-token cross-entropy on held-out text (nats; log perplexity)",
+            None,
+            greater_is_better=False,
+            kind="language_modeling",
+        ),
+        Metric(
+            "perplexity",
+            "exp(mean next-token cross-entropy) on held-out text",
+            None,
+            greater_is_better=False,
+            kind="language_modeling",
+        ),
     )
 }
 

@@ -91,9 +91,37 @@ def zero_shot(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
     return entry | {"templates": templates, "model": cfg.model.name}
 
 
+def base_model_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
+    """The pretrained model itself, scored by its task kind's evaluation on test (zero-shot)."""
+    from loralens.kinds import get_kind
+    from loralens.models.load import load_tokenizer
+
+    kind = get_kind(data.spec.kind)
+    budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
+    rows = kind.encode(
+        data, load_tokenizer(cfg.model.name), cfg.model.max_length, budgets, cfg.task.split_seed
+    )
+    model, tok = kind.load_model(cfg.model.name, data.spec.num_labels)
+    result = kind.evaluate(data, model, tok, rows["test"], batch_size)
+    return {
+        "task": data.spec.name,
+        "name": "zero_shot",
+        "test": result.metrics,
+        "ci": None,
+        "std": None,
+        "detail": f"the pretrained model, no fine-tuning; {result.detail}",
+        "model": cfg.model.name,
+    }
+
+
 def run_baselines(cfg: RunConfig, names: list[str], batch_size: int) -> list[dict]:
-    """The requested baselines for the config's task, scored by the one evaluation path."""
+    """The requested baselines for the config's task, scored by the one evaluation path.
+
+    A task without labels (language modelling) has one: the pretrained model (`zero_shot`).
+    """
     data = load_task_from_config(cfg.task)
+    if data.spec.kind != "classification":
+        return [base_model_entry(data, cfg, batch_size)] if "zero_shot" in names else []
     out = []
     if "majority" in names:
         out.append(majority(data))

@@ -36,15 +36,17 @@ def load_task(
     """Load a task and carve its fixed splits (independent of any training seed)."""
     spec = get_task(name)
     raw = load_raw(spec, data_dir)
+    lm = spec.kind == "language_modeling"  # its budgets count blocks, applied when encoding
     splits = make_splits(
         raw.train,
         raw.test,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         seed=split_seed,
-        max_train=max_train,
-        max_val=max_val,
-        max_test=max_test,
+        max_train=None if lm else max_train,
+        max_val=None if lm else max_val,
+        max_test=None if lm else max_test,
+        min_classes=1 if lm else 2,
     )
     return TaskData(spec=spec, splits=splits, origin=raw.origin)
 

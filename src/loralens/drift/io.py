@@ -58,7 +58,8 @@ def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
     tok = load_tokenizer(cfg.model.name)
     path, _ = resolve_model(cfg.model.name)
     torch.manual_seed(seed)
-    model_cfg = AutoConfig.from_pretrained(path, num_labels=data.spec.num_labels)
+    # the head is not captured: a language-modelling task (no labels) takes a 2-label one
+    model_cfg = AutoConfig.from_pretrained(path, num_labels=max(data.spec.num_labels, 2))
     random_model = AutoModelForSequenceClassification.from_config(model_cfg)
     random_model.config.pad_token_id = tok.pad_token_id
     args = (tok, probe.texts, cfg.model.max_length, cfg.probing.batch_size)

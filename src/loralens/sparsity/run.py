@@ -29,11 +29,11 @@ from loralens.training.folder import TrainingRun
 TOP_SINGULAR = 16
 
 
-def _base_model(model_name: str, num_labels: int) -> PreTrainedModel:
-    """The pretrained model the run started from."""
-    from loralens.models.load import load_classifier
+def _base_model(model_name: str, num_labels: int, kind: str) -> PreTrainedModel:
+    """The pretrained model the run started from (the model class of the run's task kind)."""
+    from loralens.kinds import get_kind
 
-    model, _ = load_classifier(model_name, num_labels)
+    model, _ = get_kind(kind).load_model(model_name, num_labels)
     return model
 
 
@@ -102,7 +102,7 @@ def run_sparsity(run_dir: Path) -> dict:
     """Per adapted matrix: spectrum summary, top singular values, intruder counts over ε."""
     run = TrainingRun(run_dir)
     cfg, metrics = run.config(), run.metrics()
-    model = _base_model(cfg.model.name, len(run.label_names()))
+    model = _base_model(cfg.model.name, len(run.label_names()), run.task_kind())
     base = {k: v.detach().clone() for k, v in model.state_dict().items()}  # merging is in place
     ranks: dict[str, int] = {}
     form = get_method(cfg.method).delta

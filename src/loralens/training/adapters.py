@@ -74,13 +74,18 @@ def head_modules(model: PreTrainedModel) -> list[str]:
     return [n for n in HEAD_NAMES if hasattr(model, n)]
 
 
+def task_type(model: PreTrainedModel) -> TaskType:
+    """PEFT's task type for the model: a causal LM, else sequence classification."""
+    return TaskType.CAUSAL_LM if type(model).__name__.endswith("ForCausalLM") else TaskType.SEQ_CLS
+
+
 def lora_config(cfg: RunConfig, model: PreTrainedModel, use_dora: bool = False) -> PeftLoraConfig:
     """The PEFT LoraConfig of a run (methods lora, qlora; dora with `use_dora`)."""
     lc = cfg.lora
     targets = resolve_targets(model, lc.targets)
     _check_ranks(model, targets, lc.rank, lc.rank_pattern)
     return PeftLoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=task_type(model),
         r=lc.rank,
         lora_alpha=lc.alpha,
         lora_dropout=lc.dropout,
@@ -100,7 +105,7 @@ def adalora_config(cfg: RunConfig, model: PreTrainedModel, total_steps: int) -> 
     targets = resolve_targets(model, lc.targets)
     _check_ranks(model, targets, ac.init_r, {}, label="adalora.init_r")
     return PeftAdaLoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=task_type(model),
         init_r=ac.init_r,
         target_r=ac.target_r,
         tinit=ac.tinit,

@@ -161,6 +161,10 @@ class TrainingRun:
         """The task's label names, in label-index order."""
         return list(self.data_record()["label_names"])
 
+    def task_kind(self) -> str:
+        """The task kind the run trained (runs written before kinds existed: classification)."""
+        return str(self.data_record().get("kind", "classification"))
+
     def predictions(self) -> list[dict[str, Any]]:
         """Per-example test records: index, label, pred, logits."""
         text = self.file(self.PREDICTIONS).read_text()
@@ -178,15 +182,16 @@ class TrainingRun:
 
     def load_model(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
         """The selected model: the base with the adapter, or the saved full model."""
-        from loralens.models.load import load_classifier
+        from loralens.kinds import get_kind
 
         cfg, n = self.config(), len(self.label_names())
+        load = get_kind(self.task_kind()).load_model
         if self.has_adapter():
             from peft import PeftModel
 
-            base, tok = load_classifier(cfg.model.name, n)
+            base, tok = load(cfg.model.name, n)
             return PeftModel.from_pretrained(base, self.adapter_dir), tok
-        return load_classifier(str(self.model_dir), n)
+        return load(str(self.model_dir), n)
 
     # --- writing (training only) -------------------------------------------------------------
     def write_config(self, cfg: RunConfig) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import DataCollatorWithPadding, EarlyStoppingCallback
+from transformers import EarlyStoppingCallback
 from transformers.trainer_callback import PrinterCallback
 
 from loralens.config import RunConfig
 from loralens.data import TaskData, load_task_from_config
 from loralens.env import fingerprint
 from loralens.errors import ConfigError, LoralensError
-from loralens.evaluation import encode, predict_logits, score
+from loralens.kinds import TaskKind, get_kind
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.methods import Method, get_method
 from loralens.probing.probe_set import probe_set
@@ -55,15 +55,11 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     device = resolve_device(cfg)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    steps = total_training_steps(cfg, len(data.splits.train))  # AdaLoRA's schedule needs it
-    model, tok = build_model(cfg, data.spec.num_labels, steps)  # validates targets and ranks
+    kind = get_kind(data.spec.kind)
+    model, tok, rows = _model_and_rows(cfg, data, kind)  # validates targets and ranks
     run.write_config(cfg)  # check_same_run reads it when the run is resumed
     run.write_json(run.ENV, fingerprint())
     trainable, total = trainable_parameters(model)
-    rows = {
-        s: encode(data.spec, tok, getattr(data.splits, s), cfg.model.max_length)
-        for s in ("train", "val", "test")
-    }
     probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
     run.write_json(run.DATA, _data_record(data, probe.sha256))
     snapshots = SnapshotCallback(
@@ -75,7 +71,7 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
         cfg.probing.batch_size,
         cfg.probing.sink_tokens,
     )
-    trainer = _trainer(cfg, run, device, data, model, tok, rows, [snapshots])
+    trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, [snapshots])
     run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))
 
     start = time.perf_counter()
@@ -85,18 +81,18 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     best_step = _best_step(trainer)
     snapshots.snapshot(best, best_step, run.selected_snapshot)
 
-    test = _evaluate_test(data, best, tok, rows["test"], cfg.training.eval_batch_size)
+    test = kind.evaluate(data, best, tok, rows["test"], cfg.training.eval_batch_size)
     method = get_method(cfg.method)
     _save_weights(method, best, tok, run)
     if method.after_training is not None:
         method.after_training(best, run)
     run.write_json(run.LOG, _log_record(trainer.state.log_history))
-    run.write_predictions(_prediction_records(data, test["logits"]))
+    run.write_predictions(test.records)
     metrics = RunMetrics(
         task=data.spec.name,
         method=cfg.method,
         seed=cfg.training.seed,
-        test=test["metrics"],
+        test=test.metrics,
         val_best=trainer.state.best_metric,
         selected_step=best_step,
         steps=trainer.state.global_step,
@@ -169,22 +165,34 @@ def fit_on_val(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
     run = TrainingRun(out)
     data = load_task_from_config(cfg.task)
     device = resolve_device(cfg)
-    steps = total_training_steps(cfg, len(data.splits.train))
-    model, tok = build_model(cfg, data.spec.num_labels, steps)
+    kind = get_kind(data.spec.kind)
+    model, tok, rows = _model_and_rows(cfg, data, kind)
+    rows.pop("test")  # never scored here
     run.write_config(cfg)
-    rows = {
-        s: encode(data.spec, tok, getattr(data.splits, s), cfg.model.max_length)
-        for s in ("train", "val")
-    }
-    trainer = _trainer(cfg, run, device, data, model, tok, rows, callbacks)
+    trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, callbacks)
     run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))
     trainer.train()
     return list(trainer.state.log_history)
 
 
-def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, extra: list) -> GuardedTrainer:
+def _model_and_rows(cfg: RunConfig, data: TaskData, kind: TaskKind) -> tuple:
+    """The run's model and tokenizer, and every split encoded the way its task kind trains."""
+    budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
+    # the optimizer steps (AdaLoRA's schedule needs them) follow from the encoded train rows
+    from loralens.models.load import load_tokenizer
+
+    tok = load_tokenizer(cfg.model.name)
+    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed)
+    steps = total_training_steps(cfg, len(rows["train"]))
+    model, tok = build_model(cfg, data.spec.num_labels, steps, kind=data.spec.kind)
+    return model, tok, rows
+
+
+def _trainer(
+    cfg, run: TrainingRun, device, kind: TaskKind, spec, model_tok, rows, extra: list
+) -> GuardedTrainer:
     """The Trainer (early stopping, the task's metrics on val) with `extra` callbacks."""
-    spec = data.spec
+    model, tok = model_tok
     args = training_arguments(cfg, run.checkpoints, device, spec.primary_metric)
     callbacks = []
     if cfg.training.early_stopping_patience:
@@ -192,16 +200,15 @@ def _trainer(cfg, run: TrainingRun, device, data, model, tok, rows, extra: list)
     callbacks += extra
     callbacks += get_method(cfg.method).callbacks()
 
-    def compute_metrics(pred) -> dict[str, float]:
-        return score(spec, pred.label_ids, np.argmax(pred.predictions, axis=-1))
-
+    compute_metrics, preprocess = kind.trainer_metrics(spec)
     trainer = GuardedTrainer(
         model=model,
         args=args,
         train_dataset=rows["train"],
         eval_dataset=rows["val"],
-        data_collator=DataCollatorWithPadding(tok),
+        data_collator=kind.collator(tok),
         compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=preprocess,
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)
@@ -213,14 +220,6 @@ def _best_step(trainer: GuardedTrainer) -> int:
     """Global step of the checkpoint selected on val."""
     path = trainer.state.best_model_checkpoint
     return int(path.rsplit("-", 1)[1]) if path else trainer.state.global_step
-
-
-def _evaluate_test(data: TaskData, model, tok, rows: list[dict], batch: int) -> dict:
-    """The one evaluation path, run once on test."""
-    logits = predict_logits(model, rows, tok.pad_token_id, batch)
-    preds = logits.argmax(-1).numpy()
-    labels = [e.label for e in data.splits.test]
-    return {"metrics": score(data.spec, labels, preds), "logits": logits}
 
 
 def _save_weights(method: Method, model, tok, run: TrainingRun) -> None:
@@ -257,14 +256,6 @@ def sort_module_lists(config: Path) -> None:
     config.write_text(json.dumps(doc, indent=2, sort_keys=True))  # PEFT's own format
 
 
-def _prediction_records(data: TaskData, logits: torch.Tensor) -> list[dict]:
-    """Per-example test predictions, for paired tests (McNemar) later."""
-    return [
-        {"index": i, "label": e.label, "pred": int(lg.argmax()), "logits": lg.tolist()}
-        for i, (e, lg) in enumerate(zip(data.splits.test, logits, strict=True))
-    ]
-
-
 def _log_record(history: list[dict]) -> dict:
     """Per-step training losses and the val curve from the Trainer's log history."""
     return {
@@ -282,6 +273,7 @@ def _data_record(data: TaskData, probe_sha: str) -> dict:
     s = data.splits
     return {
         "task": data.spec.name,
+        "kind": data.spec.kind,
         "label_names": data.spec.label_names,
         "origin": data.origin,
         "sizes": {"train": len(s.train), "val": len(s.val), "test": len(s.test)},

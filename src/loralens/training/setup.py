@@ -62,15 +62,26 @@ def use_bf16(cfg: RunConfig, device: str) -> bool:
 
 
 def build_model(
-    cfg: RunConfig, num_labels: int, total_steps: int | None = None
+    cfg: RunConfig, num_labels: int, total_steps: int | None = None, kind: str = "classification"
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The classifier for the run's method, fp32 master weights (an NF4 base if quantized), seeded.
+    """The model of the run's task kind and method, fp32 master weights (an NF4 base if
+    quantized), seeded.
 
     `total_steps` (the run's optimizer steps, see `total_training_steps`) is needed by adalora.
     """
+    from loralens.kinds import get_kind
+
     set_seed(cfg.training.seed)
     method = get_method(cfg.method)
-    if cfg.quantized_base:
+    if cfg.quantized_base and kind != "classification":
+        raise ConfigError(
+            f"a 4-bit base (model.quantization) is built for classification; a {kind} task "
+            "needs model.quantization: none"
+        )
+    if kind != "classification":
+        model, tok = get_kind(kind).load_model(cfg.model.name, num_labels)
+        get_kind(kind).check_model(model, cfg.model.max_length)
+    elif cfg.quantized_base:
         device = resolve_device(cfg)
         model, tok = load_qlora_base(
             cfg.model.name, num_labels, device, cfg.training.gradient_checkpointing

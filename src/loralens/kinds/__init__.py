@@ -1,0 +1,64 @@
+"""Task kinds by registry name: how a kind's inputs are encoded, its model built and trained,
+and how it is scored. A task file names its kind (`kind: language_modeling`); training, the
+baselines, the hyperparameter search and forgetting all go through the kind's registration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from loralens.data import TaskData, TaskSpec
+from loralens.suggest import unknown_name_message
+
+# (task data, tokenizer, block/max length, budgets (max_train, max_val, max_test), seed) -> rows
+EncodeFn = Callable[[TaskData, PreTrainedTokenizerBase, int, dict, int], dict[str, list[dict]]]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Test (or val) scores of one model and the per-example records they came from."""
+
+    metrics: dict[str, float]
+    records: list[dict[str, Any]]  # predictions.jsonl rows
+    detail: str = ""  # how it was scored, e.g. the window and stride of perplexity
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One task kind: the shapes its pieces take (implementations live in their modules)."""
+
+    name: str
+    description: str
+    # (model name, number of labels) -> the model to fine-tune and its tokenizer
+    load_model: Callable[[str, int], tuple[PreTrainedModel, PreTrainedTokenizerBase]]
+    encode: EncodeFn
+    collator: Callable[[PreTrainedTokenizerBase], Any]
+    # the Trainer's (compute_metrics, preprocess_logits_for_metrics) on val
+    trainer_metrics: Callable[[TaskSpec], tuple[Callable, Callable | None]]
+    # (data, model, tokenizer, encoded test rows, batch size) -> the one test evaluation
+    evaluate: Callable[[TaskData, PreTrainedModel, PreTrainedTokenizerBase, list, int], Evaluation]
+    check_model: Callable[[PreTrainedModel, int], None]  # raises if max_length cannot work
+    servable: bool  # its adapters can join the in-process serving benchmark
+
+
+def _kinds() -> dict[str, TaskKind]:
+    from loralens.kinds.classification import CLASSIFICATION
+    from loralens.kinds.language_modeling import LANGUAGE_MODELING
+
+    return {k.name: k for k in (CLASSIFICATION, LANGUAGE_MODELING)}
+
+
+def get_kind(name: str) -> TaskKind:
+    """A registered task kind."""
+    kinds = _kinds()
+    if name not in kinds:
+        raise ValueError(unknown_name_message("task kind", name, kinds))
+    return kinds[name]
+
+
+def kind_names() -> list[str]:
+    """The registered task kinds."""
+    return list(_kinds())
