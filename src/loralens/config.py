@@ -140,6 +140,22 @@ class ProbingConfig(Section):
         return get_pooling(v).name
 
 
+class ForgettingConfig(Section):
+    """What each fine-tuned model may have forgotten of the base model's capabilities."""
+
+    text: str | None = Field(
+        None,
+        description="a language-modelling task whose test text (never trained on) is scored by "
+        "every run and the base model; None: no forgetting stages",
+    )
+    tasks: list[str] = Field(
+        default_factory=list,
+        description="classification tasks scored zero-shot by every run and the base model",
+    )
+    max_windows: int = Field(64, ge=1, description="scoring windows of the text")
+    max_examples: int = Field(200, ge=5, description="test examples of each task")
+
+
 class StudyConfig(Section):
     """The study matrix: tasks x methods (or named variants) x seeds."""
 
@@ -152,6 +168,7 @@ class StudyConfig(Section):
     )
     encoder_model: str = "minilm-l6"
     encoder_learning_rate: float = Field(1e-4, gt=0)
+    forgetting: ForgettingConfig = Field(default_factory=ForgettingConfig)
     compare: list[list[str]] = Field(
         default_factory=list,
         description="(treatment, reference) variant pairs, each its own verdict; empty: every "

@@ -20,10 +20,24 @@ class ProbeSet:
     sha256: str
 
 
+MIN_LINE_CHARS = 40  # a language-modelling probe input: a line of a test document, not a heading
+
+
 def probe_set(data: TaskData, max_examples: int, seed: int = 0) -> ProbeSet:
-    """Up to max_examples held-out (test-split) inputs, in a fixed order independent of runs."""
-    examples = data.splits.test
-    order = np.random.default_rng(seed).permutation(len(examples))[:max_examples]
-    texts = [data.spec.format_input(examples[i]) for i in sorted(order.tolist())]
+    """Up to max_examples held-out (test-split) inputs, in a fixed order independent of runs.
+
+    A language-modelling task has few, long test documents: its inputs are their lines.
+    """
+    if data.spec.kind == "language_modeling":
+        pool = [
+            line.strip()
+            for e in data.splits.test
+            for line in e.texts[0].splitlines()
+            if len(line.strip()) >= MIN_LINE_CHARS
+        ]
+    else:
+        pool = [data.spec.format_input(e) for e in data.splits.test]
+    order = np.random.default_rng(seed).permutation(len(pool))[:max_examples]
+    texts = [pool[i] for i in sorted(order.tolist())]
     digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()
     return ProbeSet(task=data.spec.name, texts=texts, sha256=digest)

@@ -18,6 +18,7 @@ from loralens.results.drift import (
     drift_note,
     drift_section,
 )
+from loralens.results.forgetting import forgetting_rows, forgetting_tests
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.schema_tuning import tuning_rows
@@ -69,6 +70,10 @@ def collect(inputs: dict[str, Path], cells: dict[str, dict[str, Any]]) -> dict[s
             out["drift"].append((ident, _read(path / "drift.json"), _rel(path)))
         elif kind == "sparsity":
             out["sparsity"].append((ident, _read(path / "sparsity.json"), _rel(path)))
+        elif kind == "forgetting":
+            out["forgetting"].append((ident, _read(path / "forgetting.json"), _rel(path)))
+        elif kind == "forgetting_base":
+            out["forgetting_base"] = _read(path / "forgetting.json")
         elif kind == "serve":
             group = {"id": sid, **_read(path / "group.json")}
             out["serving"].append(
@@ -91,8 +96,9 @@ def _run_record(run: TrainingRun, variant: str, adalora: list[dict]) -> dict[str
         "method": variant,
         "base_method": metrics["method"],
         "artifact": artifact,
-        "predictions": [r["pred"] for r in rows],
-        "labels": [r["label"] for r in rows],
+        # classification only: a language-modelling run's records are scoring windows
+        "predictions": [r["pred"] for r in rows if "pred" in r],
+        "labels": [r["label"] for r in rows if "label" in r],
         "val_log": run.log()["val"],
     }
 
@@ -189,6 +195,13 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     compared = results["decisions"]["drift"]
     results["serving_verdicts"] = group_verdicts(got["serving"], engine, th)
     results["tuning"] = tuning_rows(params.get("config") or {})
+    base = got.get("forgetting_base") or None
+    rows = forgetting_rows(got["forgetting"], base)
+    results["forgetting"] = {
+        "base": base,
+        "rows": rows,
+        "tests": forgetting_tests(rows, pairs, th.alpha),
+    }
     results["hypotheses"] = []
     for (task, *pair), acc in verdict_inputs.items():
         served = bool(params["config"]["serving"]["engines"])

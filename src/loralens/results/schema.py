@@ -17,6 +17,7 @@ from pydantic import Field
 
 from loralens.config import RunConfig
 from loralens.results.schema_base import Fixed, Num, Open
+from loralens.results.schema_forgetting import Forgetting
 from loralens.results.schema_serving import ServingGroup
 from loralens.results.schema_stats import (
     Anova,
@@ -32,8 +33,9 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps; 4: every block
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
 # the config as RunConfig), so keys that were free-form are now checked; 5: the per-example
-# crossed test, serving verdicts once per serving group; 6: the values tuned on val (tuning).
-SCHEMA_VERSION = 6
+# crossed test, serving verdicts once per serving group; 6: the values tuned on val (tuning);
+# 7: forgetting (each run against the base model on probes no run trained on).
+SCHEMA_VERSION = 7
 
 
 class Study(Fixed):
@@ -328,7 +330,7 @@ class Decisions(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[6]
+    schema_version: Literal[7]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")
@@ -348,6 +350,9 @@ class Results(Fixed):
     )
     tuning: list[Tuning] = Field(
         default_factory=list, description="values tuned on val per task x variant (`hpo.use`)"
+    )
+    forgetting: Forgetting = Field(
+        default_factory=Forgetting, description="each run against the base on unseen probes"
     )
 
 

@@ -12,6 +12,7 @@ import loralens
 from loralens.config import RunConfig, variant_config
 from loralens.errors import ConfigError
 from loralens.hpo.tuned import tuned_cell
+from loralens.kinds import get_kind
 from loralens.methods import get_method
 from loralens.results.schema import SCHEMA_VERSION
 from loralens.study.inputs import model_inputs, task_inputs
@@ -52,6 +53,7 @@ class StudyTask:
     entry: str  # as written in study.tasks: a built-in name or a task YAML path
     num_labels: int
     primary_metric: str  # the task's declared primary metric (registry name)
+    kind: str = "classification"  # the task kind (loralens.kinds)
 
 
 def study_tasks(cfg: RunConfig) -> list[StudyTask]:
@@ -67,7 +69,7 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
                 f"study.tasks: '{entry}' and '{clash.entry}' both declare the task name "
                 f"'{spec.name}'; every task of a study needs its own name"
             )
-        out.append(StudyTask(spec.name, entry, spec.num_labels, spec.primary_metric))
+        out.append(StudyTask(spec.name, entry, spec.num_labels, spec.primary_metric, spec.kind))
     return out
 
 
@@ -130,6 +132,8 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
     stages: list[Stage] = []
     lora_runs: list[tuple[StudyTask, str, int, str]] = []  # (task, variant, seed, stage id)
     gpus = 1.0 if cfg.device == "cuda" else 0.0
+    forgetting = _forgetting_base(cfg)
+    stages += forgetting
     for task in tasks:
         reads = _reads(cfg, task, cfg.model.name)  # keyed by content
         data_params = _with_inputs(
@@ -146,8 +150,18 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 run_reads = _reads(cfg, task, run.model.name)
                 params = _with_inputs({**run_fields(run), "variant": variant}, run_reads)
                 stages.append(Stage(sid, "train", params, gpus=gpus, cell=cell))
-                if get_method(run.method).servable:
+                if get_method(run.method).servable and get_kind(task.kind).servable:
                     lora_runs.append((task, variant, seed, sid))
+                if forgetting:
+                    stages.append(
+                        Stage(
+                            f"forgetting/{task.name}/{variant}/{seed}",
+                            "forgetting",
+                            forgetting[0].params,
+                            deps=(sid, forgetting[0].id),
+                            cell=cell,
+                        )
+                    )
                 stages.append(
                     Stage(
                         f"drift/{task.name}/{variant}/{seed}",
@@ -190,6 +204,23 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
         )
     )
     return with_keys(_topological(stages))
+
+
+def _forgetting_base(cfg: RunConfig) -> list[Stage]:
+    """The base model's forgetting stage, when the study asks for forgetting (else none)."""
+    fg = cfg.study.forgetting
+    if fg.text is None and not fg.tasks:
+        return []
+    reads: dict[str, str] = dict(model_inputs(cfg.model.name))
+    for entry in [e for e in (fg.text, *fg.tasks) if e]:
+        reads |= task_inputs(entry, cfg.task.data_dir)
+    params = {
+        "model": cfg.model.model_dump(mode="json"),
+        "forgetting": fg.model_dump(mode="json"),
+        "data_dir": str(cfg.task.data_dir) if cfg.task.data_dir else None,
+        "eval_batch_size": cfg.training.eval_batch_size,
+    }
+    return [Stage("forgetting-base", "forgetting_base", _with_inputs(params, reads))]
 
 
 def _reads(cfg: RunConfig, task: StudyTask, model: str) -> dict[str, str]:

@@ -101,6 +101,38 @@ def stage_serve(params: dict, inputs: dict[str, Path], out: Path) -> None:
     _write_json(out / "serving.json", doc)
 
 
+def _forgetting_config(params: dict):
+    """The config slice the forgetting probes read."""
+    return _config(
+        {
+            "model": params["model"],
+            "task": {"data_dir": params["data_dir"]},
+            "training": {"eval_batch_size": params["eval_batch_size"]},
+            "study": {"forgetting": params["forgetting"]},
+        }
+    )
+
+
+def stage_forgetting_base(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """The base model on the forgetting probes; it fixes each task's zero-shot template."""
+    from loralens.forgetting.measure import measure
+    from loralens.models.load import load_causal_lm
+
+    cfg = _forgetting_config(params)
+    model, tok = load_causal_lm(cfg.model.name)
+    _write_json(out / "forgetting.json", measure(model, tok, cfg, None))
+
+
+def stage_forgetting(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """One run's model on the forgetting probes (the base's templates)."""
+    from loralens.forgetting.measure import measure_run
+
+    run_dir = next(p for sid, p in inputs.items() if sid.startswith("train/"))
+    base = json.loads((inputs["forgetting-base"] / "forgetting.json").read_text())
+    result = measure_run(TrainingRun(run_dir), _forgetting_config(params), base)
+    _write_json(out / "forgetting.json", result)
+
+
 def stage_analysis(params: dict, inputs: dict[str, Path], out: Path) -> None:
     """Gather every artifact into results.json with the statistics and hypothesis verdicts."""
     from loralens.results.build import build_results
@@ -116,6 +148,8 @@ STAGES: dict[str, StageFn] = {
     "sparsity": stage_sparsity,
     "baselines": stage_baselines,
     "serve": stage_serve,
+    "forgetting_base": stage_forgetting_base,
+    "forgetting": stage_forgetting,
     "analysis": stage_analysis,
 }
 RESUMABLE = {"train"}  # stages that pick up their own checkpoints after a kill
@@ -136,5 +170,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "sparsity": ("sparsity.json",),
     "baselines": ("baselines.json",),
     "serve": ("group.json", "serving.json"),
+    "forgetting_base": ("forgetting.json",),
+    "forgetting": ("forgetting.json",),
     "analysis": ("results.json",),
 }
