@@ -212,7 +212,8 @@ def test_generation_stops_at_newline_or_eos(tok, text: str, stop: str, expected:
     calls = _scripted(model, script)
     out = greedy_generate(model, tok, ["Answer:", "Q: who?\nAnswer:"], max_new_tokens=20)
     assert out == [expected, expected]
-    stop_at = next(i for i, t in enumerate(script) if t in _stop_ids(tok))
+    stops = _stop_ids(tok)
+    stop_at = next(i for i, t in enumerate(script) if t in stops)
     assert len(calls) == stop_at + 1  # decoding ended at the stop token, not max_new_tokens
 
 
@@ -228,3 +229,38 @@ def test_continuation_text(tok, text: str, expected: str) -> None:
     ids = tok(text, add_special_tokens=False)["input_ids"]
     stops = {tok.eos_token_id, *(i for i in ids if "\n" in tok.decode([i]))}
     assert continuation_text(tok, [*ids, tok.eos_token_id, 300, 301], stops) == expected
+
+
+def test_collator_drives_one_trainer_step(tok, tmp_path: Path) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        num_hidden_layers=1,
+        hidden_size=16,
+        intermediate_size=32,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        vocab_size=len(tok),
+    )
+    model = LlamaForCausalLM(config)
+    before = model.model.layers[0].mlp.up_proj.weight.clone()
+    rows = encode_prompt_target(tok, PROMPTS[:4], [" a", " b c", " unanswerable", " d"], 48)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=1,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=rows,
+        data_collator=PromptTargetCollator(tok.pad_token_id),
+    )
+    result = trainer.train()
+    assert torch.isfinite(torch.tensor(result.training_loss))
+    assert not torch.equal(before, model.model.layers[0].mlp.up_proj.weight)
