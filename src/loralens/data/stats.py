@@ -10,6 +10,7 @@ import numpy as np
 from loralens.data import TaskData
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99, 1.0)
+EXAMPLE_CHARS = 600  # an example row's input as shown (a language-modelling document is long)
 
 
 def label_distribution(examples: list, label_names: list[str]) -> dict[str, int]:
@@ -44,7 +45,12 @@ def task_stats(data: TaskData, count_tokens: Callable[[list[str]], list[int]] | 
             entry["token_length"] = length_quantiles(lengths)
         out["splits"][name] = entry
     out["examples"] = [
-        {"input": spec.format_input(e), "label": spec.label_names[e.label]}
+        {
+            "input": spec.format_input(e)[
+                : EXAMPLE_CHARS if spec.kind != "classification" else None
+            ],
+            "label": spec.label_names[e.label] if spec.label_names else None,
+        }
         for e in splits.train[:3]
     ]
     return out

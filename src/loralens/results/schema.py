@@ -74,7 +74,7 @@ class DataExample(Fixed):
     """A training example as the model reads it."""
 
     input: str
-    label: str
+    label: str | None = Field(description="its label name (null: a task without labels)")
 
 
 class DataStats(Fixed):
