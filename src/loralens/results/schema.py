@@ -68,13 +68,15 @@ class SplitStats(Fixed):
     size: int
     labels: dict[str, int] = Field(description="examples per label name")
     token_length: dict[str, float] | None = Field(None, description="p50 ... p100 in tokens")
+    answerable: int | None = Field(None, description="extractive QA: questions with an answer")
 
 
 class DataExample(Fixed):
     """A training example as the model reads it."""
 
     input: str
-    label: str
+    label: str | None = Field(description="its label name; None for a task without labels")
+    answers: list[str] | None = Field(None, description="extractive QA: gold answers (none: NoAns)")
 
 
 class DataStats(Fixed):
