@@ -128,3 +128,45 @@ def test_fingerprint_of_classification_is_unchanged_and_qa_includes_answers() ->
     other = [Example(("ctx red", "q?"), 0, ("ctx",), (0,), "q1")]
     assert Splits(qa, qa, qa).fingerprint() != Splits(other, other, other).fingerprint()
     assert Splits(qa, qa, qa).fingerprint() != _legacy_fingerprint(Splits(qa, qa, qa))
+
+
+def _hub_rows(n: int, offset: int) -> list[dict]:
+    """Rows in the `rajpurkar/squad_v2` schema."""
+    rows = []
+    for p in squad_doc(n, offset)["data"][0]["paragraphs"]:
+        (qa,) = p["qas"]
+        answers = {
+            "text": [a["text"] for a in qa["answers"]],
+            "answer_start": [a["answer_start"] for a in qa["answers"]],
+        }
+        rows.append(
+            {"id": qa["id"], "title": "boxes", "context": p["context"]}
+            | {"question": qa["question"], "answers": answers}
+        )
+    return rows
+
+
+def test_squad_v2_from_the_hub_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    calls = []
+
+    def fake_load(path, name=None):
+        calls.append((path, name))
+        return {"train": _hub_rows(40, 0), "validation": _hub_rows(12, 1000)}
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    data = load_task("squad_v2")
+    assert calls == [("rajpurkar/squad_v2", None)] and data.origin == "rajpurkar/squad_v2"
+    assert len(data.splits.test) == 12 and sum(not e.answers for e in data.splits.test) == 3
+
+
+def test_hub_failure_is_one_line_pointing_to_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    def offline(path, name=None):
+        raise ConnectionError("no network\nmore")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataError, match=r"could not load rajpurkar/squad_v2 .*source kind 'file'"):
+        load_task("squad_v2")
