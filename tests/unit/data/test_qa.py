@@ -139,10 +139,8 @@ def _hub_rows(n: int, offset: int) -> list[dict]:
             "text": [a["text"] for a in qa["answers"]],
             "answer_start": [a["answer_start"] for a in qa["answers"]],
         }
-        rows.append(
-            {"id": qa["id"], "title": "boxes", "context": p["context"]}
-            | {"question": qa["question"], "answers": answers}
-        )
+        row = {"id": qa["id"], "title": "boxes", "context": p["context"]}
+        rows.append(row | {"question": qa["question"], "answers": answers})
     return rows
 
 
