@@ -163,7 +163,8 @@ class StudyConfig(Section):
     methods: list[str] = Field(default_factory=lambda: ["full", "lora"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [42, 1337, 2024], min_length=1)
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    baselines: list[Literal["majority", "random", "zero_shot", "encoder"]] = Field(
+    # k_shot: extractive QA only (the base model after k training demonstrations)
+    baselines: list[Literal["majority", "random", "zero_shot", "k_shot", "encoder"]] = Field(
         default_factory=lambda: ["majority", "random", "zero_shot", "encoder"]
     )
     encoder_model: str = "minilm-l6"

@@ -48,10 +48,13 @@ def print_task_stats(stats: dict) -> None:
     console.print(f"[bold]{stats['task']}[/bold] from {stats['origin']}")
     labels = stats["label_names"]
     has_len = "token_length" in stats["splits"]["train"]
-    cols = ["split", "size", *labels] + (["tokens p50/p95/max"] if has_len else [])
+    qa = "answerable" in stats["splits"]["train"]
+    cols = ["split", "size", *labels, *(["answerable"] if qa else [])]
+    cols += ["tokens p50/p95/max"] if has_len else []
     rows = []
     for name, s in stats["splits"].items():
         row = [name, s["size"], *(s["labels"][lab] for lab in labels)]
+        row += [s["answerable"]] if qa else []
         if has_len:
             q = s["token_length"]
             row.append(f"{q['p50']:.0f}/{q['p95']:.0f}/{q['p100']:.0f}")
@@ -61,4 +64,6 @@ def print_task_stats(stats: dict) -> None:
     for note in stats["notes"]:
         console.print(f"note: {note}")
     for ex in stats["examples"]:
-        console.print(f"  ({ex['label']}) {ex['input'][:120]!r}", markup=False)
+        answers = ex.get("answers")
+        shown = ex["label"] if answers is None else " | ".join(answers) or "unanswerable"
+        console.print(f"  ({shown}) {ex['input'][:120]!r}", markup=False)

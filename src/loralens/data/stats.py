@@ -40,17 +40,24 @@ def task_stats(data: TaskData, count_tokens: Callable[[list[str]], list[int]] | 
     for name in ("train", "val", "test"):
         exs = getattr(splits, name)
         entry = {"size": len(exs), "labels": label_distribution(exs, spec.label_names)}
+        if spec.kind == "extractive_qa":
+            entry["answerable"] = sum(bool(e.answers) for e in exs)
         if count_tokens is not None:
             lengths = count_tokens([spec.format_input(e) for e in exs])
             entry["token_length"] = length_quantiles(lengths)
         out["splits"][name] = entry
-    out["examples"] = [
-        {
-            "input": spec.format_input(e)[
-                : EXAMPLE_CHARS if spec.kind != "classification" else None
-            ],
-            "label": spec.label_names[e.label] if spec.label_names else None,
-        }
-        for e in splits.train[:3]
-    ]
+    out["examples"] = [_example_row(spec, e) for e in splits.train[:3]]
     return out
+
+
+def _example_row(spec, example) -> dict:
+    """An example as shown: its input and its label name (none without labels) or answers."""
+    row = {
+        "input": spec.format_input(example)[
+            : EXAMPLE_CHARS if spec.kind == "language_modeling" else None
+        ],
+        "label": spec.label_names[example.label] if spec.label_names else None,
+    }
+    if spec.kind == "extractive_qa":
+        row["answers"] = list(example.answers)
+    return row

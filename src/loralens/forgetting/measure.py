@@ -115,7 +115,7 @@ def causal_lm_of(run: TrainingRun) -> tuple[PreTrainedModel, PreTrainedTokenizer
     model, tok = run.load_model()
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
-    if run.task_kind() == "language_modeling":
+    if run.task_kind() != "classification":  # already a causal LM (language modelling, QA)
         return model, tok
     lm, tok = load_causal_lm(run.config().model.name)
     backbone = getattr(model, model.base_model_prefix)

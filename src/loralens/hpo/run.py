@@ -13,6 +13,7 @@ from loralens.errors import ConfigError, LoralensError
 from loralens.hpo.space import Space, space_for, startup_trials
 from loralens.hpo.storage import default_url, open_storage, shown_url
 from loralens.hpo.tuned import HPO_DIR, result_path
+from loralens.kinds import selection_metric
 from loralens.methods import get_method
 from loralens.study.plan import StudyTask, cell_config, study_tasks
 from loralens.task_metrics import get_metric
@@ -87,7 +88,7 @@ def run_search(search: Search, storage, url: str, root: Path) -> dict[str, Any]:
     from loralens.training.run import fit_on_val
 
     cfg, hpo = search.config, search.config.hpo
-    metric = search.task.primary_metric
+    metric = selection_metric(search.task.primary_metric)  # the val score training selects by
     greater = get_metric(metric).greater_is_better
     startup = startup_trials(hpo, hpo.trials)
     study = optuna.create_study(
@@ -146,7 +147,7 @@ def result_record(search: Search, study, url: str, startup: int, ran: int) -> di
         "task": search.task.name,
         "variant": search.variant,
         "method": search.config.method,
-        "metric": search.task.primary_metric,
+        "metric": selection_metric(search.task.primary_metric),
         "split": "val",
         "direction": study.direction.name.lower(),
         "params": best.params,

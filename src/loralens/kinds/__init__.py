@@ -42,13 +42,16 @@ class TaskKind:
     evaluate: Callable[[TaskData, PreTrainedModel, PreTrainedTokenizerBase, list, int], Evaluation]
     check_model: Callable[[PreTrainedModel, int], None]  # raises if max_length cannot work
     servable: bool  # its adapters can join the in-process serving benchmark
+    # the val score checkpoints (and hyperparameters) are selected by; None: the task's primary
+    selection_metric: str | None = None
 
 
 def _kinds() -> dict[str, TaskKind]:
     from loralens.kinds.classification import CLASSIFICATION
+    from loralens.kinds.extractive_qa import EXTRACTIVE_QA
     from loralens.kinds.language_modeling import LANGUAGE_MODELING
 
-    return {k.name: k for k in (CLASSIFICATION, LANGUAGE_MODELING)}
+    return {k.name: k for k in (CLASSIFICATION, LANGUAGE_MODELING, EXTRACTIVE_QA)}
 
 
 def get_kind(name: str) -> TaskKind:
@@ -62,3 +65,12 @@ def get_kind(name: str) -> TaskKind:
 def kind_names() -> list[str]:
     """The registered task kinds."""
     return list(_kinds())
+
+
+def selection_metric(primary_metric: str) -> str:
+    """The val metric that selects checkpoints for a task with this primary metric: its kind's
+    selection metric, else the primary metric itself."""
+    from loralens.task_metrics import get_metric
+
+    chosen = get_kind(get_metric(primary_metric).kind).selection_metric
+    return chosen or primary_metric

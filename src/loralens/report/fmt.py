@@ -9,7 +9,18 @@ from typing import Any
 NA = "n/a"
 # Metrics shown as percentages (fractions in results.json); everything else as a plain number.
 PERCENT_METRICS = frozenset({"accuracy", "acc", "f1", "exact_match", "precision", "recall"})
-METRIC_LABELS = {"accuracy": "Accuracy", "f1": "F1", "mcc": "MCC", "exact_match": "Exact match"}
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "mcc": "MCC",
+    "exact_match": "Exact match",
+    "squad_f1": "SQuAD F1",
+    "has_answer_f1": "HasAns F1",
+    "has_answer_exact": "HasAns EM",
+    "no_answer_f1": "NoAns F1",
+    "no_answer_exact": "NoAns EM",
+    "answer_nll": "Answer NLL",
+}
 
 
 def minus(text: str) -> str:
@@ -30,8 +41,10 @@ def finite(x: Any) -> bool:
 
 
 def is_percent(metric: str) -> bool:
-    """Whether a metric is a fraction best read as a percentage."""
-    return metric.lower() in PERCENT_METRICS
+    """Whether a metric is a fraction best read as a percentage (listed here or in the registry)."""
+    from loralens.task_metrics import METRICS
+
+    return metric.lower() in PERCENT_METRICS or (metric in METRICS and METRICS[metric].percent)
 
 
 def metric_label(metric: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from loralens.kinds import selection_metric
 from loralens.metrics.dominance import DOMINATED_SHARE
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
@@ -144,7 +145,7 @@ def details_table(results: Results) -> Table | None:
     metrics = ex.metrics(results)
     if not metrics:
         return None
-    primary, others = metrics[0], metrics[1:]
+    others = metrics[1:]  # the first (accuracy, if any) is in the performance table
     # Time, throughput and memory move to the cost-per-variant table when results.json has it.
     cost = not results.variants.rows
     rows = tuple(
@@ -152,7 +153,7 @@ def details_table(results: Results) -> Table | None:
             task,
             method,
             *(_pm(runs, m) for m in others),
-            _pm(runs, primary, lambda r: r.val_best),
+            _pm(runs, selection_metric(ex.task_metric(results, task)), lambda r: r.val_best),
             _span([r.selected_step for r in runs]),
             *(
                 (
@@ -175,8 +176,8 @@ def details_table(results: Results) -> Table | None:
         *(("Train time", "Tokens/s", "RSS (MB)") if cost else ()),
     )
     note = (
-        f"Mean (± SD) over seeds. Val (best): the selection score ({primary}) on val; step: the "
-        "selected checkpoint"
+        "Mean (± SD) over seeds. Val (best): the selection score on val (the task's primary "
+        "metric; for extractive QA the answer tokens' cross-entropy); step: the selected checkpoint"
         + (
             "; train time, training tokens/s and peak RSS are means per run."
             if cost

@@ -36,10 +36,13 @@ def drift_section(entries: list) -> dict[str, list]:
 
 
 def attach_val_scores(summary: list[dict], runs: list[dict], primary: dict[str, str]) -> None:
-    """Set each summary row's `val_score`: the task's primary metric on val at that step."""
+    """Set each summary row's `val_score`: the task's selection metric on val at that step (its
+    primary metric, or its kind's selection metric, e.g. QA's answer_nll)."""
+    from loralens.kinds import selection_metric
+
     scores = {}
     for r in runs:
-        key = f"eval_{primary[r['task']]}"
+        key = f"eval_{selection_metric(primary[r['task']])}"
         for h in r.get("val_log") or []:
             if key in h:
                 scores[(r["task"], r["method"], r["seed"], int(h["step"]))] = h[key]

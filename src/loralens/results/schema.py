@@ -68,13 +68,15 @@ class SplitStats(Fixed):
     size: int
     labels: dict[str, int] = Field(description="examples per label name")
     token_length: dict[str, float] | None = Field(None, description="p50 ... p100 in tokens")
+    answerable: int | None = Field(None, description="extractive QA: questions with an answer")
 
 
 class DataExample(Fixed):
     """A training example as the model reads it."""
 
     input: str
-    label: str | None = Field(description="its label name (null: a task without labels)")
+    label: str | None = Field(description="its label name; None for a task without labels")
+    answers: list[str] | None = Field(None, description="extractive QA: gold answers (none: NoAns)")
 
 
 class DataStats(Fixed):
@@ -98,7 +100,10 @@ class Run(Fixed):
     base_method: str = Field(description="the registered method the variant uses")
     seed: int
     test: dict[str, float] = Field(description="every metric of the task, on test, once")
-    val_best: Num = Field(description="the primary metric of the selected checkpoint on val")
+    val_best: Num = Field(
+        description="the selection metric of the selected checkpoint on val (the primary "
+        "metric; extractive QA: answer_nll)"
+    )
     selected_step: int
     steps: int
     trainable_params: int = Field(description="AdaLoRA: counted at init_r, before pruning")
@@ -126,7 +131,7 @@ class Baseline(Fixed):
     """A baseline scored through the same evaluation path on test."""
 
     task: str
-    name: str = Field(description="majority, random, zero_shot or encoder")
+    name: str = Field(description="majority, random, zero_shot, k_shot (QA) or encoder")
     test: dict[str, Num]
     ci: dict[str, list[Num]] | None = Field(description="95% interval per metric, if any")
     std: dict[str, Num] | None = Field(description="SD over seeds (random, encoder)")

@@ -17,7 +17,7 @@ from loralens.config import RunConfig
 from loralens.data import TaskData, load_task_from_config
 from loralens.env import fingerprint
 from loralens.errors import ConfigError, LoralensError
-from loralens.kinds import TaskKind, get_kind
+from loralens.kinds import TaskKind, get_kind, selection_metric
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.methods import Method, get_method
 from loralens.probing.probe_set import probe_set
@@ -191,9 +191,10 @@ def _model_and_rows(cfg: RunConfig, data: TaskData, kind: TaskKind) -> tuple:
 def _trainer(
     cfg, run: TrainingRun, device, kind: TaskKind, spec, model_tok, rows, extra: list
 ) -> GuardedTrainer:
-    """The Trainer (early stopping, the task's metrics on val) with `extra` callbacks."""
+    """The Trainer (early stopping, selection on val by the kind's selection metric) with `extra`
+    callbacks."""
     model, tok = model_tok
-    args = training_arguments(cfg, run.checkpoints, device, spec.primary_metric)
+    args = training_arguments(cfg, run.checkpoints, device, selection_metric(spec.primary_metric))
     callbacks = []
     if cfg.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))

@@ -40,3 +40,9 @@ def test_formats(call, expected) -> None:
         assert math.isnan(got)
     else:
         assert got == expected
+
+
+def test_qa_metrics_read_as_percentages_from_the_registry() -> None:
+    assert fmt.metric_pm("squad_f1", 0.625, 0.01) == "62.5% ± 1.0"
+    assert fmt.metric_label("has_answer_exact") == "HasAns EM"
+    assert not fmt.is_percent("answer_nll")

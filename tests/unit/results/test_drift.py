@@ -71,3 +71,20 @@ def test_runs_probed_on_different_probe_sets_are_refused() -> None:
     assert drift_section([entry(1, "aa"), entry(2, "aa")])["rows"] == []
     with pytest.raises(LoralensError, match="task t: its runs were probed on different probe"):
         drift_section([entry(1, "aa"), entry(2, "bb")])
+
+
+def test_val_scores_are_the_selection_metric_of_the_task_kind() -> None:
+    from loralens.results.drift import attach_val_scores
+
+    runs = [
+        {
+            "task": task,
+            "method": "lora",
+            "seed": 1,
+            "val_log": [{"step": 2, "eval_answer_nll": 1.5, "eval_accuracy": 0.7}],
+        }
+        for task in ("qa", "cls")
+    ]
+    summary = [{"task": t, "method": "lora", "seed": 1, "step": 2} for t in ("qa", "cls")]
+    attach_val_scores(summary, runs, {"qa": "squad_f1", "cls": "accuracy"})
+    assert [s["val_score"] for s in summary] == [1.5, 0.7]
