@@ -37,7 +37,7 @@ def test_windows_give_each_scored_token_the_stride_context():
 
 
 def test_windows_reject_a_stride_outside_the_block():
-    with pytest.raises(ConfigError, match="stride 0 must be in 1..4"):
+    with pytest.raises(ConfigError, match=r"stride 0 must be in 1\.\.4"):
         windows(10, 4, 0)
 
 
