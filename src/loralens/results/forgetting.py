@@ -93,7 +93,9 @@ def _holm(family: list[dict], alpha: float) -> None:
     tested = [e for e in family if "welch" in e]
     if not tested:
         return
-    adjusted = holm([e["welch"]["p_value"] for e in tested], alpha=alpha)
-    for e, p in zip(tested, adjusted.p_adjusted, strict=True):
+    p_values = [e["welch"]["p_value"] for e in tested]
+    # a family of one needs no adjustment (statsmodels' call costs a garbage collection)
+    adjusted = holm(p_values, alpha=alpha).p_adjusted if len(tested) > 1 else p_values
+    for e, p in zip(tested, adjusted, strict=True):
         e["p_adjusted"] = float(p)
         e["significant"] = bool(p < alpha)
