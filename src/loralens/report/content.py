@@ -8,6 +8,7 @@ from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import extract_variants as xv
 from loralens.report import fmt, tables, tables_stats, verdicts
+from loralens.report import forgetting as fg
 from loralens.report import tables_serving as ts
 from loralens.report import tables_variants as tv
 from loralens.report.document import (
@@ -70,7 +71,12 @@ def _thresholds(results: Results) -> tuple[str, str, str]:
     acc, drift, serving = (
         used[k] for k in ("accuracy_margin", "drift_reduction", "serving_overhead")
     )
-    return f"{100 * acc:.1f} points", fmt.pct(drift, 0), fmt.pct(serving, 0)
+    metrics = set(results.decisions.primary_metric.values())
+    in_points = [m for m in metrics if fmt.is_percent(m)]
+    own = sorted(metrics - set(in_points))
+    margin = [f"{100 * acc:.1f} points"] if in_points or not own else []
+    margin += [f"{acc:g} in {m}" for m in own]  # e.g. NLL: nats (a margin on log perplexity)
+    return " (".join(margin) + ")" * (len(margin) - 1), fmt.pct(drift, 0), fmt.pct(serving, 0)
 
 
 def question_section(results: Results) -> Section:
@@ -78,7 +84,7 @@ def question_section(results: Results) -> Section:
     acc, drift, serving = _thresholds(results)
     hypothesis = Paragraph(
         f"H = A and (B or C), per task and comparison. A: LoRA's test score on the task's "
-        f"primary metric is at most {acc} below full fine-tuning's (non-inferiority, over "
+        f"primary metric is at most {acc} worse than full fine-tuning's (non-inferiority, over "
         f"seeds). B: LoRA reduces representation drift by at least {drift} (over seeds). "
         f"C: serving two unmerged adapters costs at most {serving} more latency than merged "
         "weights (over timing rounds). Each part is a one-sided test; as an "
@@ -157,6 +163,25 @@ def drift_section(results: Results, figures: Collection[str]) -> Section:
         why = "results.json has no drift rows, so there are no layer or training-step figures."
         blocks.append(missing("Per-layer drift", why))
     return Section("drift", title, (*blocks, *_figures("drift", figures)))
+
+
+def forgetting_section(results: Results, figures: Collection[str]) -> Section | None:
+    """Each method's change against the base model on unseen probes (None: not measured)."""
+    table = fg.change_table(results)
+    if table is None:
+        return None
+    blocks: list[Block] = [
+        Paragraph(
+            "Every fine-tuned model and the base model were scored on data no run trained on: "
+            "the perplexity of a general text and zero-shot accuracy on other tasks (a "
+            "classifier's backbone under the base model's language-model head). ",
+            lead="Probes. ",
+        ),
+        table,
+    ]
+    if (tests := fg.test_table(results)) is not None:
+        blocks.append(tests)
+    return Section("forgetting", "Forgetting", (*blocks, *_figures("forgetting", figures)))
 
 
 def serving_section(results: Results, figures: Collection[str]) -> Section:
@@ -252,6 +277,7 @@ def results_section(results: Results, figures: Collection[str]) -> Section:
     subs = (
         performance_section(results, figures),
         drift_section(results, figures),
+        *[s for s in (forgetting_section(results, figures),) if s is not None],
         serving_section(results, figures),
         sparsity_section(results, figures),
         variants_section(results, figures),

@@ -15,7 +15,13 @@ from matplotlib.ticker import ScalarFormatter
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
-from loralens.report import figures_drift, figures_serving, figures_tuning, figures_variants
+from loralens.report import (
+    figures_drift,
+    figures_serving,
+    figures_tuning,
+    figures_variants,
+    forgetting,
+)
 from loralens.report.fmt import metrics_title as fmt_metrics_title
 from loralens.report.fmt import num
 from loralens.report.plotstyle import (
@@ -190,6 +196,14 @@ FIGURES: tuple[FigureSpec, ...] = (
         "drift",
         "Each run's mean drift against its test score.",
         drift_vs_performance,
+    ),
+    FigureSpec(
+        "forgetting_vs_drift",
+        "forgetting",
+        "Each run's change in general-text NLL against the base model (> 0: it forgot) against "
+        "its mean drift over layers at the compared step: does moving representations less "
+        "come with forgetting less?",
+        forgetting.forgetting_vs_drift,
     ),
     FigureSpec(
         "serving_latency",

@@ -30,13 +30,21 @@ def _kind(v: Verdict) -> str:
     return word if word in ("accuracy", "drift", "serving") else "other"
 
 
+def in_points(v: Verdict) -> bool:
+    """Whether a performance verdict's numbers are fractions shown in percentage points (its
+    metric a percent metric; verdicts written before the metric was recorded: yes)."""
+    return not v.metric or fmt.is_percent(v.metric)
+
+
 def value(v: Verdict, x: Any, sign: bool = False) -> str:
     """A number of this verdict in its unit: points for accuracy, percent for drift/serving."""
     kind = _kind(v)
     if not fmt.finite(x):
         return fmt.NA
-    if kind == "accuracy":
+    if kind == "accuracy" and in_points(v):
         return fmt.points(x)
+    if kind == "accuracy":
+        return fmt.number(x)
     if kind in ("drift", "serving"):
         return fmt.pct(x, sign=sign or kind == "serving")
     return fmt.number(x)
@@ -54,7 +62,7 @@ def ci(v: Verdict) -> str:
     if not (fmt.finite(lo) or fmt.finite(hi)):
         return fmt.NA
     low, high = value(v, lo), value(v, hi)
-    if _kind(v) == "accuracy":
+    if _kind(v) == "accuracy" and in_points(v):
         return f"[{low.removesuffix(' pp')}, {high.removesuffix(' pp')}] pp"
     return f"[{low}, {high}]"
 
@@ -217,7 +225,16 @@ def phrase(v: Verdict) -> str:
     kind = _kind(v)
     if kind not in PHRASES or not fmt.finite(v.estimate):
         return f"{v.name}: {v.status}"
+    what = PHRASES[kind]
+    if kind == "accuracy" and v.metric and not _greater(v.metric):
+        what = f"{v.metric} of full − LoRA"  # lower is better: the sign makes > -margin good
     return (
-        f"{PHRASES[kind]} {value(v, v.estimate)} ({ci_level(v)} {ci(v)}; "
-        f"needs {threshold(v)}): {v.status}"
+        f"{what} {value(v, v.estimate)} ({ci_level(v)} {ci(v)}; needs {threshold(v)}): {v.status}"
     )
+
+
+def _greater(metric: str) -> bool:
+    """Whether a registered metric is better when higher (unknown names: yes)."""
+    from loralens.task_metrics import METRICS
+
+    return metric not in METRICS or METRICS[metric].greater_is_better

@@ -162,6 +162,9 @@ class Verdict(Fixed):
     components: list[Verdict] = Field(default_factory=list)
     confidence_level: Num = Field(None, description="of the interval shown")
     adjustment: str = Field("", description="how p_adjusted was obtained")
+    metric: str = Field(
+        "", description="performance part: the primary metric its numbers are in (else empty)"
+    )
 
 
 class ServingVerdict(Verdict):

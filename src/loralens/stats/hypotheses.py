@@ -78,6 +78,7 @@ class Verdict:
     components: tuple[Verdict, ...] = ()
     confidence_level: float = math.nan  # of the interval shown (NaN: none)
     adjustment: str = ""  # how p_adjusted was obtained from p_value
+    metric: str = ""  # the performance part's metric, whose unit its numbers are in
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite numbers become None)."""
@@ -115,6 +116,7 @@ def _decide(ev: Evidence, p_adjusted: float, adjustment: str = "") -> Verdict:
         threshold=ev.threshold,
         confidence_level=ev.level,
         adjustment=adjustment if math.isfinite(ev.p_value) else "",
+        metric=ev.metric,
     )
 
 

@@ -60,6 +60,7 @@ class Evidence:
     describe: str  # "<finding> (<CI>; <threshold>)" or why there is no test
     unit: str  # "seeds" or "measurements"
     level: float = math.nan  # confidence level of the interval
+    metric: str = ""  # the performance part's metric (its unit: points, or e.g. nats)
 
 
 def pct(x: float) -> str:
@@ -126,12 +127,20 @@ def gm_ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
     return math.exp(np.log(numerator).mean() - np.log(denominator).mean())
 
 
+def _is_fraction(metric: str) -> bool:
+    """Whether a metric's scores are fractions in [0, 1] (a registered percent metric, or a name
+    the registry does not know); NLL, for one, is not."""
+    from loralens.task_metrics import METRICS
+
+    return metric not in METRICS or METRICS[metric].percent
+
+
 def accuracy_evidence(
     lora: Any, full: Any, th: Thresholds, metric: str = "accuracy", greater: bool = True
 ) -> Evidence:
     name, margin = PERFORMANCE, th.accuracy_margin
     groups = samples(False, lora=lora, full=full)
-    if margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
+    if _is_fraction(metric) and margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
         raise ValueError("scores above 1 look like percentages: give accuracy_margin in points")
     if not greater:  # lower is better: LoRA may be at most `margin` above full fine-tuning
         groups = {k: -v for k, v in groups.items()}
@@ -141,14 +150,15 @@ def accuracy_evidence(
     point = (diff, f"{what} = {diff:.4g}")
     early = untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
-        return early
+        return dataclasses.replace(early, metric=metric)
     r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
         f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g})"
     )
     ci = (r.ci_low, r.ci_high)
-    return evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, "seeds")
+    ev = evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, "seeds")
+    return dataclasses.replace(ev, metric=metric)
 
 
 def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evidence:
