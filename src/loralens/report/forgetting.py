@@ -37,7 +37,7 @@ def change_table(results: Results) -> Table | None:
     measures = list(dict.fromkeys(p.measure for r in fg.rows for p in r.probes))
     rows = []
     for (task, method), by in cells.items():
-        values = [by.get(m, []) for m in measures]
+        values = [by[m] for m in measures]  # a defaultdict: a probe a run lacks is []
         rows.append(
             (
                 task,
@@ -123,10 +123,11 @@ def forgetting_vs_drift(results: Results) -> Figure | None:
         if s.pooling == ex.drift_pooling(results)
     }
     points = [
-        (r.method, drift[(r.task, r.method, r.seed)], p.change)
+        (r.method, drift[key], p.change)
         for r in results.forgetting.rows
+        if (key := (r.task, r.method, r.seed)) in drift and fmt.finite(drift[key])
         for p in r.probes
-        if p.measure == TEXT_MEASURE and fmt.finite(drift.get((r.task, r.method, r.seed)))
+        if p.measure == TEXT_MEASURE
     ]
     if not points:
         return None

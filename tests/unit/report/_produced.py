@@ -141,6 +141,19 @@ def _serving(study: Study, group: dict[str, Any]) -> None:
     _write(path / "group.json", _without(info, ("id",)))
 
 
+def _forgetting(study: Study, measured: dict[str, Any] | None) -> None:
+    """forgetting.json of the base model and of each run (none when nothing was measured)."""
+    if not measured or "measured" not in measured:
+        return
+    _write(
+        study.stage("forgetting_base", None, sid="forgetting-base") / "forgetting.json",
+        measured["base"],
+    )
+    for m in measured["measured"]:
+        path = study.stage("forgetting", m["task"], m["method"], m["seed"])
+        _write(path / "forgetting.json", {"text": m["text"], "tasks": m["tasks"]})
+
+
 def produce(root: Path, results: dict[str, Any]) -> dict[str, Any]:
     """results.json as the analysis writes it from artifacts holding `results`' numbers."""
     study = Study(root)
@@ -157,6 +170,7 @@ def produce(root: Path, results: dict[str, Any]) -> dict[str, Any]:
         _sparsity(study, results, run)
     for group in results["serving"]:
         _serving(study, group)
+    _forgetting(study, results.get("forgetting"))
     config = RunConfig.model_validate(results["study"]["config"])
     report = config.report.model_dump()
     params = {

@@ -322,6 +322,7 @@ EMPTY: dict[str, Any] = {
     },
     "serving_verdicts": [],
     "hypotheses": [],
+    "forgetting": {"base": None, "rows": [], "tests": []},
 }
 
 
@@ -352,6 +353,31 @@ def without(results: dict[str, Any], *sections: str) -> dict[str, Any]:
     return {**results, **{k: EMPTY[k] for k in sections}}
 
 
+FORGETTING_BASE = {
+    "text": {"task": "guardian_headlines", "nll": 3.5},
+    "tasks": [{"task": "rotten_tomatoes", "accuracy": 0.7}],
+}
+
+
+def _forgetting(runs: list[dict], rng: np.random.Generator) -> dict[str, Any]:
+    """What each run's forgetting stage measured: full fine-tuning forgets more."""
+    rows = []
+    for r in runs:
+        lost = 0.05 if r["method"] == "full" else 0.01
+        text = {"task": "guardian_headlines", "nll": 3.5 + lost + rng.normal(0, 0.005)}
+        acc = {"task": "rotten_tomatoes", "accuracy": 0.7 - lost + rng.normal(0, 0.01)}
+        rows.append(
+            {
+                "task": r["task"],
+                "method": r["method"],
+                "seed": r["seed"],
+                "text": text,
+                "tasks": [acc],
+            }
+        )
+    return {"base": FORGETTING_BASE, "measured": rows}
+
+
 def synthetic_dict(seed: int = 0) -> dict[str, Any]:
     """The measurements of a realistic study (2 tasks x 2 methods x 3 seeds) in results.json's
     shape: what its stage artifacts hold. The analysis' own parts (statistics, variants,
@@ -375,6 +401,7 @@ def synthetic_dict(seed: int = 0) -> dict[str, Any]:
         "decisions": decisions(TASKS),
         "serving_verdicts": [],
         "hypotheses": [],
+        "forgetting": _forgetting(runs, rng),
     }
 
 
