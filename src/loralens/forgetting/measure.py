@@ -1,8 +1,9 @@
 """Score the base model and each run's model, as a causal LM, on the forgetting probes: the
 perplexity of a general text and zero-shot accuracy on other tasks (template fixed by the base).
 
-A classification run's backbone (its adapter merged) is put under the base model's LM head, so
-every run is scored by the same head-free probe; a language-modelling run is its own causal LM.
+A classification run's backbone (its adapter merged) is put under the base model's LM head (with
+tied embeddings, as in SmolLM2, the head is the run's own embedding matrix); a language-modelling
+or QA run is its own causal LM.
 """
 
 from __future__ import annotations
@@ -118,11 +119,21 @@ def causal_lm_of(run: TrainingRun) -> tuple[PreTrainedModel, PreTrainedTokenizer
     if run.task_kind() != "classification":  # already a causal LM (language modelling, QA)
         return model, tok
     lm, tok = load_causal_lm(run.config().model.name)
+    return transplant(lm, model), tok
+
+
+def transplant(lm: PreTrainedModel, model: PreTrainedModel) -> PreTrainedModel:
+    """`lm` with `model`'s backbone weights (same architecture) under its own LM head.
+
+    With tied embeddings (SmolLM2) the head is the embedding matrix, so it is the run's.
+    """
     backbone = getattr(model, model.base_model_prefix)
-    missing = getattr(lm, lm.base_model_prefix).load_state_dict(backbone.state_dict())
-    if missing.missing_keys or missing.unexpected_keys:
-        raise ConfigError(f"{run.root}: its backbone does not fit the base causal LM ({missing})")
-    return lm, tok
+    try:
+        getattr(lm, lm.base_model_prefix).load_state_dict(backbone.state_dict())
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"the run's backbone does not fit the base causal LM: {first}") from None
+    return lm
 
 
 @torch.no_grad()
