@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from loralens.bench.cka import torch_threads
 from loralens.bench.flops import DecoderShape, step_flops
 from loralens.errors import ConfigError, ModelError
+from loralens.models.registry import REGISTRY, resolve_model
 
 METHODS = ("full", "lora")
 GEMM_SIZES = (1024, 2048)
@@ -81,6 +82,22 @@ def check_args(batch: int, length: int, repeats: int, warmup: int, threads: int 
             raise ConfigError(f"bench train: {flag} must be an integer ≥ {low}, got {value}")
 
 
+def check_model(name: str) -> None:
+    """Raise a ModelError, before any timing, if `name` is unknown or a registered encoder."""
+    spec = REGISTRY.get(name)
+    if spec is not None and spec.kind != "decoder":
+        raise ModelError(_not_llama(name, spec.kind))
+    resolve_model(name)  # unknown names raise here, listing the known ones
+
+
+def _not_llama(name: str, kind: str) -> str:
+    allowed = [n for n, spec in sorted(REGISTRY.items()) if spec.kind == "decoder"]
+    return (
+        f"bench train counts the FLOPs of Llama-style decoders; '{name}' is of type {kind} "
+        f"(allowed: {', '.join(allowed)}, or a Llama-style Hugging Face id or folder)"
+    )
+
+
 def _batch(tok: Any, batch: int, length: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The first `batch` rotten_tomatoes training examples, padded to `length`, and labels."""
     from loralens.data import load_task
@@ -117,11 +134,7 @@ def load_for_bench(model_name: str, method: str) -> tuple[Any, Any, Any]:
     cfg = load_config(None, [f"model.name={model_name}", f"method={method}"])
     model, tok = build_model(cfg, 2)
     if model.config.model_type not in LLAMA_TYPES:
-        raise ModelError(
-            f"bench train counts the FLOPs of Llama-style decoders ({', '.join(LLAMA_TYPES)}); "
-            f"'{model_name}' is a {model.config.model_type} model (allowed: smollm2-135m, or a "
-            "Llama-style Hugging Face id or folder)"
-        )
+        raise ModelError(_not_llama(model_name, model.config.model_type))
     return model, tok, cfg
 
 
@@ -184,9 +197,11 @@ def run_train_bench(
     threads: int | None = None,
     methods: tuple[str, ...] = METHODS,
     progress: Callable[[str], None] | None = None,
+    gemm_sizes: tuple[int, ...] = GEMM_SIZES,
 ) -> dict[str, Any]:
     """The GEMM limit, then each method's step time, tokens/s and FLOP/s; a JSON-able dict."""
     check_args(batch, length, repeats, warmup, threads)
+    check_model(model)
     say = progress or (lambda msg: None)
     load_before = os.getloadavg()[0]
     with torch_threads(threads):
@@ -194,8 +209,8 @@ def run_train_bench(
         config |= {"repeats": repeats, "warmup": warmup, "cpu_count": os.cpu_count()}
         config |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
         config |= {"python": platform.python_version(), "machine": platform.machine()}
-        say(f"GEMM limit: float32 torch.mm, n = {', '.join(map(str, GEMM_SIZES))}")
-        gemm = gemm_limit()
+        say(f"GEMM limit: float32 torch.mm, n = {', '.join(map(str, gemm_sizes))}")
+        gemm = gemm_limit(gemm_sizes)
         limit = max(g["flops_per_s"] for g in gemm)
         rows = []
         for method in methods:
