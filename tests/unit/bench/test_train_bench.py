@@ -75,5 +75,7 @@ def test_tiny_llama_run_counts_agree_and_renders(tiny_llama_dir: Path) -> None:
     assert full["flops"]["backward_over_forward"] == pytest.approx(2.0)
     assert lora["flops"]["backward_over_forward"] < 1.2
     table = format_train_bench(result)
-    assert "GEMM limit (float32 torch.mm, n×n): n=128" in table and "of limit" in table
+    assert "GEMM limit (float32 torch.mm, n×n, GFLOP/s): before n=128" in table
+    assert "after n=128" in table and "of limit" in table
+    assert [g["when"] for g in result["gemm"]] == ["before", "after"]
     assert table.count("100.0%") == 2  # counted / analytic, both methods
