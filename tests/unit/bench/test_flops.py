@@ -10,6 +10,9 @@ from transformers import LlamaConfig, LlamaForSequenceClassification
 
 from loralens.bench.flops import DecoderShape, step_flops
 
+# PEFT reads transformers' deprecated `is_gradient_checkpointing` (as in training/setup.py)
+pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing")
+
 # One layer, d=4, f=8, 2 query heads and 1 key/value head of width 2, 3 labels; batch 2 × 3.
 HAND = DecoderShape(
     layers=1, hidden=4, intermediate=8, heads=2, kv_heads=1, head_dim=2, num_labels=3
