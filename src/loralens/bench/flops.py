@@ -20,7 +20,9 @@ Backward, full fine-tuning: every product A·W has two backward products of its 
 gradient and the weight gradient, and attention's two products each have two (dP, dV; dQ, dK):
 backward = 2 × forward, a step = 3 × forward — the 6N-per-token rule (Kaplan et al. 2020,
 "Scaling Laws for Neural Language Models", §2.1) with attention added as Narayanan et al. 2021
-("Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM", §5.1) do.
+("Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM") do: their
+72·B·s·l·h²·(1 + s/6h) (no recomputation, no output layer; their h is our d) is this count
+without the head when h·d_h = d, h_kv = h and 3·d·f = 8d² (a GPT MLP's two d×4d products).
 
 Backward, LoRA (frozen W, trainable A (r×d_in), B (d_out×r) beside chosen projections, the head
 trainable): a frozen product needs only its input gradient (1× its forward), and only where its

@@ -50,6 +50,17 @@ def test_six_n_rule_without_attention() -> None:
     assert lora.total / lora.forward == pytest.approx(2.0, abs=0.05)  # about 2 × forward, not 3 ×
 
 
+def test_narayanan_et_al_formula_on_a_gpt_like_shape() -> None:
+    # 72·B·s·l·d²·(1 + s/6d): h·d_h = d, no GQA, a 3·d·f = 8d² MLP; their count has no head
+    d, batch, length = 48, 2, 8
+    shape = DecoderShape(
+        layers=3, hidden=d, intermediate=128, heads=4, kv_heads=4, head_dim=12, num_labels=2
+    )
+    head = 6 * batch * length * d * 2
+    expected = 72 * batch * length * 3 * d**2 * (1 + length / (6 * d))
+    assert step_flops(shape, batch, length).total - head == pytest.approx(expected)
+
+
 def test_unknown_target_is_refused() -> None:
     with pytest.raises(ValueError, match="qkv"):
         step_flops(HAND, 1, 2, lora_rank=1, lora_targets=("qkv",))
