@@ -27,6 +27,7 @@ from loralens.errors import ConfigError, ModelError
 from loralens.models.registry import REGISTRY, resolve_model
 
 METHODS = ("full", "lora")
+PHASES = ("forward", "backward", "optimizer")
 GEMM_SIZES = (1024, 2048)
 LLAMA_TYPES = ("llama", "mistral", "qwen2")  # the block layout bench.flops counts
 
@@ -157,15 +158,21 @@ def time_method(
     )
     counted = _counted_flops(model, inputs, labels)
 
-    def step() -> None:
+    phases = []  # (forward, backward, clip + AdamW) seconds of each timed step
+    for i in range(warmup + repeats):
+        start = time.perf_counter()
         loss = model(**inputs, labels=labels).loss
+        forward = time.perf_counter()
         loss.backward()
+        backward = time.perf_counter()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-
-    times = _timed(step, warmup, repeats)
+        if i >= warmup:
+            phases.append((forward - start, backward - forward, time.perf_counter() - backward))
+    times = [sum(p) for p in phases]
     med, mad = median_mad(times)
+    phase = {k: statistics.median(p[j] for p in phases) for j, k in enumerate(PHASES)}
     real = int(inputs["attention_mask"].sum())
     return {
         "method": method,
@@ -176,6 +183,9 @@ def time_method(
         "step_s": med,
         "mad_s": mad,
         "times_s": times,
+        "phase_s": phase,  # medians of each phase
+        "forward_flops_per_s": flops.forward / phase["forward"],
+        "backward_flops_per_s": flops.backward / phase["backward"],
         "real_tokens": real,
         "tokens_per_s": real / med,
         "positions_per_s": batch * length / med,
@@ -229,6 +239,8 @@ NOTES = [
     "counted: torch FlopCounterMode's FLOPs of one forward + backward of the same model (eager "
     "attention) over the analytic count",
     "tokens/s counts real (non-padding) tokens; positions/s counts batch × length",
+    "fwd/bwd/opt s: median seconds of the forward, the backward, and clipping + AdamW + zeroing; "
+    "fwd, bwd: GFLOP/s of the forward and the backward alone",
     "limit: the fastest float32 n×n torch.mm above (before and after the steps), same threads; "
     "AdamW, clipping, norms, softmax, SiLU are element-wise work outside the count, paid for in "
     "the step time",
@@ -250,19 +262,20 @@ def format_train_bench(result: dict[str, Any]) -> str:
         + f" -> limit {result['limit_flops_per_s'] / g:.1f} GFLOP/s",
         "",
         f"{'method':<6} {'trainable':>11} {'step s':>7} {'±MAD':>6} {'tokens/s':>8} "
-        f"{'pos/s':>6} {'GFLOP fwd+bwd':>15} {'bwd/fwd':>7} {'counted':>8} {'GFLOP/s':>7} "
-        f"{'of limit':>8}",
+        f"{'pos/s':>6} {'fwd/bwd/opt s':>15} {'GFLOP fwd+bwd':>15} {'bwd/fwd':>7} {'counted':>8} "
+        f"{'GFLOP/s':>7} {'fwd':>5} {'bwd':>5} {'of limit':>8}",
     ]
     lines.append("-" * len(lines[-1]))
     for r in result["rows"]:
         f = r["flops"]
         split = f"{f['forward'] / g:.4g}+{f['backward'] / g:.4g}"
+        phases = "/".join(f"{r['phase_s'][k]:.2f}" for k in PHASES)
         lines.append(
             f"{r['method']:<6} {r['trainable']:>11,} {r['step_s']:>7.2f} {r['mad_s']:>6.2f} "
-            f"{r['tokens_per_s']:>8.0f} {r['positions_per_s']:>6.0f} "
-            f"{split:>15} "
+            f"{r['tokens_per_s']:>8.0f} {r['positions_per_s']:>6.0f} {phases:>15} {split:>15} "
             f"{f['backward_over_forward']:>7.2f} {r['counted_flops'] / f['total']:>7.1%} "
-            f"{r['flops_per_s'] / g:>7.1f} {r['fraction_of_limit']:>8.1%}"
+            f"{r['flops_per_s'] / g:>7.1f} {r['forward_flops_per_s'] / g:>5.0f} "
+            f"{r['backward_flops_per_s'] / g:>5.0f} {r['fraction_of_limit']:>8.1%}"
         )
     lines += ["", *(f"note: {n}" for n in NOTES)]
     return "\n".join(lines)

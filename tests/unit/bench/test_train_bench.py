@@ -79,3 +79,4 @@ def test_tiny_llama_run_counts_agree_and_renders(tiny_llama_dir: Path) -> None:
     assert "after n=128" in table and "of limit" in table
     assert [g["when"] for g in result["gemm"]] == ["before", "after"]
     assert table.count("100.0%") == 2  # counted / analytic, both methods
+    assert sum(full["phase_s"].values()) == pytest.approx(full["step_s"], rel=0.5)
