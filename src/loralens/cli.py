@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loralens.cli_args import BUILTIN_CONFIGS, check_names, config_path, split_config_args
-from loralens.cli_measure import cmd_bench_cka, cmd_bench_serve, cmd_drift, cmd_probe, cmd_sparsity
+from loralens.cli_measure import (
+    cmd_bench_cka,
+    cmd_bench_serve,
+    cmd_bench_train,
+    cmd_drift,
+    cmd_probe,
+    cmd_sparsity,
+)
 from loralens.cli_study import cmd_repro, cmd_run, cmd_status, cmd_verify
 from loralens.errors import LoralensError, disk_full, is_disk_full
 from loralens.hpo import cli as hpo_cli
@@ -286,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch and BLAS threads during the run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_cka)
+
+    p = bench.add_parser(
+        "train", help="training step time, tokens/s and FLOP/s (full vs LoRA) against GEMM FLOP/s"
+    )
+    p.add_argument("--model", default="smollm2-135m", help="a Llama-style decoder (name or path)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--length", type=int, default=64, help="tokens per example (padded)")
+    p.add_argument("--repeats", type=int, default=5, help="timed steps per method")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps before them")
+    p.add_argument("--threads", type=int, help="torch and BLAS threads during the run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_train)
 
     p = bench.add_parser("serve", help="multi-adapter serving benchmark (in-process engines, vLLM)")
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...] (serving.* settings)")

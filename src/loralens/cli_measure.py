@@ -143,6 +143,26 @@ def cmd_bench_cka(args: argparse.Namespace) -> None:
     print_json(result) if args.json else print(format_cka_bench(result))
 
 
+def cmd_bench_train(args: argparse.Namespace) -> None:
+    """Full fine-tuning vs LoRA training steps: time, tokens/s, FLOP/s against the GEMM limit."""
+    from loralens.bench.train import format_train_bench, run_train_bench
+    from loralens.console import print_json
+
+    def progress(msg: str) -> None:  # stderr, so --json output stays clean
+        print(f"[bench train] {msg}", file=sys.stderr, flush=True)
+
+    result = run_train_bench(
+        args.model,
+        args.batch,
+        args.length,
+        args.repeats,
+        args.warmup,
+        threads=args.threads,
+        progress=progress,
+    )
+    print_json(result) if args.json else print(format_train_bench(result))
+
+
 def cmd_bench_serve(args: argparse.Namespace) -> int | None:
     """Merged vs unmerged vs mixed vs fused multi-adapter serving, correctness checked first."""
     from loralens.config import load_config

@@ -239,7 +239,8 @@ def _drift_rows(
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on `threads` torch and BLAS threads (unchanged if None), then restore."""
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -280,7 +281,7 @@ def run_cka_bench(
     peer_fns, notes = load_peers(peer_path) if peers else ([], ["peers: not requested"])
     load_before = os.getloadavg()[0]
     rows: list[Row] = []
-    with _torch_threads(threads):
+    with torch_threads(threads):
         config: dict[str, Any] = {"n": n, "dims": list(dims), "layers": layers}
         config |= {"repeats": repeats, "device": device, "seed": seed, "cpu_count": os.cpu_count()}
         config |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
