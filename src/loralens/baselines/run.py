@@ -98,9 +98,8 @@ def base_model_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
 
     kind = get_kind(data.spec.kind)
     budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
-    rows = kind.encode(
-        data, load_tokenizer(cfg.model.name), cfg.model.max_length, budgets, cfg.task.split_seed
-    )
+    tok = load_tokenizer(cfg.model.name)
+    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed, ("test",))
     model, tok = kind.load_model(cfg.model.name, data.spec.num_labels)
     kind.check_model(model, cfg.model.max_length)
     result = kind.evaluate(data, model, tok, rows["test"], batch_size)

@@ -13,8 +13,11 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from loralens.data import TaskData, TaskSpec
 from loralens.suggest import unknown_name_message
 
-# (task data, tokenizer, block/max length, budgets (max_train, max_val, max_test), seed) -> rows
-EncodeFn = Callable[[TaskData, PreTrainedTokenizerBase, int, dict, int], dict[str, list[dict]]]
+# (task data, tokenizer, block/max length, budgets (max_train, max_val, max_test), seed, the
+# splits wanted) -> rows per split: a split not asked for is never encoded (the search: no test)
+EncodeFn = Callable[
+    [TaskData, PreTrainedTokenizerBase, int, dict, int, tuple[str, ...]], dict[str, list[dict]]
+]
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,9 @@ def _load(model_name: str, num_labels: int):
     return load_classifier(model_name, num_labels, dtype=torch.float32)
 
 
-def _encode(data: TaskData, tok, max_length: int, budgets: dict, seed: int) -> dict:
+def _encode(data: TaskData, tok, max_length: int, budgets: dict, seed: int, splits) -> dict:
     """Each split's inputs, right-truncated (the budgets were applied when splitting)."""
-    return {
-        s: encode(data.spec, tok, getattr(data.splits, s), max_length)
-        for s in ("train", "val", "test")
-    }
+    return {s: encode(data.spec, tok, getattr(data.splits, s), max_length) for s in splits}
 
 
 def _trainer_metrics(spec: TaskSpec):

@@ -72,7 +72,7 @@ def prompt_of(example: Example) -> str:
     return qa_prompt(context, question)
 
 
-def _encode(data: TaskData, tok, max_length: int, budgets: dict, seed: int) -> dict:
+def _encode(data: TaskData, tok, max_length: int, budgets: dict, seed: int, splits) -> dict:
     """Train and val as prompt+target rows (loss on the answer); test as prompts to complete.
 
     The budgets (counted in questions) were applied when splitting.
@@ -85,9 +85,11 @@ def _encode(data: TaskData, tok, max_length: int, budgets: dict, seed: int) -> d
             max_length,
         )
         for split, examples in (("train", data.splits.train), ("val", data.splits.val))
+        if split in splits
     }
     budget = max_length - MAX_NEW_TOKENS  # prompt + generation fit in max_length
-    rows["test"] = [{"prompt": prompt_of(e), "budget": budget} for e in data.splits.test]
+    if "test" in splits:
+        rows["test"] = [{"prompt": prompt_of(e), "budget": budget} for e in data.splits.test]
     return rows
 
 

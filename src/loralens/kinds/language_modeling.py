@@ -37,25 +37,22 @@ def _check_model(model, block: int) -> None:
     check_block(block, getattr(model.config, "max_position_embeddings", None))
 
 
-def _encode(data: TaskData, tok, block: int, budgets: dict, seed: int) -> dict:
+def _encode(data: TaskData, tok, block: int, budgets: dict, seed: int, splits) -> dict:
     """Train and val as blocks of `block` tokens (at most max_train / max_val, a seeded subset);
     test as the token stream and its scoring windows (at most max_test windows)."""
-    s = data.splits
-    test_ids = token_stream(tok, [e.texts[0] for e in s.test])
-    return {
-        "train": blocks(
-            token_stream(tok, [e.texts[0] for e in s.train]), block, budgets.get("max_train"), seed
-        ),
-        "val": blocks(
-            token_stream(tok, [e.texts[0] for e in s.val]), block, budgets.get("max_val"), seed + 1
-        ),
-        "test": [
-            {
-                "ids": test_ids,
-                "windows": windows(len(test_ids), block, stride_of(block), budgets.get("max_test")),
-            }
-        ],
-    }
+
+    def stream(split: str) -> list[int]:
+        return token_stream(tok, [e.texts[0] for e in getattr(data.splits, split)])
+
+    rows = {}
+    for i, split in enumerate(("train", "val")):
+        if split in splits:
+            rows[split] = blocks(stream(split), block, budgets.get(f"max_{split}"), seed + i)
+    if "test" in splits:
+        ids = stream("test")
+        wins = windows(len(ids), block, stride_of(block), budgets.get("max_test"))
+        rows["test"] = [{"ids": ids, "windows": wins}]
+    return rows
 
 
 def _trainer_metrics(spec: TaskSpec):

@@ -36,6 +36,8 @@ from loralens.training.setup import (
     training_arguments,
 )
 
+SPLITS = ("train", "val", "test")
+
 
 def last_checkpoint(folder: Path) -> str | None:
     """The newest complete Trainer checkpoint in folder, if any."""
@@ -166,8 +168,7 @@ def fit_on_val(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
     data = load_task_from_config(cfg.task)
     device = resolve_device(cfg)
     kind = get_kind(data.spec.kind)
-    model, tok, rows = _model_and_rows(cfg, data, kind)
-    rows.pop("test")  # never scored here
+    model, tok, rows = _model_and_rows(cfg, data, kind, ("train", "val"))  # test: never
     run.write_config(cfg)
     trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, callbacks)
     run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))
@@ -175,14 +176,16 @@ def fit_on_val(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
     return list(trainer.state.log_history)
 
 
-def _model_and_rows(cfg: RunConfig, data: TaskData, kind: TaskKind) -> tuple:
-    """The run's model and tokenizer, and every split encoded the way its task kind trains."""
-    budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
-    # the optimizer steps (AdaLoRA's schedule needs them) follow from the encoded train rows
+def _model_and_rows(
+    cfg: RunConfig, data: TaskData, kind: TaskKind, splits: tuple[str, ...] = SPLITS
+) -> tuple:
+    """The run's model and tokenizer, and `splits` encoded the way its task kind trains."""
     from loralens.models.load import load_tokenizer
 
+    budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
     tok = load_tokenizer(cfg.model.name)
-    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed)
+    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed, splits)
+    # the optimizer steps (AdaLoRA's schedule needs them) follow from the encoded train rows
     steps = total_training_steps(cfg, len(rows["train"]))
     model, tok = build_model(cfg, data.spec.num_labels, steps, kind=data.spec.kind)
     return model, tok, rows

@@ -52,7 +52,7 @@ def test_selection_on_answer_nll_is_lower_is_better(tmp_path: Path) -> None:
 
 def test_encode_puts_the_loss_on_the_answer_only(data, tiny) -> None:
     _, tok = tiny
-    rows = KIND.encode(data, tok, 48, {}, 0)
+    rows = KIND.encode(data, tok, 48, {}, 0, ("train", "val", "test"))
     assert (len(rows["train"]), len(rows["val"]), len(rows["test"])) == (16, 4, 10)
     for row, ex in zip(rows["train"], data.splits.train, strict=True):
         labels = row["labels"]
@@ -85,7 +85,7 @@ def test_answer_nll_is_the_mean_over_answer_tokens() -> None:
 
 def test_evaluate_scores_generations_as_squad(data, tiny) -> None:
     model, tok = tiny
-    rows = KIND.encode(data, tok, 64, {}, 0)
+    rows = KIND.encode(data, tok, 64, {}, 0, ("train", "val", "test"))
     result = KIND.evaluate(data, model, tok, rows["test"], 4)
     assert list(result.metrics) == QA_METRICS  # the task's order; both groups present
     assert all(0.0 <= v <= 1.0 for v in result.metrics.values())  # fractions, shown as percent
