@@ -42,11 +42,11 @@ def cmd_tasks(args: argparse.Namespace) -> None:
         print_json({n: t.model_dump(mode="json") for n, t in tasks.items()})
         return
     rows = [
-        [t.name, "+".join(t.text_fields), "/".join(t.label_names), ",".join(t.metrics), kind]
+        [t.name, t.kind, "+".join(t.text_fields), "/".join(t.label_names), ",".join(t.metrics)]
+        + [t.source.kind]
         for t in tasks.values()
-        for kind in [t.source.kind]
     ]
-    print_table("tasks", ["name", "fields", "labels", "metrics", "source"], rows)
+    print_table("tasks", ["name", "kind", "fields", "labels", "metrics", "source"], rows)
 
 
 def cmd_models(args: argparse.Namespace) -> None:

@@ -60,11 +60,12 @@ def test_the_wheel_is_what_runs(wheel_env: Path, tmp_path: Path) -> None:
 def test_wheel_carries_configs_and_tasks(wheel_env: Path, tmp_path: Path) -> None:
     tasks = _run(wheel_env, "tasks", cwd=tmp_path)
     assert tasks.returncode == 0, tasks.stderr
-    for name in ("rotten_tomatoes", "mrpc", "sst2", "rte"):
+    for name in ("rotten_tomatoes", "mrpc", "sst2", "rte", "convention_speeches", "squad_v2"):
         assert name in tasks.stdout
     listed = _run(wheel_env, "config", "--list", cwd=tmp_path)
     assert listed.returncode == 0 and str(wheel_env) in listed.stdout
     assert {line.split("\t")[0] for line in listed.stdout.splitlines()} == {
+        "generative-cpu",
         "glue-cpu",
         "paper",
         "quickstart",
