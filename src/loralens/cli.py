@@ -42,8 +42,14 @@ def cmd_tasks(args: argparse.Namespace) -> None:
         print_json({n: t.model_dump(mode="json") for n, t in tasks.items()})
         return
     rows = [
-        [t.name, t.kind, "+".join(t.text_fields), "/".join(t.label_names), ",".join(t.metrics)]
-        + [t.source.kind]
+        [
+            t.name,
+            t.kind,
+            "+".join(t.text_fields),
+            "/".join(t.label_names),
+            ",".join(t.metrics),
+            t.source.kind,
+        ]
         for t in tasks.values()
     ]
     print_table("tasks", ["name", "kind", "fields", "labels", "metrics", "source"], rows)
