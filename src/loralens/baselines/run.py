@@ -94,14 +94,12 @@ def zero_shot(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
 def base_model_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
     """The pretrained model itself, scored by its task kind's evaluation on test (zero-shot)."""
     from loralens.kinds import get_kind
-    from loralens.models.load import load_tokenizer
 
     kind = get_kind(data.spec.kind)
     budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
-    tok = load_tokenizer(cfg.model.name)
-    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed, ("test",))
-    model, tok = kind.load_model(cfg.model.name, data.spec.num_labels)
+    model, tok = kind.load_model(cfg.model.name, data.spec.num_labels)  # the tokenizer once
     kind.check_model(model, cfg.model.max_length)
+    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed, ("test",))
     result = kind.evaluate(data, model, tok, rows["test"], batch_size)
     return {
         "task": data.spec.name,
