@@ -89,6 +89,33 @@ def test_saved_adapter_reproduces_test_predictions(lora_run: Path, tiny_llama_di
     torch.testing.assert_close(logits, torch.tensor([s["logits"] for s in saved]))
 
 
+def test_selected_snapshot_is_the_saved_models_representations(
+    lora_run: Path, tiny_llama_dir: Path
+) -> None:
+    """selected.safetensors is copied from the snapshot at the selected step: the same bytes as
+    capturing the saved (selected) adapter model on the probe set."""
+    from loralens.config import load_config
+    from loralens.data import load_task_from_config
+    from loralens.probing.capture import capture
+    from loralens.probing.probe_set import probe_set
+
+    cfg = load_config(lora_run / "config.yaml")
+    step = json.loads((lora_run / "metrics.json").read_text())["selected_step"]
+    torch.manual_seed(0)
+    base = AutoModelForSequenceClassification.from_pretrained(tiny_llama_dir, num_labels=2)
+    model = PeftModel.from_pretrained(base, lora_run / "adapter")
+    tok = load_tokenizer(str(tiny_llama_dir))
+    probe = probe_set(load_task_from_config(cfg.task), cfg.probing.max_examples, cfg.task.split_seed)
+    p = cfg.probing
+    fresh = capture(model, tok, probe.texts, cfg.model.max_length, p.batch_size, p.sink_tokens)
+    selected = load_file(str(lora_run / "snapshots" / "selected.safetensors"))
+    at_step = (lora_run / "snapshots" / f"step_{step:06d}.safetensors").read_bytes()
+    assert (lora_run / "snapshots" / "selected.safetensors").read_bytes() == at_step
+    assert selected.keys() == fresh.keys()
+    for key in selected:
+        torch.testing.assert_close(selected[key], fresh[key])
+
+
 def test_full_run_saves_the_model(tiny_llama_dir: Path, tmp_path: Path) -> None:
     proc = _train(tiny_llama_dir, tmp_path / "full", "method=full", "training.learning_rate=1e-4")
     assert proc.returncode == 0, proc.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -110,6 +111,18 @@ class SnapshotCallback(TrainerCallback):
                 "sink_tokens": self.sink_tokens,
             }
             save_snapshot(reps, path, {"step": str(step), "info": json.dumps(info)})
+        return path
+
+    def select(self, model, step: int, path: Path) -> Path:
+        """The snapshot of the model selected on val, written to `path`: a copy of the snapshot
+        taken at its step when there is one (the same weights give the same bytes, so its probe
+        set is not run through the model twice), else captured now."""
+        taken = self.folder / f"step_{step:06d}.safetensors"
+        if path.exists() or not taken.exists():
+            return self.snapshot(model, step, path)
+        tmp = path.with_suffix(".tmp")
+        shutil.copyfile(taken, tmp)
+        os.replace(tmp, path)
         return path
 
     def on_train_begin(

@@ -81,7 +81,7 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     wall = time.perf_counter() - start
     best = trainer.model  # the checkpoint selected on val (load_best_model_at_end)
     best_step = _best_step(trainer)
-    snapshots.snapshot(best, best_step, run.selected_snapshot)
+    snapshots.select(best, best_step, run.selected_snapshot)
 
     test = kind.evaluate(data, best, tok, rows["test"], cfg.training.eval_batch_size)
     method = get_method(cfg.method)
