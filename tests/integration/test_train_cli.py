@@ -105,8 +105,8 @@ def test_selected_snapshot_is_the_saved_models_representations(
     base = AutoModelForSequenceClassification.from_pretrained(tiny_llama_dir, num_labels=2)
     model = PeftModel.from_pretrained(base, lora_run / "adapter")
     tok = load_tokenizer(str(tiny_llama_dir))
-    probe = probe_set(load_task_from_config(cfg.task), cfg.probing.max_examples, cfg.task.split_seed)
     p = cfg.probing
+    probe = probe_set(load_task_from_config(cfg.task), p.max_examples, cfg.task.split_seed)
     fresh = capture(model, tok, probe.texts, cfg.model.max_length, p.batch_size, p.sink_tokens)
     selected = load_file(str(lora_run / "snapshots" / "selected.safetensors"))
     at_step = (lora_run / "snapshots" / f"step_{step:06d}.safetensors").read_bytes()
