@@ -59,33 +59,55 @@ def run_mode(ctx: BenchContext, mode: Mode, result: dict[str, Any]) -> None:
         return
     source = BaseSource(ctx.model_name, mode, ctx.device, ctx.num_labels)
     base_mb = _measure_base(source) if mode == "classify" else None
-    ctx.progress(f"{workload}: loading the reference (PEFT, one adapter active at a time)")
-    reference = UnmergedEngine(ctx.options)
-    reference.load(source, ctx.adapters)
+    ref, switching = _reference(ctx, source, workload, with_switching=mode == "classify")
     cold: dict[str, float] = {}
     increments: dict[str, float] = {}
+    # in-process engines together; each separate-process engine (vLLM) alone afterwards, so an
+    # idle server never competes with in-process timings and its failure stays its own
+    local = {n: e for n, e in engines.items() if e.capabilities.in_process}
+    groups = [local, *({n: e} for n, e in engines.items() if n not in local)]
+    for group in filter(None, groups):
+        _run_group(ctx, ref, group, source, workload, result, cold, increments)
+    add_overheads(result["rows"])
+    if mode == "generate":
+        result["cold_start_generate_s"] = cold
+        return
+    result["cold_start_s"] = cold
+    result["memory"] = _memory(ctx, base_mb, increments)
+    result["switching"] = switching
+
+
+def _reference(
+    ctx: BenchContext, source: BaseSource, workload: Workload, with_switching: bool
+) -> tuple[Reference, dict[str, Any] | None]:
+    """The correctness gate's reference outputs (PEFT, one adapter active at a time) and, if
+    asked, the cost of switching its adapters; the reference model is dropped before any engine
+    loads, so the timed engines are the only models in memory."""
+    ctx.progress(f"{workload}: loading the reference (PEFT, one adapter active at a time)")
+    engine = UnmergedEngine(ctx.options)
     try:
-        # in-process engines together; each separate-process engine (vLLM) alone afterwards, so
-        # an idle server never competes with in-process timings and its failure stays its own
-        local = {n: e for n, e in engines.items() if e.capabilities.in_process}
-        groups = [local, *({n: e} for n, e in engines.items() if n not in local)]
-        for group in filter(None, groups):
-            _run_group(ctx, reference, group, source, workload, result, cold, increments)
-        add_overheads(result["rows"])
-        if mode == "generate":
-            result["cold_start_generate_s"] = cold
-            return
-        result["cold_start_s"] = cold
-        result["memory"] = _memory(ctx, base_mb, increments)
-        names = [a.name for a in ctx.adapters]
-        result["switching"] = switching_cost(reference.peft, names, ctx.serving.repeats, ctx.device)
+        engine.load(source, ctx.adapters)
+        s = ctx.serving
+        groups: list[str | None] = [*(a.name for a in ctx.adapters), None]
+        rows = 2 * len(groups)
+        padding = "right" if workload == "forward" else "left"
+        lengths = check_lengths(rows, s.prompt_length, s.seed)
+        batch = make_batch(source.tokenizer, lengths, padding, s.seed + 1).to(ctx.device)
+        n_tokens = min(s.output_length, s.check_tokens)
+        ctx.progress(f"{workload}: reference outputs ({rows} rows, {len(groups)} groups)")
+        ref = Reference(engine, batch, mixed_plan(rows, groups, s.seed), workload, n_tokens)
+        switching = None
+        if with_switching:  # after the outputs: merging and unmerging rounds the weights
+            names = [a.name for a in ctx.adapters]
+            switching = switching_cost(engine.peft, names, s.repeats, ctx.device)
     finally:
-        reference.close()
+        engine.close()
+    return ref, switching
 
 
 def _run_group(
     ctx: BenchContext,
-    reference: Engine,
+    ref: Reference,
     engines: dict[str, Engine],
     source: BaseSource,
     workload: Workload,
@@ -99,7 +121,7 @@ def _run_group(
         c, inc = _load_engines(ctx, engines, source, result)
         cold |= c
         increments |= inc
-        entries = _check(ctx, reference, engines, source, workload)
+        entries = _check(ctx, ref, engines, workload)
         result["correctness"] += entries
         refused = failed_engines(entries)
         result["refused"].update(refused)
@@ -184,22 +206,11 @@ def _load_engines(
 
 
 def _check(
-    ctx: BenchContext,
-    reference: Engine,
-    engines: dict[str, Engine],
-    source: BaseSource,
-    workload: Workload,
+    ctx: BenchContext, ref: Reference, engines: dict[str, Engine], workload: Workload
 ) -> list[dict[str, Any]]:
     """Correctness entries of every engine on one batch mixing every adapter and the base."""
     s = ctx.serving
-    groups: list[str | None] = [*(a.name for a in ctx.adapters), None]
-    rows = 2 * len(groups)
-    padding = "right" if workload == "forward" else "left"
-    lengths = check_lengths(rows, s.prompt_length, s.seed)
-    batch = make_batch(source.tokenizer, lengths, padding, s.seed + 1).to(ctx.device)
-    n_tokens = min(s.output_length, s.check_tokens)
-    ctx.progress(f"{workload}: correctness gate ({rows} rows, {len(groups)} groups)")
-    ref = Reference(reference, batch, mixed_plan(rows, groups, s.seed), workload, n_tokens)
+    ctx.progress(f"{workload}: correctness gate ({ref.batch.size} rows, {len(ref.groups)} groups)")
     entries = []
     for name, engine in engines.items():
         entries += check_engine(name, engine, ref, workload, s.atol, s.rtol)

@@ -149,3 +149,33 @@ def test_table_mentions_every_part(result):
         "synthetic",
     ):
         assert part in text, part
+
+
+def test_reference_is_dropped_before_the_engines_load(tiny_llama_dir, tiny_adapters):
+    """The gate's reference outputs are computed first and its model closed before any timed
+    engine loads (the peak holds the timed engines only); the gate still compares with them."""
+    from loralens.serving.engines import UnmergedEngine
+
+    models_alive_at_load: list[int] = []
+    live: set[int] = set()
+
+    class Watched(UnmergedEngine):
+        def load(self, base, adapters):
+            models_alive_at_load.append(len(live))
+            live.add(id(self))
+            super().load(base, adapters)
+
+        def close(self):
+            live.discard(id(self))
+            super().close()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("loralens.serving.runner.UnmergedEngine", Watched)
+        mp.setitem(registry.ENGINES, "unmerged", Watched)
+        out = run_serve_bench(str(tiny_llama_dir), [tiny_adapters[0].path], TINY, ["unmerged"])
+    # classify and generate: the reference, then the timed engine, each the only model loaded
+    assert models_alive_at_load == [0, 0, 0, 0]
+    assert not live
+    assert {c["engine"] for c in out["correctness"]} == {"unmerged"}
+    assert all(c["passed"] for c in out["correctness"])
+    assert out["switching"]["set_adapter_ms"]["median"] > 0
