@@ -22,15 +22,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Show the state of every stage of a study run."""
     from loralens.console import print_json, print_table
-    from loralens.study.status import study_status
+    from loralens.study.status import seconds_by_kind, study_status
 
     records = study_status(Path(args.run_dir))
     if args.json:
         print_json(records)
     else:
-        rows = [[r["id"], r["state"], _failure(r)] for r in records]
-        print_table(f"study {args.run_dir}", ["stage", "state", "error"], rows)
+        rows = [[r["id"], r["state"], _duration(r.get("seconds")), _failure(r)] for r in records]
+        print_table(f"study {args.run_dir}", ["stage", "state", "seconds", "error"], rows)
+        totals = seconds_by_kind(records)
+        if totals:
+            parts = ", ".join(f"{kind} {s:.0f}" for kind, s in totals.items())
+            print(f"compute seconds by stage kind: {parts}; all {sum(totals.values()):.0f}")
     return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
+
+
+def _duration(seconds: float | None) -> str:
+    """A stage's compute time for the status table ('' when not done)."""
+    return "" if seconds is None else f"{seconds:.1f}"
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -111,6 +111,10 @@ def test_status_lists_every_stage_done(finished: Path) -> None:
     records = json.loads(proc.stdout)
     assert proc.returncode == 0 and {r["state"] for r in records} == {"done"}
     assert len(records) == len(json.loads((finished / "plan.json").read_text()))
+    assert all(r["seconds"] > 0 for r in records)
+    table = run_cli("status", str(finished)).stdout
+    totals = table.splitlines()[-1]
+    assert totals.startswith("compute seconds by stage kind: ") and "train " in totals
 
 
 def test_corrupted_artifact_is_recomputed_not_read(finished: Path, tmp_path: Path) -> None:

@@ -42,7 +42,9 @@ def _stage_status(store: ArtifactStore, s: dict, active: bool) -> dict:
     if (store.path(stage) / MANIFEST).is_file():
         problem = store.verify(stage)  # what is called done is checked, file by file
         record["state"] = "done" if problem is None else "corrupted"
-        if problem is not None:
+        if problem is None:
+            record["seconds"] = _seconds(store.path(stage) / MANIFEST)
+        else:
             record["error"] = f"{problem}; the next run recomputes it"
     elif partial.is_dir() and active and writer_alive(partial):
         record["state"] = "running"
@@ -53,6 +55,23 @@ def _stage_status(store: ArtifactStore, s: dict, active: bool) -> dict:
     elif partial.is_dir():
         record["state"] = "interrupted"  # its process is gone; the next run resumes it
     return record
+
+
+def _seconds(manifest: Path) -> float | None:
+    """How long a done stage took to compute (its manifest's timings), None if not recorded."""
+    try:
+        return float(json.loads(manifest.read_text())["timings"]["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def seconds_by_kind(records: list[dict]) -> dict[str, float]:
+    """Total compute seconds of the done stages of each kind, longest first."""
+    totals: dict[str, float] = {}
+    for r in records:
+        if r.get("seconds") is not None:
+            totals[r["kind"]] = totals.get(r["kind"], 0.0) + r["seconds"]
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
 def _degraded(store: ArtifactStore, s: dict) -> str | None:

@@ -14,7 +14,7 @@ from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor
 from loralens.study.plan import Stage
 from loralens.study.runner import run_study
-from loralens.study.status import study_status
+from loralens.study.status import seconds_by_kind, study_status
 from loralens.study.store import ArtifactStore, run_lock
 from tests.unit.study._fake_study import fake_study
 
@@ -115,3 +115,24 @@ def test_an_unreadable_plan_is_one_line(tmp_path: Path) -> None:
         (tmp_path / "plan.json").write_text(broken)
         with pytest.raises(LoralensError, match=r"plan.json is unreadable \(corrupted\)"):
             study_status(tmp_path)
+
+
+def test_done_stages_carry_their_compute_seconds(tmp_path: Path) -> None:
+    stages = _run_dir(tmp_path)
+    manifest = ArtifactStore(tmp_path).path(stages["ok"]) / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    assert doc["timings"]["seconds"] > 0  # committed with started=0.0: the epoch to now
+    records = {r["id"]: r for r in study_status(tmp_path)}
+    assert records["x/ok"]["seconds"] == doc["timings"]["seconds"]
+    assert all("seconds" not in records[i] for i in ("x/bad", "x/part", "x/fail", "x/new"))
+
+
+def test_seconds_by_kind_adds_done_stages_of_each_kind() -> None:
+    records = [
+        {"id": "a", "kind": "train", "seconds": 100.0},
+        {"id": "b", "kind": "serve", "seconds": 150.0},
+        {"id": "c", "kind": "train", "seconds": 60.5},
+        {"id": "d", "kind": "drift"},  # pending: no seconds
+    ]
+    assert seconds_by_kind(records) == {"train": 160.5, "serve": 150.0}
+    assert list(seconds_by_kind(records)) == ["train", "serve"]  # longest first
