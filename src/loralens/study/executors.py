@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -23,6 +24,28 @@ def _run_one(root: str, stage: Stage, inputs: dict[str, str]) -> tuple[str | Non
         return None, error_line(exc)
 
 
+def worker_threads(workers: int, cpus: int | None = None) -> int:
+    """Intra-op threads of each of `workers` local workers: the machine's cores split between
+    them (at least one), so that workers never oversubscribe the cores."""
+    return max(1, (cpus or os.cpu_count() or 1) // workers)
+
+
+def _set_threads(threads: int) -> None:
+    """A worker process's initializer: torch's intra-op thread count."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` spawned processes, each with its share of the cores."""
+    ctx = multiprocessing.get_context("spawn")
+    threads = worker_threads(workers)
+    return ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_set_threads, initargs=(threads,)
+    )
+
+
 class LocalExecutor:
     """Runs stages in this process (workers=1) or in a pool of worker processes."""
 
@@ -36,8 +59,7 @@ class LocalExecutor:
                 path, error = _run_one(self.root, stage, inputs)
                 yield stage, path, error
             return
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+        with worker_pool(self.workers) as pool:
             futures = {pool.submit(_run_one, self.root, s, i): s for s, i in batch}
             for fut in as_completed(futures):
                 path, error = fut.result()
