@@ -58,8 +58,9 @@ def run_mode(ctx: BenchContext, mode: Mode, result: dict[str, Any]) -> None:
     if not engines:
         return
     source = BaseSource(ctx.model_name, mode, ctx.device, ctx.num_labels)
-    base_mb = _measure_base(source) if mode == "classify" else None
     ref, switching = _reference(ctx, source, workload, with_switching=mode == "classify")
+    # measured after the reference is gone, in the heap the engines then load into
+    base_mb = _measure_base(source) if mode == "classify" else None
     cold: dict[str, float] = {}
     increments: dict[str, float] = {}
     # in-process engines together; each separate-process engine (vLLM) alone afterwards, so an
