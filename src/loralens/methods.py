@@ -38,6 +38,9 @@ class Method:
     quantized_base: bool = False  # the frozen base is loaded in 4-bit NF4
     servable: bool = False  # the serving engines can load its adapter (LoRA factors)
     resumable: bool = True  # a killed run continues from its last checkpoint
+    # The selected checkpoint reloads with the shapes it trained in, so the snapshot taken at its
+    # step is the selected model's (False: the snapshot is captured again from the reload).
+    reloads_as_trained: bool = True
     callbacks: Callable[[], list[TrainerCallback]] = lambda: []
     after_training: Callable[[PreTrainedModel, TrainingRun], None] | None = None
 
@@ -114,6 +117,7 @@ register(
         peft_config=_adalora,
         # Checkpoints hold pruned factors but not the allocator's importance averages.
         resumable=False,
+        reloads_as_trained=False,  # pruned to its rank pattern: other shapes, other rounding
         callbacks=_adalora_callbacks,
         after_training=_adalora_ranks,
     )

@@ -81,10 +81,13 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
     wall = time.perf_counter() - start
     best = trainer.model  # the checkpoint selected on val (load_best_model_at_end)
     best_step = _best_step(trainer)
-    snapshots.select(best, best_step, run.selected_snapshot)
+    method = get_method(cfg.method)
+    if method.reloads_as_trained:
+        snapshots.select(best, best_step, run.selected_snapshot)
+    else:
+        snapshots.snapshot(best, best_step, run.selected_snapshot)
 
     test = kind.evaluate(data, best, tok, rows["test"], cfg.training.eval_batch_size)
-    method = get_method(cfg.method)
     _save_weights(method, best, tok, run)
     if method.after_training is not None:
         method.after_training(best, run)
