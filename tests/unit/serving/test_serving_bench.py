@@ -179,3 +179,13 @@ def test_reference_is_dropped_before_the_engines_load(tiny_llama_dir, tiny_adapt
     assert {c["engine"] for c in out["correctness"]} == {"unmerged"}
     assert all(c["passed"] for c in out["correctness"])
     assert out["switching"]["set_adapter_ms"]["median"] > 0
+
+
+def test_memory_measures_a_merged_copy_as_a_whole_model(result):
+    """Planted: a merged copy holds every weight again, an unmerged adapter almost nothing; the
+    measured increments (RSS) show both, against the parameters' bytes counted from the config."""
+    mem = result["memory"]
+    whole = mem["base_params_mb"]
+    assert mem["base_mb"] == pytest.approx(whole, rel=0.1)
+    assert mem["per_adapter_mb"]["merged"] == pytest.approx(whole, rel=0.1)
+    assert all(abs(mem["per_adapter_mb"][e]) < 0.1 * whole for e in ("fused", "nudged"))
