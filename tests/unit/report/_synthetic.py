@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
-from loralens.sparsity.intruders import chance_intruders
+from tests.unit.report._synthetic_forgetting import forgetting_section
 from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_group
+from tests.unit.report._synthetic_sparsity import sparsity_section
 
 TASKS = ("rotten_tomatoes", "mrpc")
 METHODS = {"full-ft": "full", "lora-r8": "lora"}
@@ -251,54 +252,6 @@ def _drift(rng: np.random.Generator) -> dict[str, Any]:
     return {"rows": rows, "controls": controls, "summary": summary}
 
 
-SHAPES = {"q_proj": [576, 576], "v_proj": [192, 576]}
-CHANCE = {  # the real chance levels of these shapes at the thresholds the rows carry
-    proj: {
-        str(e): round(c, 3) for e, c in chance_intruders(tuple(shape), 10, (0.1, 0.5, 0.9)).items()
-    }
-    for proj, shape in SHAPES.items()
-}
-
-
-def _sparsity(rng: np.random.Generator) -> dict[str, Any]:
-    """ΔW rank measures per module: LoRA near rank 5 of 8, full fine-tuning near 150."""
-    rows = []
-    for task in TASKS:
-        for method, base in METHODS.items():
-            for seed in SEEDS:
-                for layer in (0, 5, 10, 15, 20, 25, 29):
-                    for proj in ("q_proj", "v_proj"):
-                        lora = base == "lora"
-                        eff = 5.0 + rng.normal(0, 0.5) if lora else 150 + rng.normal(0, 20)
-                        used = (round(eff) / 8, round(eff * 1.4) / 8) if lora else (None, None)
-                        rows.append(
-                            {
-                                "task": task,
-                                "method": method,
-                                "seed": seed,
-                                "layer": layer,
-                                "module": f"model.layers.{layer}.self_attn.{proj}",
-                                "shape": SHAPES[proj],
-                                "frobenius_norm": 0.5,
-                                "spectral_norm": 0.2,
-                                "numerical_rank": round(eff * 2),
-                                "energy_rank_90_utilisation": used[0],
-                                "energy_rank_99_utilisation": used[1],
-                                "artifact": f"artifacts/sparsity-{task}-{method}-{seed}",
-                                "effective_rank": float(eff),
-                                "stable_rank": float(eff) / 2.5,
-                                "energy_rank_90": round(eff),
-                                "energy_rank_99": round(eff * 1.4),
-                                "lora_rank": 8 if lora else None,
-                                "rank_utilisation": float(eff) / 8 if lora else None,
-                                "intruders": {"0.1": 0, "0.5": 2 if lora else 0, "0.9": 6},
-                                "intruders_chance": CHANCE[proj],
-                                "singular_values": sorted(rng.random(16).tolist(), reverse=True),
-                            }
-                        )
-    return {"rows": rows}
-
-
 THRESHOLDS = {
     "accuracy_margin": 0.03,
     "drift_reduction": 0.2,
@@ -353,31 +306,6 @@ def without(results: dict[str, Any], *sections: str) -> dict[str, Any]:
     return {**results, **{k: EMPTY[k] for k in sections}}
 
 
-FORGETTING_BASE = {
-    "text": {"task": "guardian_headlines", "nll": 3.5},
-    "tasks": [{"task": "rotten_tomatoes", "accuracy": 0.7}],
-}
-
-
-def _forgetting(runs: list[dict], rng: np.random.Generator) -> dict[str, Any]:
-    """What each run's forgetting stage measured: full fine-tuning forgets more."""
-    rows = []
-    for r in runs:
-        lost = 0.05 if r["method"] == "full" else 0.01
-        text = {"task": "guardian_headlines", "nll": 3.5 + lost + rng.normal(0, 0.005)}
-        acc = {"task": "rotten_tomatoes", "accuracy": 0.7 - lost + rng.normal(0, 0.01)}
-        rows.append(
-            {
-                "task": r["task"],
-                "method": r["method"],
-                "seed": r["seed"],
-                "text": text,
-                "tasks": [acc],
-            }
-        )
-    return {"base": FORGETTING_BASE, "measured": rows}
-
-
 def synthetic_dict(seed: int = 0) -> dict[str, Any]:
     """The measurements of a realistic study (2 tasks x 2 methods x 3 seeds) in results.json's
     shape: what its stage artifacts hold. The analysis' own parts (statistics, variants,
@@ -395,13 +323,13 @@ def synthetic_dict(seed: int = 0) -> dict[str, Any]:
         "baselines": _baselines(rng),
         "drift": drift,
         "serving": [serving],
-        "sparsity": _sparsity(rng),
+        "sparsity": sparsity_section(rng, TASKS, METHODS, SEEDS),
         "variants": EMPTY["variants"],
         "statistics": EMPTY["statistics"],
         "decisions": decisions(TASKS),
         "serving_verdicts": [],
         "hypotheses": [],
-        "forgetting": _forgetting(runs, rng),
+        "forgetting": forgetting_section(runs, rng),
     }
 
 
