@@ -1,12 +1,13 @@
 """Training-throughput benchmark: full fine-tuning vs LoRA against the machine's GEMM FLOP/s.
 
-A step is what the Trainer does per batch: forward, backward, gradient clipping and an AdamW
-step, on a real rotten_tomatoes batch padded to `length`. Each method is timed after warm-up
-steps (median and MAD over repeats). Its FLOPs are the analytic matmul count of `bench.flops`,
-cross-checked by `torch.utils.flop_counter.FlopCounterMode` on one forward + backward of the
-same model (with eager attention, whose products the counter sees; PyTorch's CPU SDPA kernel is
-invisible to it). The limit is the float32 FLOP/s of plain square `torch.mm` at the same thread
-count: the fraction of it a step reaches says how much of the time goes to matmuls at full speed.
+A step is what the Trainer does per batch: forward, backward, gradient clipping and a step of
+the optimizer the Trainer builds (fused AdamW on this torch), on a real rotten_tomatoes batch
+padded to `length`. Each method is timed after warm-up steps (median and MAD over repeats). Its
+FLOPs are the analytic matmul count of `bench.flops`, cross-checked by
+`torch.utils.flop_counter.FlopCounterMode` on one forward + backward of the same model (with
+eager attention, whose products the counter sees; PyTorch's CPU SDPA kernel is invisible to it).
+The limit is the float32 FLOP/s of plain square `torch.mm` at the same thread count: the fraction
+of it a step reaches says how much of the time goes to matmuls at full speed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -138,6 +140,21 @@ def load_for_bench(model_name: str, method: str) -> tuple[Any, Any, Any]:
     return model, tok, cfg
 
 
+def trainer_optimizer(cfg, model) -> torch.optim.Optimizer:
+    """The optimizer a training run's Trainer builds for `model` (class and settings from the
+    run's TrainingArguments: on this torch, fused AdamW), over its trainable parameters."""
+    import tempfile
+
+    from transformers import Trainer
+
+    from loralens.training.setup import training_arguments
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = training_arguments(cfg, Path(tmp), "cpu", "accuracy")
+    cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
+    return cls([p for p in model.parameters() if p.requires_grad], **kwargs)
+
+
 def time_method(
     model_name: str, method: str, batch: int, length: int, warmup: int, repeats: int
 ) -> dict[str, Any]:
@@ -146,7 +163,7 @@ def time_method(
     model.train()
     inputs, labels = _batch(tok, batch, length)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-5)
+    opt = trainer_optimizer(cfg, model)
     lora = method != "full"
     targets = tuple(sorted(model.peft_config["default"].target_modules)) if lora else ()
     flops = step_flops(

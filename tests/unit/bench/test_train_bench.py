@@ -80,3 +80,19 @@ def test_tiny_llama_run_counts_agree_and_renders(tiny_llama_dir: Path) -> None:
     assert [g["when"] for g in result["gemm"]] == ["before", "after"]
     assert table.count("100.0%") == 2  # counted / analytic, both methods
     assert sum(full["phase_s"].values()) == pytest.approx(full["step_s"], rel=0.5)
+
+
+def test_the_step_uses_the_optimizer_the_trainer_builds(tiny_llama_dir: Path, tmp_path) -> None:
+    from transformers import Trainer
+
+    from loralens.bench.train import load_for_bench, trainer_optimizer
+    from loralens.training.setup import training_arguments
+
+    model, _, cfg = load_for_bench(str(tiny_llama_dir), "lora")
+    args = training_arguments(cfg, tmp_path, "cpu", "accuracy")
+    built = Trainer(model=model, args=args, eval_dataset=[{}]).create_optimizer()
+    ours = trainer_optimizer(cfg, model)
+    assert type(ours) is type(built)
+    assert ours.defaults == built.defaults and ours.defaults["lr"] == cfg.training.learning_rate
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert {id(p) for g in ours.param_groups for p in g["params"]} == trainable
