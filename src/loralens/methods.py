@@ -41,6 +41,10 @@ class Method:
     # The selected checkpoint reloads with the shapes it trained in, so the snapshot taken at its
     # step is the selected model's (False: the snapshot is captured again from the reload).
     reloads_as_trained: bool = True
+    # At step 0 the model computes the base's function bit for bit (the base's weights as loaded,
+    # any adapter branch adding exact zeros), so its step-0 snapshot is the base's and can be
+    # copied from a study's base snapshot instead of captured again.
+    starts_at_base: bool = False
     callbacks: Callable[[], list[TrainerCallback]] = lambda: []
     after_training: Callable[[PreTrainedModel, TrainingRun], None] | None = None
 
@@ -98,8 +102,17 @@ def _adalora_ranks(model: PreTrainedModel, run: TrainingRun) -> None:
     run.write_json(run.RANK_PATTERN, kept_ranks(model))
 
 
-register(Method("full", "full fine-tuning: every weight trains", delta="full"))
-register(Method("lora", "LoRA (section lora)", delta="lora", peft_config=_lora, servable=True))
+register(Method("full", "full fine-tuning: every weight trains", delta="full", starts_at_base=True))
+register(
+    Method(
+        "lora",
+        "LoRA (section lora)",
+        delta="lora",
+        peft_config=_lora,
+        servable=True,
+        starts_at_base=True,  # B = 0: the adapter adds exact zeros
+    )
+)
 register(
     Method(
         "dora",

@@ -82,6 +82,7 @@ STAGE_VERSIONS: dict[str, int] = {
     # (the report reads only the current schema version).
     "analysis": SCHEMA_VERSION,
     "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
+    "control": 2,  # 2: the base's probe snapshot beside the random-init one
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
     "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)
     "sparsity": 2,  # 2: each matrix's chance level of intruders beside its count
@@ -149,7 +150,9 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 cell = Cell(task.name, variant, seed)
                 run_reads = _reads(cfg, task, run.model.name)
                 params = _with_inputs({**run_fields(run), "variant": variant}, run_reads)
-                stages.append(Stage(sid, "train", params, gpus=gpus, cell=cell))
+                # the task's base snapshot: the step-0 snapshot of runs that start at the base
+                control_id = f"control/{task.name}"
+                stages.append(Stage(sid, "train", params, deps=(control_id,), gpus=gpus, cell=cell))
                 if get_method(run.method).servable and get_kind(task.kind).servable:
                     lora_runs.append((task, variant, seed, sid))
                 if forgetting:
@@ -245,12 +248,13 @@ def _task_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:
 
 
 def _control_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:
-    """Inputs of the random-init control: the probe set and the model architecture."""
+    """Inputs of the controls: the probe set, the model and where the base's snapshot runs."""
     return {
         "task": _task_params(cfg, task),
-        # the control is an fp32 random init of the architecture, whatever a run's quantization
+        # the controls are fp32, whatever a run's quantization (a 4-bit run captures its own)
         "model": cfg.model.model_dump(mode="json", exclude={"quantization"}),
         "probing": cfg.probing.model_dump(mode="json"),
+        "device": cfg.device,
     }
 
 

@@ -39,18 +39,24 @@ def stage_data(params: dict, inputs: dict[str, Path], out: Path) -> None:
 
 
 def stage_train(params: dict, inputs: dict[str, Path], out: Path) -> None:
-    """One training run (resumes from its checkpoints if the stage was interrupted)."""
+    """One training run (resumes from its checkpoints if the stage was interrupted); its step-0
+    snapshot is copied from the task's base snapshot when that is its bytes."""
     from loralens.training.run import train_run
 
-    train_run(_config(params), out)
+    base = next((p for sid, p in inputs.items() if sid.startswith("control/")), None)
+    train_run(_config(params), out, base=base)
     _write_json(out / "variant.json", {"variant": params["variant"]})
 
 
 def stage_control(params: dict, inputs: dict[str, Path], out: Path) -> None:
-    """Base and random-init representations of a task's probe set (drift controls)."""
+    """Base and random-init representations of a task's probe set (drift controls; the base's
+    is the step-0 snapshot of the runs that start at the base)."""
     from loralens.drift.io import write_control
+    from loralens.training.base_snapshot import write_base_snapshot
 
-    write_control(_config(params), out)
+    cfg = _config(params)
+    write_control(cfg, out)
+    write_base_snapshot(cfg, out)
 
 
 def stage_drift(params: dict, inputs: dict[str, Path], out: Path) -> None:
@@ -165,7 +171,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "adapter|model",
         "variant.json",
     ),
-    "control": ("random_init.safetensors",),
+    "control": ("random_init.safetensors", "base.safetensors", "base.json"),
     "drift": ("drift.json", "drift.csv", "drift.parquet", "controls.csv"),
     "sparsity": ("sparsity.json",),
     "baselines": ("baselines.json",),

@@ -94,10 +94,12 @@ class SnapshotCallback(TrainerCallback):
         max_length: int,
         batch_size: int,
         sink_tokens: int = 1,
+        step0: Path | None = None,
     ) -> None:
         self.probe, self.tokenizer, self.folder = probe, tokenizer, folder
         self.every, self.max_length, self.batch_size = every, max_length, batch_size
         self.sink_tokens = sink_tokens
+        self.step0 = step0  # the base's snapshot, when the step-0 model is the base bit for bit
 
     def snapshot(self, model, step: int, path: Path | None = None) -> Path:
         """Capture and save one snapshot (skipped if already written, e.g. before a resume)."""
@@ -120,17 +122,18 @@ class SnapshotCallback(TrainerCallback):
         taken = self.folder / f"step_{step:06d}.safetensors"
         if path.exists() or not taken.exists():
             return self.snapshot(model, step, path)
-        tmp = path.with_suffix(".tmp")
-        shutil.copyfile(taken, tmp)
-        os.replace(tmp, path)
-        return path
+        return copy_snapshot(taken, path)
 
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
     ) -> None:
-        """Step-0 snapshot: the model before any update."""
-        if state.global_step == 0:
-            self.snapshot(kw["model"], 0)
+        """Step-0 snapshot: the model before any update (a copy of the base's when given)."""
+        if state.global_step != 0:
+            return
+        path = self.folder / f"step_{0:06d}.safetensors"
+        if self.step0 is not None and not path.exists():
+            copy_snapshot(self.step0, path)
+        self.snapshot(kw["model"], 0, path)  # a no-op once the file exists
 
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw
@@ -139,6 +142,15 @@ class SnapshotCallback(TrainerCallback):
         step = state.global_step
         if (self.every and step % self.every == 0) or step == state.max_steps:
             self.snapshot(kw["model"], step)
+
+
+def copy_snapshot(source: Path, path: Path) -> Path:
+    """Copy a snapshot file to `path` atomically (a partial copy is never seen at `path`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, path)
+    return path
 
 
 class StderrLogCallback(TrainerCallback):

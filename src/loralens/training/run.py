@@ -21,6 +21,7 @@ from loralens.kinds import TaskKind, get_kind, selection_metric
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.methods import Method, get_method
 from loralens.probing.probe_set import probe_set
+from loralens.training.base_snapshot import shared_step0
 from loralens.training.callbacks import (
     GuardedTrainer,
     SnapshotCallback,
@@ -45,8 +46,12 @@ def last_checkpoint(folder: Path) -> str | None:
     return str(max(ckpts, key=lambda p: int(p.name.split("-")[1]))) if ckpts else None
 
 
-def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
-    """Train, select on val, evaluate once on test, write every output; resume if interrupted."""
+def train_run(cfg: RunConfig, out: Path, base: Path | None = None) -> RunMetrics:
+    """Train, select on val, evaluate once on test, write every output; resume if interrupted.
+
+    `base`: a folder holding the base model's probe snapshot (`training.base_snapshot`), copied
+    as the step-0 snapshot when that would be its bytes.
+    """
     run = TrainingRun(out)
     check_same_run(cfg, run)
     if run.finished():
@@ -72,6 +77,7 @@ def train_run(cfg: RunConfig, out: Path) -> RunMetrics:
         cfg.model.max_length,
         cfg.probing.batch_size,
         cfg.probing.sink_tokens,
+        step0=shared_step0(cfg, probe.sha256, device, base),
     )
     trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, [snapshots])
     run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))

@@ -34,6 +34,8 @@ def test_quickstart_expands_into_every_stage() -> None:
     position = {sid: i for i, sid in enumerate(ids)}
     for s in stages:  # dependency order
         assert all(position[d] < position[s.id] for d in s.deps)
+    for s in stages:  # a run may copy its step-0 snapshot from its task's base snapshot
+        assert (s.deps == ("control/rotten_tomatoes",)) == s.id.startswith("train/")
     serve = next(s for s in stages if s.id == "serve/2-labels")
     assert all("/lora/" in d for d in serve.deps)  # adapters only from LoRA runs
     assert [r["stage"] for r in serve.params["group"]["runs"]] == list(serve.deps)
