@@ -136,3 +136,18 @@ def test_per_example_test_of_runs_scored_on_different_examples_is_not_computed()
     runs[0] = {**runs[0], "labels": [0, 0, 0, 0]}
     stats, _ = study_statistics(runs, Thresholds(), PRIMARY, PAIRS)
     assert "same test labels" in stats["accuracy"][0]["per_example"]["not_computed"]
+
+
+def test_the_same_runs_give_the_same_statistics_every_time() -> None:
+    # Every interval is seeded (the Mann-Whitney bootstrap among them): results.json is a
+    # function of its inputs, so reruns of a study write the same bytes.
+    import json
+
+    runs = _runs({"a": 0.7}, seeds=5, lora_shift=0.0)  # overlapping seeds: a wide interval
+    first, *again = (
+        json.dumps(study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)[0])
+        for _ in range(5)
+    )
+    assert all(doc == first for doc in again)
+    mann_whitney = json.loads(first)["accuracy"][0]["mann_whitney"]
+    assert 0 < mann_whitney["ci_low"] < mann_whitney["ci_high"] < 1
