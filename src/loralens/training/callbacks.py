@@ -101,9 +101,13 @@ class SnapshotCallback(TrainerCallback):
         self.sink_tokens = sink_tokens
         self.step0 = step0  # the base's snapshot, when the step-0 model is the base bit for bit
 
+    def step_path(self, step: int) -> Path:
+        """Where the snapshot of `step` is written."""
+        return self.folder / f"step_{step:06d}.safetensors"
+
     def snapshot(self, model, step: int, path: Path | None = None) -> Path:
         """Capture and save one snapshot (skipped if already written, e.g. before a resume)."""
-        path = path or self.folder / f"step_{step:06d}.safetensors"
+        path = path or self.step_path(step)
         if not path.exists():
             texts, tok = self.probe.texts, self.tokenizer
             reps = capture(model, tok, texts, self.max_length, self.batch_size, self.sink_tokens)
@@ -119,7 +123,7 @@ class SnapshotCallback(TrainerCallback):
         """The snapshot of the model selected on val, written to `path`: a copy of the snapshot
         taken at its step when there is one (the same weights give the same bytes, so its probe
         set is not run through the model twice), else captured now."""
-        taken = self.folder / f"step_{step:06d}.safetensors"
+        taken = self.step_path(step)
         if path.exists() or not taken.exists():
             return self.snapshot(model, step, path)
         return copy_snapshot(taken, path)
@@ -130,7 +134,7 @@ class SnapshotCallback(TrainerCallback):
         """Step-0 snapshot: the model before any update (a copy of the base's when given)."""
         if state.global_step != 0:
             return
-        path = self.folder / f"step_{0:06d}.safetensors"
+        path = self.step_path(0)
         if self.step0 is not None and not path.exists():
             copy_snapshot(self.step0, path)
         self.snapshot(kw["model"], 0, path)  # a no-op once the file exists
