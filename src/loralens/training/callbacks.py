@@ -119,12 +119,12 @@ class SnapshotCallback(TrainerCallback):
             save_snapshot(reps, path, {"step": str(step), "info": json.dumps(info)})
         return path
 
-    def select(self, model, step: int, path: Path) -> Path:
+    def select(self, model, step: int, path: Path, copy: bool = True) -> Path:
         """The snapshot of the model selected on val, written to `path`: a copy of the snapshot
-        taken at its step when there is one (the same weights give the same bytes, so its probe
-        set is not run through the model twice), else captured now."""
+        taken at its step when there is one and `copy` (the same weights give the same bytes, so
+        its probe set is not run through the model twice), else captured now."""
         taken = self.step_path(step)
-        if path.exists() or not taken.exists():
+        if path.exists() or not copy or not taken.exists():
             return self.snapshot(model, step, path)
         return copy_snapshot(taken, path)
 

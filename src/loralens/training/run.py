@@ -88,10 +88,8 @@ def train_run(cfg: RunConfig, out: Path, base: Path | None = None) -> RunMetrics
     best = trainer.model  # the checkpoint selected on val (load_best_model_at_end)
     best_step = _best_step(trainer)
     method = get_method(cfg.method)
-    if method.reloads_as_trained:
-        snapshots.select(best, best_step, run.selected_snapshot)
-    else:
-        snapshots.snapshot(best, best_step, run.selected_snapshot)
+    # a model that reloads in other shapes (AdaLoRA, pruned) rounds otherwise: captured again
+    snapshots.select(best, best_step, run.selected_snapshot, copy=method.reloads_as_trained)
 
     test = kind.evaluate(data, best, tok, rows["test"], cfg.training.eval_batch_size)
     _save_weights(method, best, tok, run)

@@ -54,3 +54,15 @@ def test_selected_snapshot_without_a_step_snapshot_is_captured(model_tok, tmp_pa
         for p in model.parameters():
             p.add_(0.5)
     assert not _same(cb.select(model, 7, tmp_path / "other.safetensors"), fresh)
+
+
+def test_a_model_that_reloads_otherwise_is_captured_not_copied(model_tok, tmp_path: Path) -> None:
+    model, tok = model_tok
+    cb = _callback(tok, tmp_path)
+    taken = cb.snapshot(model, 4)
+    with torch.no_grad():  # the reloaded model differs from the one snapshotted at its step
+        for p in model.parameters():
+            p.add_(0.5)
+    selected = cb.select(model, 4, tmp_path / "selected.safetensors", copy=False)
+    assert not _same(selected, taken)
+    assert _same(selected, cb.snapshot(model, 4, tmp_path / "fresh.safetensors"))
