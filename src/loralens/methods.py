@@ -131,6 +131,7 @@ register(
         # Checkpoints hold pruned factors but not the allocator's importance averages.
         resumable=False,
         reloads_as_trained=False,  # pruned to its rank pattern: other shapes, other rounding
+        starts_at_base=True,  # its singular values E start at 0: the adapter adds exact zeros
         callbacks=_adalora_callbacks,
         after_training=_adalora_ranks,
     )
