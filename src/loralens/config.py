@@ -272,8 +272,22 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override '{item}' conflicts with another override of '{part}'")
-        node[parts[-1]] = yaml.safe_load(raw) if raw else ""
+        node[parts[-1]] = _override_value(item, raw)
     return nested
+
+
+def _override_value(item: str, raw: str) -> Any:
+    """An override's value parsed as YAML (a scalar, [list] or {mapping}); ConfigError if not."""
+    if not raw:
+        return ""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(
+            f"override '{item}': the value is not valid YAML ({problem}); write a scalar, "
+            "a list like [a, b] or a mapping like {k: v}, quoted for the shell"
+        ) from None
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,9 @@ class Section(BaseModel):
 
 
 VLLM_ENV_PREFIXES = ("VLLM_", "OMP_", "KMP_")
+# The names of `loralens.serving.registry.ENGINES` (a test keeps them equal), known here so that a
+# config naming an unknown engine is refused when it is read, without importing the engines.
+SERVING_ENGINES = ("merged", "unmerged", "peft-mixed", "fused", "vllm")
 
 
 class VllmConfig(Section):
@@ -82,6 +85,16 @@ class ServingConfig(Section):
     check_tokens: int = Field(4, ge=1)  # greedy tokens compared by the correctness gate
     seed: int = 0
     vllm: VllmConfig = Field(default_factory=VllmConfig)
+
+    @field_validator("engines")
+    @classmethod
+    def _known_engines(cls, v: list[str]) -> list[str]:
+        from loralens.suggest import unknown_name_message
+
+        for name in v:
+            if name not in SERVING_ENGINES:
+                raise ValueError(unknown_name_message("engine", name, SERVING_ENGINES))
+        return v
 
     @field_validator("batch_sizes", "num_adapters", "synthetic_ranks")
     @classmethod

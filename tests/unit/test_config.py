@@ -64,6 +64,12 @@ def test_malformed_override(bad: str) -> None:
         parse_overrides([bad])
 
 
+@pytest.mark.parametrize("bad", ["lora.targets=[q_proj,v_proj", "lora.targets={a", "a=b: c: d"])
+def test_an_override_whose_value_is_not_yaml_is_one_clear_error(bad: str) -> None:
+    with pytest.raises(ConfigError, match=r"the value is not valid YAML .*a list like \[a, b\]"):
+        parse_overrides([bad])
+
+
 @pytest.mark.parametrize("name", ["quickstart", "paper", "glue-cpu"])
 def test_shipped_configs_validate(name: str) -> None:
     cfg = load_config(CONFIGS / f"{name}.yaml")

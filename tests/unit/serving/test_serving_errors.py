@@ -44,6 +44,18 @@ def test_unknown_engine_suggests_the_closest(tiny_llama_dir, tiny_adapters):
     assert "did you mean 'fused'" in str(info.value)
 
 
+def test_a_config_naming_an_unknown_engine_is_refused_when_read() -> None:
+    from loralens.config import load_config
+    from loralens.config_sections import SERVING_ENGINES
+    from loralens.errors import ConfigError
+    from loralens.serving.registry import ENGINES
+
+    assert tuple(ENGINES) == SERVING_ENGINES  # the config knows every registered engine
+    with pytest.raises(ConfigError, match="unknown engine 'fusd'; did you mean 'fused'"):
+        load_config(None, ["serving.engines=[merged, fusd]"])
+    assert load_config(None, ["serving.engines=[]"]).serving.engines == []  # no serving
+
+
 def test_missing_adapter_directory(tiny_llama_dir, tmp_path):
     info = _bench(tiny_llama_dir, [tmp_path / "nowhere"], ["fused"])
     assert info.type is AdapterNotFoundError
