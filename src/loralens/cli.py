@@ -10,7 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loralens.cli_args import BUILTIN_CONFIGS, check_names, config_path, split_config_args
+from loralens.cli_args import (
+    BUILTIN_CONFIGS,
+    check_names,
+    config_path,
+    int_at_least,
+    split_config_args,
+)
 from loralens.cli_measure import (
     cmd_bench_cka,
     cmd_bench_serve,
@@ -228,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="smollm2-135m")
     p.add_argument("--task", default="rotten_tomatoes")
     p.add_argument("--data-dir")
-    p.add_argument("--steps", type=int, default=60, help="most steps for the overfitting check")
+    p.add_argument(
+        "--steps", type=int_at_least(1), default=60, help="most steps for the overfitting check"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sanity)
 
@@ -236,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
     p.add_argument("--out", help="run directory (default runs/<study name>)")
     p.add_argument("--executor", choices=["local", "ray"], help="overrides the config's executor")
-    p.add_argument("--workers", type=int, default=1, help="parallel local workers")
+    p.add_argument("--workers", type=int_at_least(1), default=1, help="parallel local workers")
     p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
     p.add_argument("--force", action="store_true", help="run even if --out holds another study")
     p.set_defaults(func=cmd_run)
@@ -267,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
     p.add_argument("run_dirs", nargs="+")
     p.add_argument("--out", help="tables go to OUT/<run folder name> (default RUN_DIR/drift)")
-    p.add_argument("--permutations", type=int, default=100, help="row shuffles for the null")
+    p.add_argument(
+        "--permutations", type=int_at_least(1), default=100, help="row shuffles for the null"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_drift)
 
@@ -276,10 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="task of a base model (a run is probed on its own task)")
     p.add_argument("--data-dir")
     p.add_argument("--out", required=True, help="output .safetensors file")
-    p.add_argument("--max-examples", type=int, default=256, help="for base models")
-    p.add_argument("--max-length", type=int, default=64, help="for base models (runs use theirs)")
+    p.add_argument("--max-examples", type=int_at_least(5), default=256, help="for base models")
     p.add_argument(
-        "--sink-tokens", type=int, default=1, help="leading tokens mean_nosink leaves out"
+        "--max-length", type=int_at_least(8), default=64, help="for base models (runs use theirs)"
+    )
+    p.add_argument(
+        "--sink-tokens",
+        type=int_at_least(0),
+        default=1,
+        help="leading tokens mean_nosink leaves out",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
@@ -295,8 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("cka", help="CKA speed and accuracy against peers")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, help="torch and BLAS threads during the run")
+    p.add_argument("--repeats", type=int_at_least(1), default=5)
+    p.add_argument(
+        "--threads", type=int_at_least(1), help="torch and BLAS threads during the run"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_cka)
 

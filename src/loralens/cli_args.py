@@ -3,6 +3,8 @@ the task and model names a config uses, all checked before any work starts."""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,21 @@ def config_path(arg: str | None, default: str | None = None) -> Path | None:
         unknown_name_message("config", name, known)
         + " (or a YAML file; overrides are written key.sub=value)"
     )
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer ≥ `low` (argparse names the flag and exits 2 otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer ≥ {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer ≥ {low}, got {value}")
+        return value
+
+    return parse
 
 
 def split_config_args(items: list[str]) -> tuple[str | None, list[str]]:

@@ -150,3 +150,36 @@ def test_dominated_layers_print_as_ranges() -> None:
 
     assert _layer_ranges([3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 29]) == "3-9, 12-14, 29"
     assert _layer_ranges([]) == "-"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sanity", "--steps", "0"], "argument --steps: must be an integer ≥ 1, got 0"),
+        (["run", "--workers", "0"], "argument --workers: must be an integer ≥ 1, got 0"),
+        (["drift", "x", "--permutations", "-1"], "--permutations: must be an integer ≥ 1, got -1"),
+        (
+            ["probe", "m", "--out", "o", "--max-examples", "0"],
+            "--max-examples: must be an integer ≥ 5",
+        ),
+        (
+            ["probe", "m", "--out", "o", "--max-length", "-5"],
+            "--max-length: must be an integer ≥ 8",
+        ),
+        (
+            ["probe", "m", "--out", "o", "--sink-tokens", "x"],
+            "--sink-tokens: must be an integer ≥ 0, got 'x'",
+        ),
+        (["bench", "cka", "--threads", "-1"], "argument --threads: must be an integer ≥ 1, got -1"),
+        (["bench", "cka", "--repeats", "0"], "argument --repeats: must be an integer ≥ 1, got 0"),
+    ],
+)
+def test_a_count_out_of_range_is_refused_before_any_work(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loralens.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
