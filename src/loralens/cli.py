@@ -223,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("train", help="one training run (full or LoRA) on one task")
+    p = sub.add_parser(
+        "train", help="one training run (full, lora, dora, adalora or qlora) on one task"
+    )
     p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...]")
     p.add_argument("--out", required=True, help="run directory (resumed if it holds a run)")
     p.add_argument("--json", action="store_true")
@@ -311,9 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("cka", help="CKA speed and accuracy against peers")
     p.add_argument("--repeats", type=int_at_least(1), default=5)
-    p.add_argument(
-        "--threads", type=int_at_least(1), help="torch and BLAS threads during the run"
-    )
+    p.add_argument("--threads", type=int_at_least(1), help="torch and BLAS threads during the run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_cka)
 

@@ -22,7 +22,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Show the state of every stage of a study run."""
     from loralens.console import print_json, print_table
-    from loralens.study.status import seconds_by_kind, study_status
+    from loralens.study.status import seconds_by_group, study_status
 
     records = study_status(Path(args.run_dir))
     if args.json:
@@ -30,10 +30,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         rows = [[r["id"], r["state"], _duration(r.get("seconds")), _failure(r)] for r in records]
         print_table(f"study {args.run_dir}", ["stage", "state", "seconds", "error"], rows)
-        totals = seconds_by_kind(records)
+        totals = seconds_by_group(records)
         if totals:
             parts = ", ".join(f"{kind} {s:.0f}" for kind, s in totals.items())
-            print(f"compute seconds by stage kind: {parts}; all {sum(totals.values()):.0f}")
+            print(f"compute seconds by stage group: {parts}; all {sum(totals.values()):.0f}")
     return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
 
 

@@ -114,7 +114,7 @@ def test_status_lists_every_stage_done(finished: Path) -> None:
     assert all(r["seconds"] > 0 for r in records)
     table = run_cli("status", str(finished)).stdout
     totals = table.splitlines()[-1]
-    assert totals.startswith("compute seconds by stage kind: ") and "train " in totals
+    assert totals.startswith("compute seconds by stage group: ") and "train " in totals
 
 
 def test_corrupted_artifact_is_recomputed_not_read(finished: Path, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from loralens.hpo.tuned import HPO_DIR, result_path
 from loralens.kinds import selection_metric
 from loralens.methods import get_method
 from loralens.study.plan import StudyTask, cell_config, study_tasks
+from loralens.suggest import unknown_name_message
 from loralens.task_metrics import get_metric
 from loralens.training.folder import write_json
 
@@ -43,7 +44,10 @@ def plan_searches(cfg: RunConfig, tasks: list[str] | None, methods: list[str] | 
             raise ConfigError(f"--task {name!r} is not a task of this study ({_names(known)})")
     for name in methods or []:
         if name not in cfg.study.methods:
-            raise ConfigError(f"--method {name!r} is not in study.methods ({cfg.study.methods})")
+            raise ConfigError(
+                unknown_name_message("variant", name, cfg.study.methods)
+                + " (--method takes a variant of study.methods)"
+            )
     seed = cfg.study.seeds[0]  # searches tune at the study's first seed
     out = []
     for task in known:

@@ -65,12 +65,15 @@ def _seconds(manifest: Path) -> float | None:
         return None
 
 
-def seconds_by_kind(records: list[dict]) -> dict[str, float]:
-    """Total compute seconds of the done stages of each kind, longest first."""
+def seconds_by_group(records: list[dict]) -> dict[str, float]:
+    """Total compute seconds of the done stages of each group, the first part of their ids
+    (train/, encoder/, serve/, ...: the encoder baseline's runs apart from the study's), longest
+    first."""
     totals: dict[str, float] = {}
     for r in records:
         if r.get("seconds") is not None:
-            totals[r["kind"]] = totals.get(r["kind"], 0.0) + r["seconds"]
+            group = r["id"].split("/", 1)[0]
+            totals[group] = totals.get(group, 0.0) + r["seconds"]
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 

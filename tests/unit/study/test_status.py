@@ -14,7 +14,7 @@ from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor
 from loralens.study.plan import Stage
 from loralens.study.runner import run_study
-from loralens.study.status import seconds_by_kind, study_status
+from loralens.study.status import seconds_by_group, study_status
 from loralens.study.store import ArtifactStore, run_lock
 from tests.unit.study._fake_study import fake_study
 
@@ -127,12 +127,13 @@ def test_done_stages_carry_their_compute_seconds(tmp_path: Path) -> None:
     assert all("seconds" not in records[i] for i in ("x/bad", "x/part", "x/fail", "x/new"))
 
 
-def test_seconds_by_kind_adds_done_stages_of_each_kind() -> None:
+def test_seconds_by_group_adds_done_stages_of_each_id_prefix() -> None:
     records = [
-        {"id": "a", "kind": "train", "seconds": 100.0},
-        {"id": "b", "kind": "serve", "seconds": 150.0},
-        {"id": "c", "kind": "train", "seconds": 60.5},
-        {"id": "d", "kind": "drift"},  # pending: no seconds
+        {"id": "train/t/lora/1", "kind": "train", "seconds": 100.0},
+        {"id": "serve/2-labels", "kind": "serve", "seconds": 150.0},
+        {"id": "train/t/full/1", "kind": "train", "seconds": 60.5},
+        {"id": "encoder/t/1", "kind": "train", "seconds": 20.0},  # the encoder baseline apart
+        {"id": "drift/t/lora/1", "kind": "drift"},  # pending: no seconds
     ]
-    assert seconds_by_kind(records) == {"train": 160.5, "serve": 150.0}
-    assert list(seconds_by_kind(records)) == ["train", "serve"]  # longest first
+    assert seconds_by_group(records) == {"train": 160.5, "serve": 150.0, "encoder": 20.0}
+    assert list(seconds_by_group(records)) == ["train", "serve", "encoder"]  # longest first
