@@ -26,20 +26,30 @@ def group_verdicts(groups: list[dict], engine: str, th: Thresholds) -> list[dict
             thresholds=th,
             paired=samples["paired"],
             reason=reason,
+            note=measured(engine),
         )
         info = group["group"]
         out.append({"group": info["id"], "tasks": info["tasks"], **verdict.to_dict()})
     return out
 
 
-def serving_note(groups: list[dict], task: str) -> str:
-    """Whose measurement a task's part C is: its serving group's, shared with which tasks."""
+def measured(engine: str) -> str:
+    """What part C times: the engine, against what."""
+    return f"engine {engine} serving K = 2 adapters in one batch against merged weights serving one"
+
+
+def serving_note(groups: list[dict], task: str, engine: str) -> str:
+    """Whose measurement a task's part C is: which engine, its serving group's, shared with which
+    tasks."""
     group = next((g["group"] for g in groups if task in g["group"]["tasks"]), None)
     if group is None:
         return ""
     others = [t for t in group["tasks"] if t != task]
     shared = f", shared with {', '.join(others)}" if others else ""
-    return f"the study-level serving result of {group['id']}{shared}, not a per-task measurement"
+    return (
+        f"{measured(engine)}; the study-level serving result of {group['id']}{shared}, "
+        "not a per-task measurement"
+    )
 
 
 def task_serving(

@@ -140,15 +140,17 @@ def serving_verdict(
     thresholds: Thresholds | None = None,
     paired: bool = False,
     reason: str = "",
+    note: str = "",
 ) -> Verdict:
     """Part C alone: serving two unmerged adapters costs at most `serving_overhead` extra.
 
-    `paired`: the timings are per-round pairs; `reason`: why there are none (then inconclusive).
+    `paired`: the timings are per-round pairs; `reason`: why there are none (then inconclusive);
+    `note`: what was measured (the engine), added to the description.
     """
     th = thresholds or Thresholds()
     if reason:
         return _decide(serving_not_measured(th, reason), math.nan)
-    ev = serving_evidence(merged, adapters, th, paired=paired)
+    ev = noted(serving_evidence(merged, adapters, th, paired=paired), note)
     return _decide(ev, ev.p_value)
 
 
