@@ -16,6 +16,7 @@ from loralens.cli_args import (
     config_path,
     int_at_least,
     split_config_args,
+    writable_out,
 )
 from loralens.cli_measure import (
     cmd_bench_cka,
@@ -149,6 +150,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name, "quickstart"), overrides)
+    writable_out(Path(args.out))
     finished = TrainingRun(Path(args.out)).finished()
     metrics = train_run(config, Path(args.out)).to_dict()  # refuses another config's run
     if finished:

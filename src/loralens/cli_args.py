@@ -4,6 +4,7 @@ the task and model names a config uses, all checked before any work starts."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +49,24 @@ def int_at_least(low: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def writable_out(path: Path, flag: str = "--out", folder: bool = True) -> Path:
+    """`path` if a folder (`folder`) or file can be written there, else one LoralensError naming
+    what is in the way, raised before any work (not after it, when saving)."""
+    from loralens.errors import LoralensError
+
+    if path.exists() and path.is_dir() != folder:
+        want, got = ("a folder", "a file") if folder else ("a file", "a folder")
+        raise LoralensError(f"{flag} {path}: {got} is there; give {want}")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise LoralensError(f"{flag} {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise LoralensError(f"{flag} {path}: {ancestor} is not writable")
+    return path
 
 
 def split_config_args(items: list[str]) -> tuple[str | None, list[str]]:

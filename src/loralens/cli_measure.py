@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from loralens.cli_args import config_path, split_config_args, training_run_dirs
+from loralens.cli_args import config_path, split_config_args, training_run_dirs, writable_out
 from loralens.errors import LoralensError
 
 
@@ -28,6 +28,8 @@ def cmd_drift(args: argparse.Namespace) -> None:
             f"--out {args.out} would hold the tables of several runs named '{clash}' in one "
             f"folder, {args.out}/{clash}; run them separately or leave --out out (RUN_DIR/drift)"
         )
+    for run_dir, name in zip(run_dirs, names, strict=True):
+        writable_out(Path(args.out) / name if args.out else run_dir / "drift")
     summaries = []
     for run_dir, name in zip(run_dirs, names, strict=True):
         out = Path(args.out) / name if args.out else run_dir / "drift"
@@ -79,6 +81,7 @@ def cmd_probe(args: argparse.Namespace) -> None:
     from loralens.console import print_json
     from loralens.probing.run import probe_command
 
+    writable_out(Path(args.out), folder=False)
     info = probe_command(
         args.model_or_run,
         args.task,
@@ -172,6 +175,8 @@ def cmd_bench_serve(args: argparse.Namespace) -> int | None:
 
     name, overrides = split_config_args(args.items)
     config = load_config(config_path(name, "quickstart"), overrides)
+    if args.out:
+        writable_out(Path(args.out), folder=False)
     engines = args.engines.split(",") if args.engines else config.serving.engines
     runs = [TrainingRun(Path(d)) for d in args.adapters]
     adapters = [run.adapter_dir if run.has_adapter() else run.root for run in runs]

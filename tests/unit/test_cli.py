@@ -183,3 +183,29 @@ def test_a_count_out_of_range_is_refused_before_any_work(
         main(args)
     assert info.value.code == 2
     assert message in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_an_output_path_that_cannot_be_written_is_named_before_any_work(tmp_path: Path) -> None:
+    from loralens.cli_args import writable_out
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(LoralensError, match=r"afile is a file, not a folder"):
+        writable_out(blocker / "deeper" / "run")
+    with pytest.raises(LoralensError, match=r"a file is there; give a folder"):
+        writable_out(blocker)
+    with pytest.raises(LoralensError, match=r"a folder is there; give a file"):
+        writable_out(tmp_path, folder=False)
+    assert writable_out(tmp_path / "new" / "run") == tmp_path / "new" / "run"  # made later
+    assert writable_out(tmp_path / "x.safetensors", folder=False) == tmp_path / "x.safetensors"
+
+
+def test_probe_refuses_an_unwritable_out_before_loading_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loralens.cli import main
+
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "x.safetensors"
+    assert main(["probe", "no-such-model", "--out", str(out)]) == 2  # the model is not looked up
+    assert "afile is a file, not a folder" in capsys.readouterr().err
