@@ -32,7 +32,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_table(f"study {args.run_dir}", ["stage", "state", "seconds", "error"], rows)
         totals = seconds_by_group(records)
         if totals:
-            parts = ", ".join(f"{kind} {s:.0f}" for kind, s in totals.items())
+            parts = ", ".join(f"{group} {s:.0f}" for group, s in totals.items())
             print(f"compute seconds by stage group: {parts}; all {sum(totals.values()):.0f}")
     return 1 if any(r["state"] in ("failed", "corrupted") for r in records) else 0
 
