@@ -301,6 +301,9 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+MAX_SHOWN = 160  # characters of a wrong value an error line repeats
+
+
 def _format_error(err: dict[str, Any], model: type[BaseModel]) -> str:
     """One line naming the key, the value given and what is allowed."""
     key = ".".join(str(p) for p in err["loc"]) or "<root>"
@@ -310,7 +313,10 @@ def _format_error(err: dict[str, Any], model: type[BaseModel]) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if not err["loc"]:  # a rule across keys: the whole config is no help to read
         return msg
-    return f"'{key}': got {err.get('input')!r}; {msg}"
+    given = repr(err.get("input"))
+    if len(given) > MAX_SHOWN:  # a whole section (a rule across its keys): named, not dumped
+        return f"'{key}': {msg}"
+    return f"'{key}': got {given}; {msg}"
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:

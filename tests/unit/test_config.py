@@ -153,3 +153,11 @@ def test_a_study_name_becomes_one_safe_folder_name() -> None:
     assert safe_folder_name("../../etc") == "etc"
     assert safe_folder_name("a/b c") == "a-b-c"
     assert safe_folder_name("..") == "study"
+
+
+def test_an_error_in_a_large_section_names_it_without_dumping_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "quickstart.yaml", ["study.methods=[full-ft, lora-r9]"])
+    msg = str(info.value)
+    assert "'study': unknown method 'lora-r9'; did you mean 'lora-r8'?" in msg
+    assert "'seeds'" not in msg  # the section's other keys are not repeated
