@@ -211,6 +211,20 @@ def _budget(config: RunConfig) -> list[tuple[str, str]]:
     return out
 
 
+def _steps_taken(results: Results) -> list[tuple[str, str]]:
+    """The optimizer steps the runs took (what `max_steps = -1` came to), per method if they
+    differ, as a range if seeds differ (early stopping)."""
+    taken: dict[str, list[int]] = {}
+    for r in results.runs:
+        taken.setdefault(r.method, []).append(r.steps)
+    texts = {m: f"{min(s)}" if min(s) == max(s) else f"{min(s)}–{max(s)}" for m, s in taken.items()}
+    if not texts:
+        return []
+    if len(set(texts.values())) == 1:
+        return [("Training steps taken", next(iter(texts.values())))]
+    return [("Training steps taken", "; ".join(f"{m}: {t}" for m, t in texts.items()))]
+
+
 def _tuned(results: Results) -> list[tuple[str, str]]:
     """One line per task x variant whose values a search tuned on val (`hpo.use`)."""
     out = []
@@ -233,6 +247,7 @@ def setup_table(results: Results) -> Table:
         ("Seeds", ", ".join(ex.seeds(results)) or fmt.NA),
         ("Runs", str(len(results.runs))),
         *_budget(st.config),
+        *_steps_taken(results),
         *_tuned(results),
         ("Started", st.started or fmt.NA),
         ("Finished", st.finished or fmt.NA),

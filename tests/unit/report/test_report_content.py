@@ -240,3 +240,18 @@ def test_serving_is_one_study_level_verdict_read_by_every_tasks_h(full: Results)
         assert part.estimate == pytest.approx(study.estimate)  # the same measurement
         assert f"study-level serving result of {study.group}" in part.sentence
     assert "study-level measurement" in hypotheses_table(full).note
+
+
+def test_setup_shows_the_steps_the_runs_took(full_dict: dict) -> None:
+    # max_steps = -1 (epochs) says nothing of how long the runs trained: the steps taken do.
+    from loralens.report.tables_stats import setup_table
+
+    runs = full_dict["runs"]
+    same = typed({**full_dict, "runs": [{**r, "steps": 30} for r in runs]})
+    assert dict(setup_table(same).rows)["Training steps taken"] == "30"
+    early = [
+        {**r, "steps": 30 if r["method"] != runs[0]["method"] or i else 20}
+        for i, r in enumerate(runs)
+    ]  # one seed of the first method stopped early
+    text = dict(setup_table(typed({**full_dict, "runs": early})).rows)["Training steps taken"]
+    assert f"{runs[0]['method']}: 20–30" in text
