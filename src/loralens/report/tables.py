@@ -213,7 +213,9 @@ def drift_table(results: Results) -> Table | None:
     columns = ("Task", "Method", "Pooling", "Mean drift", "Last layer", "Seeds")
     note = (
         "Drift = 1 − debiased linear CKA with the base model (biased CKA is in results.json); "
-        "mean over layers, mean ± SD over seeds, at a training step every run reached."
+        "mean over layers, mean ± SD over seeds, at a training step every run reached. "
+        f"Last layer: given for the compared pooling, {pooling} (the others' are in "
+        "results.json)."
     )
     flagged = ex.dominated_layers(results)
     if flagged:

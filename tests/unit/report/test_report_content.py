@@ -255,3 +255,14 @@ def test_setup_shows_the_steps_the_runs_took(full_dict: dict) -> None:
     ]  # one seed of the first method stopped early
     text = dict(setup_table(typed({**full_dict, "runs": early})).rows)["Training steps taken"]
     assert f"{runs[0]['method']}: 20–30" in text
+
+
+def test_drift_table_says_whose_last_layer_it_shows(full: Results) -> None:
+    from loralens.report import fmt
+    from loralens.report.extract import drift_pooling
+    from loralens.report.tables import drift_table
+
+    table = drift_table(full)
+    pooling = drift_pooling(full)
+    assert f"Last layer: given for the compared pooling, {pooling}" in table.note
+    assert all(row[4] != fmt.NA for row in table.rows if row[2] == pooling)
