@@ -28,11 +28,14 @@ def cmd_drift(args: argparse.Namespace) -> None:
             f"--out {args.out} would hold the tables of several runs named '{clash}' in one "
             f"folder, {args.out}/{clash}; run them separately or leave --out out (RUN_DIR/drift)"
         )
-    for run_dir, name in zip(run_dirs, names, strict=True):
-        writable_out(Path(args.out) / name if args.out else run_dir / "drift")
+    outs = [
+        Path(args.out) / n if args.out else d / "drift"
+        for d, n in zip(run_dirs, names, strict=True)
+    ]
+    for out in outs:  # every folder checked before any run is computed
+        writable_out(out)
     summaries = []
-    for run_dir, name in zip(run_dirs, names, strict=True):
-        out = Path(args.out) / name if args.out else run_dir / "drift"
+    for run_dir, out in zip(run_dirs, outs, strict=True):
         summaries.append(run_drift(run_dir, out, n_perm=args.permutations) | {"out": str(out)})
     if args.json:
         print_json(summaries)

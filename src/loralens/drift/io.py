@@ -17,7 +17,7 @@ from loralens.errors import LoralensError
 from loralens.models.load import load_tokenizer
 from loralens.models.registry import resolve_model
 from loralens.probing.capture import capture, read_metadata
-from loralens.probing.probe_set import probe_set
+from loralens.probing.probe_set import run_probe_set
 from loralens.training.folder import TrainingRun
 
 
@@ -54,7 +54,7 @@ def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]], s
 def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
     """The probe set's representations in a randomly initialised copy of the base architecture."""
     data = load_task_from_config(cfg.task)
-    probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+    probe = run_probe_set(data, cfg)
     tok = load_tokenizer(cfg.model.name)
     path, _ = resolve_model(cfg.model.name)
     torch.manual_seed(seed)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from loralens.data import TaskData
+
+if TYPE_CHECKING:
+    from loralens.config import RunConfig
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,11 @@ class ProbeSet:
 
 
 MIN_LINE_CHARS = 40  # a language-modelling probe input: a line of a test document, not a heading
+
+
+def run_probe_set(data: TaskData, cfg: RunConfig) -> ProbeSet:
+    """The probe set a run of `cfg` captures (its probing budget, drawn with its split seed)."""
+    return probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
 
 
 def probe_set(data: TaskData, max_examples: int, seed: int = 0) -> ProbeSet:

@@ -10,7 +10,7 @@ from loralens.errors import LoralensError
 from loralens.models.load import load_classifier
 from loralens.probing.capture import capture, layer_keys, save_snapshot
 from loralens.probing.pooling import DEFAULT_POOLING
-from loralens.probing.probe_set import probe_set
+from loralens.probing.probe_set import probe_set, run_probe_set
 from loralens.training.folder import TrainingRun
 
 
@@ -39,7 +39,7 @@ def probe_command(
                 "a run is probed on its own task (leave out --task)"
             )
         data = load_task_from_config(cfg.task)
-        probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+        probe = run_probe_set(data, cfg)
         model, tok = run.load_model()
         max_length, sink_tokens = cfg.model.max_length, cfg.probing.sink_tokens
     else:

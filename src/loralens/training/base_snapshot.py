@@ -50,21 +50,17 @@ def write_base_snapshot(cfg: RunConfig, out: Path) -> None:
     """Capture the base model's snapshot of the task's probe set into `out`, built and captured
     the way a full fine-tuning run of `cfg` takes its step-0 snapshot, with its inputs."""
     from loralens.data import load_task_from_config
-    from loralens.probing.probe_set import probe_set
+    from loralens.probing.probe_set import run_probe_set
     from loralens.training.callbacks import SnapshotCallback
     from loralens.training.setup import build_model, resolve_device
 
     data = load_task_from_config(cfg.task)
-    probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+    probe = run_probe_set(data, cfg)
     base_cfg = cfg.model_copy(update={"method": "full"})
     model, tok = build_model(base_cfg, data.spec.num_labels, kind=data.spec.kind)
     device = resolve_device(cfg)
     model.to(device)
-    p = cfg.probing
-    capture = SnapshotCallback(
-        probe, tok, out, p.snapshot_every, cfg.model.max_length, p.batch_size, p.sink_tokens
-    )
     out.mkdir(parents=True, exist_ok=True)
-    capture.snapshot(model, 0, out / SNAPSHOT)
+    SnapshotCallback.of_run(cfg, probe, tok, out).snapshot(model, 0, out / SNAPSHOT)
     inputs = snapshot_inputs(cfg, probe.sha256, device)
     (out / INPUTS).write_text(json.dumps(inputs, indent=2, sort_keys=True))

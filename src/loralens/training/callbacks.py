@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import safe_open
@@ -21,6 +22,9 @@ from loralens.training.adalora import (
     trainable_adapter_config,
     use_checkpoint_rank_pattern,
 )
+
+if TYPE_CHECKING:
+    from loralens.config import RunConfig
 
 
 class NonFiniteLossError(LoralensError):
@@ -100,6 +104,17 @@ class SnapshotCallback(TrainerCallback):
         self.every, self.max_length, self.batch_size = every, max_length, batch_size
         self.sink_tokens = sink_tokens
         self.step0 = step0  # the base's snapshot, when the step-0 model is the base bit for bit
+
+    @classmethod
+    def of_run(
+        cls, cfg: RunConfig, probe: ProbeSet, tokenizer, folder: Path, step0: Path | None = None
+    ) -> SnapshotCallback:
+        """The snapshots a run of `cfg` takes: its interval, max length and capture settings."""
+        p = cfg.probing
+        return cls(
+            probe, tokenizer, folder, p.snapshot_every, cfg.model.max_length, p.batch_size,
+            p.sink_tokens, step0,
+        )  # fmt: skip
 
     def step_path(self, step: int) -> Path:
         """Where the snapshot of `step` is written."""

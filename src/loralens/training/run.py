@@ -20,7 +20,7 @@ from loralens.errors import ConfigError, LoralensError
 from loralens.kinds import TaskKind, get_kind, selection_metric
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.methods import Method, get_method
-from loralens.probing.probe_set import probe_set
+from loralens.probing.probe_set import run_probe_set
 from loralens.training.base_snapshot import shared_step0
 from loralens.training.callbacks import (
     GuardedTrainer,
@@ -67,18 +67,10 @@ def train_run(cfg: RunConfig, out: Path, base: Path | None = None) -> RunMetrics
     run.write_config(cfg)  # check_same_run reads it when the run is resumed
     run.write_json(run.ENV, fingerprint())
     trainable, total = trainable_parameters(model)
-    probe = probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
+    probe = run_probe_set(data, cfg)
     run.write_json(run.DATA, _data_record(data, probe.sha256))
-    snapshots = SnapshotCallback(
-        probe,
-        tok,
-        run.snapshots,
-        cfg.probing.snapshot_every,
-        cfg.model.max_length,
-        cfg.probing.batch_size,
-        cfg.probing.sink_tokens,
-        step0=shared_step0(cfg, probe.sha256, device, base),
-    )
+    step0 = shared_step0(cfg, probe.sha256, device, base)
+    snapshots = SnapshotCallback.of_run(cfg, probe, tok, run.snapshots, step0)
     trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, [snapshots])
     run.write_json(run.TRAINER_ARGS, trainer_args(trainer.args, run))
 
