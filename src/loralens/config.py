@@ -39,6 +39,13 @@ class ModelConfig(Section):
     # "nf4": the frozen base is loaded in 4-bit NF4 (bitsandbytes) under any adapter method
     # (AdaLoRA on a 4-bit base is the rank-allocation study's "Joint-1"); full fine-tuning refuses.
     quantization: Literal["none", "nf4"] = "none"
+    head: Literal["prompt", "fresh"] = Field(
+        "prompt",
+        description="a decoder's classification head: 'prompt' reads the task's prompt "
+        "(task.prompt) and starts from the LM head's rows of its label words, so step 0 is the zero-shot "
+        "decision; 'fresh' reads the plain input with a randomly initialised head (encoders, "
+        "and tasks that declare no prompt, always take it)",
+    )
 
 
 class TaskConfig(Section):
@@ -52,6 +59,9 @@ class TaskConfig(Section):
     val_fraction: float = Field(0.1, gt=0.0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0.0, lt=0.5)
     split_seed: int = 0
+    prompt: int = Field(
+        0, ge=0, description="which of the task's prompts a prompt head reads (0: the first)"
+    )
 
 
 class LoraConfig(Section):

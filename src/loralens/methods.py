@@ -45,6 +45,9 @@ class Method:
     # any adapter branch adding exact zeros), so its step-0 snapshot is the base's and can be
     # copied from a study's base snapshot instead of captured again.
     starts_at_base: bool = False
+    # The config sections holding this method's own settings (e.g. "lora"): they enter its runs'
+    # cache key, and no other method's key holds them.
+    settings: tuple[str, ...] = ()
     callbacks: Callable[[], list[TrainerCallback]] = lambda: []
     after_training: Callable[[PreTrainedModel, TrainingRun], None] | None = None
 
@@ -111,6 +114,7 @@ register(
         peft_config=_lora,
         servable=True,
         starts_at_base=True,  # B = 0: the adapter adds exact zeros
+        settings=("lora",),
     )
 )
 register(
@@ -120,6 +124,7 @@ register(
         delta="merge",
         peft_config=_dora,
         servable=True,  # by the engines that support DoRA; the others refuse it
+        settings=("lora",),
     )
 )
 register(
@@ -134,6 +139,7 @@ register(
         starts_at_base=True,  # its singular values E start at 0: the adapter adds exact zeros
         callbacks=_adalora_callbacks,
         after_training=_adalora_ranks,
+        settings=("lora", "adalora"),
     )
 )
 register(
@@ -144,5 +150,6 @@ register(
         peft_config=_lora,
         quantized_base=True,
         servable=True,
+        settings=("lora",),
     )
 )

@@ -7,7 +7,8 @@ import numpy as np
 from loralens.baselines.simple import majority_predictions, random_predictions
 from loralens.baselines.zero_shot import zero_shot_predictions
 from loralens.config import RunConfig
-from loralens.data import TaskData, load_task_from_config
+from loralens.data import TaskData
+from loralens.data.run_task import load_run_task
 from loralens.evaluation import score
 from loralens.stats.bootstrap import bootstrap_ci
 from loralens.task_metrics import get_metric
@@ -76,17 +77,19 @@ def zero_shot(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
         templates.append(
             {"template": i, "text": prompt.template, "val": score(spec, val_labels, preds.numpy())}
         )
-    primary = get_metric(spec.primary_metric)
-    pick = max if primary.greater_is_better else min
-    best = pick(templates, key=lambda t: t["val"][primary.name])
+    if data.prompt is not None:  # the prompt every fine-tuned model reads: step 0's decision
+        best = templates[spec.prompts.index(data.prompt)]
+        how = "the prompt every fine-tuned model reads (task.prompt)"
+    else:
+        primary = get_metric(spec.primary_metric)
+        pick = max if primary.greater_is_better else min
+        best = pick(templates, key=lambda t: t["val"][primary.name])
+        how = "chosen on val"
     preds = zero_shot_predictions(
         model, tok, spec, spec.prompts[best["template"]], data.splits.test, length, batch_size
     ).numpy()
     entry = _entry(
-        data,
-        "zero_shot",
-        preds,
-        f"template {best['template'] + 1} of {len(templates)}, chosen on val",
+        data, "zero_shot", preds, f"template {best['template'] + 1} of {len(templates)}, {how}"
     )
     return entry | {"templates": templates, "model": cfg.model.name}
 
@@ -138,7 +141,7 @@ def run_baselines(cfg: RunConfig, names: list[str], batch_size: int) -> list[dic
     A task without labels has the pretrained model (`zero_shot`); extractive QA also has it
     after k training demonstrations (`k_shot`).
     """
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     if data.spec.kind != "classification":
         out = [base_model_entry(data, cfg, batch_size)] if "zero_shot" in names else []
         if "k_shot" in names and data.spec.kind == "extractive_qa":

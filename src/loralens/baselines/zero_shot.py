@@ -7,8 +7,9 @@ import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
+from loralens.data.fit import fit_examples
 from loralens.data.spec import Example, Prompt, TaskSpec
-from loralens.evaluation.predict import as_seen, pad_batch
+from loralens.evaluation.predict import pad_batch
 
 
 def choice_sequences(
@@ -101,10 +102,11 @@ def zero_shot_predictions(
 ) -> torch.Tensor:
     """Predicted label index per example: the choice with the highest log-likelihood.
 
-    The prompt wraps each example's input as a fine-tuned model sees it (`as_seen`: right-
-    truncated at `max_length` tokens), so both read the same input content.
+    The prompt wraps each example's input as a fine-tuned model sees it (`fit_examples`: its
+    fields cut to `max_length` tokens), so both read the same input content; with a prompt head
+    the formatted input is the prompt itself, so both read the same string.
     """
-    seen = as_seen(spec, tok, examples, max_length)
+    seen, _ = fit_examples(spec, tok, examples, max_length)
     prompts = [spec.format_prompt(prompt, e) for e in seen]
     scores = choice_logprobs(model, tok, prompts, prompt.choices, batch_size)
     return scores.argmax(-1)

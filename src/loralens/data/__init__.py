@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from loralens.data.registry import builtin_tasks, get_task
 from loralens.data.sources import load_raw
-from loralens.data.spec import Example, TaskSpec
+from loralens.data.spec import Example, Prompt, TaskSpec
 from loralens.data.splits import Splits, make_splits
 
 __all__ = ["Example", "Splits", "TaskData", "TaskSpec", "builtin_tasks", "get_task", "load_task"]
@@ -20,6 +21,10 @@ class TaskData:
     spec: TaskSpec
     splits: Splits
     origin: str
+    # the prompt every model reads the inputs through, whose label words start a prompt head
+    # (None: the plain input and a fresh head); see loralens.data.run_task
+    prompt: Prompt | None = None
+    cut: dict[str, Any] = field(default_factory=dict)  # per split: examples cut to max_length
 
 
 def load_task(

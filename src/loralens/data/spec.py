@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import string
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -120,31 +119,6 @@ class TaskSpec(BaseModel):
     def format_prompt(self, prompt: Prompt, example: Example) -> str:
         """A zero-shot prompt filled with the example's fields."""
         return prompt.template.format(**dict(zip(self.text_fields, example.texts, strict=True)))
-
-    def field_spans(self, example: Example) -> list[tuple[int, int]]:
-        """(start, end) of each text field inside `format_input(example)`, in field order."""
-        if self.input_template is None:  # fields joined by newlines
-            starts = [0]
-            for text in example.texts[:-1]:
-                starts.append(starts[-1] + len(text) + 1)
-            return [(a, a + len(t)) for a, t in zip(starts, example.texts, strict=True)]
-        values = dict(zip(self.text_fields, example.texts, strict=True))
-        spans: dict[str, tuple[int, int]] = {}
-        pos = 0
-        for literal, name, _, _ in string.Formatter().parse(self.input_template):
-            pos += len(literal)
-            if name:
-                spans.setdefault(name, (pos, pos + len(values[name])))
-                pos += len(values[name])
-        return [spans.get(f, (pos, pos)) for f in self.text_fields]
-
-    def truncated(self, example: Example, kept_chars: int) -> Example:
-        """The example with each field cut to what lies in the input's first `kept_chars`."""
-        texts = tuple(
-            text[: max(0, min(len(text), kept_chars - start))]
-            for text, (start, _) in zip(example.texts, self.field_spans(example), strict=True)
-        )
-        return example if texts == example.texts else dataclasses.replace(example, texts=texts)
 
 
 def _check_template(template: str, fields: list[str]) -> None:

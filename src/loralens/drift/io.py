@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from loralens.config import RunConfig
-from loralens.data import load_task_from_config
+from loralens.data.run_task import load_run_task
 from loralens.drift.tables import control_rows, drift_rows, summarize
 from loralens.errors import LoralensError
 from loralens.models.load import load_tokenizer
@@ -53,7 +53,7 @@ def read_snapshots(run_dir: Path) -> tuple[dict, list[tuple[int, bool, dict]], s
 
 def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
     """The probe set's representations in a randomly initialised copy of the base architecture."""
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     probe = run_probe_set(data, cfg)
     tok = load_tokenizer(cfg.model.name)
     path, _ = resolve_model(cfg.model.name)
@@ -72,15 +72,24 @@ def write_control(cfg: RunConfig, out: Path) -> None:
     save_file(random_init_representations(cfg), str(out / "random_init.safetensors"))
 
 
-def run_drift(run_dir: Path, out: Path, control_dir: Path | None = None, n_perm: int = 100) -> dict:
-    """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`."""
+def run_drift(
+    run_dir: Path,
+    out: Path,
+    control_dir: Path | None = None,
+    n_perm: int = 100,
+    compared: str | None = None,
+) -> dict:
+    """Drift tables (CSV + Parquet), controls and a JSON summary for one run, written to `out`.
+
+    `compared`: the pooling drift is compared on (None: the run's probing.pooling).
+    """
     base, snaps, probe_sha = read_snapshots(run_dir)
     cfg = TrainingRun(run_dir).config()
     if control_dir is None:
         rand = random_init_representations(cfg)
     else:
         rand = load_file(str(control_dir / "random_init.safetensors"))
-    rows = drift_rows(base, snaps, n_perm=n_perm, compared=cfg.probing.pooling)
+    rows = drift_rows(base, snaps, n_perm=n_perm, compared=compared or cfg.probing.pooling)
     controls = control_rows(base, rand)
     summary = {
         "run": Path(run_dir).name,  # the folder, not where it lies: reruns write the same bytes

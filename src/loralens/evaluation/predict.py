@@ -6,38 +6,20 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
+from loralens.data.fit import fit_examples
 from loralens.data.spec import Example, TaskSpec
 
 
 def encode(
     spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, examples: list[Example], max_length: int
 ) -> list[dict]:
-    """Tokenize each example's formatted input (right-truncated to max_length), with its label."""
-    texts = [spec.format_input(e) for e in examples]
+    """Tokenize each example's formatted input, its fields cut to max_length, with its label."""
+    texts = [spec.format_input(e) for e in fit_examples(spec, tokenizer, examples, max_length)[0]]
     enc = tokenizer(texts, truncation=True, max_length=max_length)
     return [
         {"input_ids": ids, "attention_mask": mask, "labels": e.label}
         for ids, mask, e in zip(enc["input_ids"], enc["attention_mask"], examples, strict=True)
     ]
-
-
-def as_seen(
-    spec: TaskSpec, tokenizer: PreTrainedTokenizerBase, examples: list[Example], max_length: int
-) -> list[Example]:
-    """Each example cut to the text `encode` keeps of it (the input every model is given).
-
-    A model that wraps the input in words of its own (a zero-shot prompt) sees the same input
-    content as a fine-tuned model: the fields as far as the right-truncated input reaches.
-    """
-    texts = [spec.format_input(e) for e in examples]
-    whole = tokenizer(texts)["input_ids"]
-    enc = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=True)
-    out = []
-    for e, ids, offsets in zip(examples, whole, enc["offset_mapping"], strict=True):
-        # offsets of special tokens are (0, 0): the last kept token's end is the cut
-        kept = max((end for _, end in offsets), default=0)
-        out.append(e if len(ids) <= max_length else spec.truncated(e, kept))
-    return out
 
 
 def pad_batch(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:

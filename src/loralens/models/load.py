@@ -21,10 +21,19 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     """The model's tokenizer, with a pad token set and right padding (last-token pooling)."""
     path, _ = resolve_model(name)
     tok = AutoTokenizer.from_pretrained(path, local_files_only=isinstance(path, Path))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
+    tok.pad_token = pad_token(tok)
     tok.padding_side = "right"
     return tok
+
+
+def pad_token(tok: PreTrainedTokenizerBase) -> str | None:
+    """A pad token distinct from EOS where the tokenizer has one (its own pad, else its unknown
+    token), else EOS: a decoder's classifier finds its last real token by the pad id, and an
+    EOS that doubles as pad would hide an input's own end-of-turn token."""
+    for candidate in (tok.pad_token, tok.unk_token):
+        if candidate is not None and candidate != tok.eos_token:
+            return candidate
+    return tok.pad_token or tok.eos_token
 
 
 def load_classifier(

@@ -78,3 +78,21 @@ def resolve_model(name: str) -> tuple[str | Path, ModelSpec | None]:
     raise ModelError(
         unknown_name_message("model", name, REGISTRY) + " (or a Hugging Face id or local folder)"
     )
+
+
+def model_kind(name: str) -> Literal["decoder", "encoder"]:
+    """Whether a model is a decoder LM: its type has a causal LM and no masked LM (BERT-likes
+    have both)."""
+    path, spec = resolve_model(name)
+    if spec is not None:
+        return spec.kind
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    config = AutoConfig.from_pretrained(path, local_files_only=isinstance(path, Path))
+    causal = config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    masked = config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    return "decoder" if causal and not masked else "encoder"

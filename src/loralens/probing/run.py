@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loralens.data import get_task, load_task, load_task_from_config
+from loralens.data import get_task, load_task
+from loralens.data.run_task import load_run_task
 from loralens.errors import LoralensError
 from loralens.models.load import load_classifier
 from loralens.probing.capture import capture, layer_keys, save_snapshot
@@ -38,7 +39,7 @@ def probe_command(
                 f"{model_or_run} is a run of task '{ran_on}', not '{task}'; "
                 "a run is probed on its own task (leave out --task)"
             )
-        data = load_task_from_config(cfg.task)
+        data = load_run_task(cfg)
         probe = run_probe_set(data, cfg)
         model, tok = run.load_model()
         max_length, sink_tokens = cfg.model.max_length, cfg.probing.sink_tokens

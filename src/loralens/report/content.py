@@ -295,7 +295,10 @@ def hypotheses_section(results: Results) -> Section:
     intro = Paragraph(
         "Each verdict is supported when its (adjusted) p-value is below alpha, not "
         "supported when its CI lies entirely on the wrong side of the threshold, and "
-        "inconclusive otherwise (including too few seeds). Inside H, drift and serving are "
+        "inconclusive otherwise (including too few seeds). It is not applicable, whatever the "
+        "tests say, when a compared model does not beat the majority baseline on test (a "
+        "serving verdict: when it served such a task); a model whose mean test score is below "
+        "zero-shot is flagged beside its verdict. Inside H, drift and serving are "
         "the two sides of an OR, each at alpha/2; serving is one study-level measurement per "
         "serving group, shown once on its own and read by every task's H it served."
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["supported", "not supported", "inconclusive"]
+Status = Literal["supported", "not supported", "inconclusive", "not applicable"]
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,20 @@ def metric_value(metric: str, x: Any) -> str:
     return pct(x) if is_percent(metric) else fixed(x)
 
 
+# Units of metrics that are neither fractions nor unitless scores.
+METRIC_UNITS = {"nll": "nats", "answer_nll": "nats"}
+
+
+def metric_difference(metric: str, x: Any) -> str:
+    """A signed difference in the metric's own unit: '+20.5 pp', '−0.120 nats', '+0.153'."""
+    if not finite(x):
+        return NA
+    if is_percent(metric):
+        return points(x)
+    unit = f" {METRIC_UNITS[metric.lower()]}" if metric.lower() in METRIC_UNITS else ""
+    return minus(f"{num(x):+.3f}") + unit
+
+
 def metric_pm(metric: str, mean: Any, sd: Any) -> str:
     """Mean ± spread of a metric: '81.2% ± 1.3' (percentage points) or '0.612 ± 0.020'."""
     if not finite(mean):

@@ -78,6 +78,8 @@ figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
 .not-supported .badge, .badge.not-supported { background: var(--red-bg); color: var(--red); }
 .inconclusive { border-left-color: #8d8d8d; }
 .inconclusive .badge, .badge.inconclusive { background: #eeeeee; color: #4a4a4a; }
+.not-applicable { border-left-color: #b07d00; }
+.not-applicable .badge, .badge.not-applicable { background: #fff4d6; color: #7a5600; }
 dl.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
   gap: 6px 16px; margin: 10px 0 6px; }
 dl.facts div { min-width: 0; }

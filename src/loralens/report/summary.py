@@ -7,6 +7,48 @@ from loralens.report import extract_serving as sv
 from loralens.report import extract_variants as xv
 from loralens.report import fmt, verdicts
 from loralens.results.schema import Results
+from loralens.results.schema_learning import BaselineDifference, Learning
+
+
+def _over_best(row: Learning) -> str:
+    """'full-ft +20.5 pp over zero-shot [+19.0, +22.0]' (NLL: '… −0.120 nats against …')."""
+    d = row.over_best
+    if d is None:
+        return f"{row.method}: no majority, random or zero-shot baseline to compare with"
+    word = "over" if row.greater_is_better else "against"
+    text = f"{row.method} {fmt.metric_difference(row.metric, d.estimate)} {word} {_name(d)}"
+    if fmt.finite(d.ci_low) and fmt.finite(d.ci_high):
+        low, high = (
+            fmt.metric_difference(row.metric, x).split(" ")[0] for x in (d.ci_low, d.ci_high)
+        )
+        text += f" [{low}, {high}]"
+    else:
+        text += f" ({d.interval.removeprefix('none: ')}: no interval)"
+    if row.beats_majority is False:
+        text += ", does not beat majority"
+    return text
+
+
+def _name(d: BaselineDifference) -> str:
+    """A baseline's name as the report writes it: 'zero-shot'."""
+    return d.baseline.replace("_", "-")
+
+
+def _learned_items(results: Results) -> list[str]:
+    """One line per task: each variant's test score minus the best baseline, with its CI."""
+    tasks: dict[str, list[Learning]] = {}
+    for row in results.learning:
+        tasks.setdefault(row.task, []).append(row)
+    items = []
+    for task, rows in tasks.items():
+        metric, levels = rows[0].metric, {r.over_best.confidence_level for r in rows if r.over_best}
+        level = f", {100 * levels.pop():.0f}% CI over seeds" if len(levels) == 1 else ""
+        lower = "" if rows[0].greater_is_better else "; lower is better"
+        head = f"What learned on {task} ({fmt.metric_label(metric)} on test{level}{lower})"
+        unchecked = any(r.beats_majority is None for r in rows)
+        tail = "; no majority baseline, so learning was not checked" if unchecked else ""
+        items.append(f"{head}: {'; '.join(_over_best(r) for r in rows)}{tail}.")
+    return items
 
 
 def _verdict_items(results: Results) -> list[str]:
@@ -18,11 +60,14 @@ def _verdict_items(results: Results) -> list[str]:
     for v, parts in groups:
         task = verdicts.task_of(v)
         where = f"{task}: " if task else ""
-        if parts:
+        if v.status == "not applicable":
+            items.append(f"{where}not applicable: {v.not_applicable_reason}.{verdicts.flag(v)}")
+        elif parts:
             details = "; ".join(verdicts.phrase(c) for c in parts)
-            items.append(f"{where}the hypothesis is {verdicts.status(v)}. Parts: {details}.")
+            said = f"{where}the hypothesis is {verdicts.status(v)}. Parts: {details}."
+            items.append(said + verdicts.flag(v))
         else:
-            items.append(f"{where}{verdicts.phrase(v)}.")
+            items.append(f"{where}{verdicts.phrase(v)}.{verdicts.flag(v)}")
     return items
 
 
@@ -37,13 +82,13 @@ def _performance_item(results: Results, task: str, metric: str) -> str | None:
     if not cells:
         return None
     seeds = f" ({fmt.plural(counts.pop(), 'seed')} each)" if len(counts) == 1 else ""
-    scored = [(fmt.num(ex.baseline_value(b, metric)), b) for b in ex.baselines(results, task)]
-    scored = [(x, b) for x, b in scored if fmt.finite(x)]
+    # The best baseline as the analysis chose it (in the metric's direction), not re-derived.
+    rows = [r.over_best for r in results.learning if r.task == task and r.over_best]
     best = ""
-    if scored:
-        x, b = max(scored, key=lambda p: p[0])
-        name = b.name.replace("_", "-")
-        best = f"; best baseline: {name} {fmt.metric_value(metric, x)}"
+    if rows:
+        best = (
+            f"; best baseline: {_name(rows[0])} {fmt.metric_value(metric, rows[0].baseline_score)}"
+        )
     label = fmt.metric_label(metric)
     return f"{label} on {task}: {', '.join(cells)}{seeds}{best}."
 
@@ -134,8 +179,8 @@ def missing_sections(results: Results) -> list[str]:
 
 
 def summary_items(results: Results) -> tuple[str, ...]:
-    """The sentences of the summary box, verdicts first."""
-    items = _verdict_items(results)
+    """The sentences of the summary box: what learned, then the verdicts."""
+    items = _learned_items(results) + _verdict_items(results)
     # Numbers behind the verdicts, one line per question.
     for task, metric in ex.metric_names(results, ex.tasks(results)).items():
         items += [x for x in (_performance_item(results, task, metric),) if x]

@@ -9,8 +9,8 @@ from loralens.report.document import Table, VerdictCard
 from loralens.results.schema import Results, Verdict
 from loralens.results.schema_stats import ServingVerdict
 
-STATUSES = ("supported", "not supported", "inconclusive")
-SYMBOLS = {"supported": "✓", "not supported": "✗", "inconclusive": "?"}
+STATUSES = ("supported", "not supported", "inconclusive", "not applicable")
+SYMBOLS = {"supported": "✓", "not supported": "✗", "inconclusive": "?", "not applicable": "⊘"}
 
 
 def verdicts(results: Results) -> list[Verdict]:
@@ -21,6 +21,15 @@ def verdicts(results: Results) -> list[Verdict]:
 def status(v: Verdict) -> str:
     """The verdict's status."""
     return v.status
+
+
+def flag(v: Verdict) -> str:
+    """' Flag: full-ft's mean test score is below zero-shot.' ('' when no variant is)."""
+    if not v.below_zero_shot:
+        return ""
+    whose = fmt.listing([f"{m}'s" for m in v.below_zero_shot])
+    score = "score is" if len(v.below_zero_shot) == 1 else "scores are"
+    return f" Flag: {whose} mean test {score} below the zero-shot baseline."
 
 
 def _kind(v: Verdict) -> str:
@@ -93,6 +102,8 @@ def facts(v: Verdict) -> tuple[tuple[str, str], ...]:
     )
     if v.components and not fmt.finite(v.estimate):
         out = out[3:]
+    if v.below_zero_shot:
+        out += (("Below zero-shot", ", ".join(v.below_zero_shot)),)
     return out
 
 
@@ -171,7 +182,7 @@ def _row(v: Verdict, task: str) -> tuple[str, ...]:
         fmt.pvalue(v.p_value),
         fmt.pvalue(v.p_adjusted),
         seeds(v),
-        f"{SYMBOLS[v.status]} {v.status}",
+        f"{SYMBOLS[v.status]} {v.status}" + flag(v),
     )
 
 

@@ -19,12 +19,13 @@ from loralens.results.drift import (
     drift_section,
 )
 from loralens.results.forgetting import forgetting_rows, forgetting_tests
+from loralens.results.learning import gate, learning_rows, unlearned_tasks
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.schema_tuning import tuning_rows
 from loralens.results.serving import group_verdicts, serving_note, task_serving
 from loralens.results.variants import adalora_rank_rows, variant_summary
-from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis
+from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis, not_applicable
 from loralens.task_metrics import get_metric
 from loralens.training.folder import TrainingRun
 
@@ -193,7 +194,12 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "comparisons": [list(p) for p in pairs],
     }
     compared = results["decisions"]["drift"]
-    results["serving_verdicts"] = group_verdicts(got["serving"], engine, th)
+    # What learned, before any verdict: a comparison of a model that did not is not applicable.
+    results["learning"] = learning = learning_rows(
+        got["train"], got["baselines"], primary, th.alpha
+    )
+    unlearned = unlearned_tasks(learning, list(verdict_inputs))
+    results["serving_verdicts"] = group_verdicts(got["serving"], engine, th, unlearned)
     results["tuning"] = tuning_rows(params.get("config") or {})
     base = got.get("forgetting_base") or None
     rows = forgetting_rows(got["forgetting"], base)
@@ -224,7 +230,9 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             greater_is_better=get_metric(metric).greater_is_better,
             **drift_args,
         )
-        comparison = {"treatment": pair[0], "reference": pair[1]}
+        why, below = gate(learning, task, pair)
+        verdict = not_applicable(verdict, why) if why else verdict
+        comparison = {"treatment": pair[0], "reference": pair[1], "below_zero_shot": below}
         results["hypotheses"].append({"task": task, **comparison, **verdict.to_dict()})
     results = clean(results)
     validate_results(results)  # the producer and the schema agree, or the analysis fails here

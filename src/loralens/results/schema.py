@@ -18,6 +18,7 @@ from pydantic import Field
 from loralens.config import RunConfig
 from loralens.results.schema_base import Fixed, Num, Open
 from loralens.results.schema_forgetting import Forgetting
+from loralens.results.schema_learning import Learning
 from loralens.results.schema_serving import ServingGroup
 from loralens.results.schema_stats import (
     Anova,
@@ -34,8 +35,9 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
 # the config as RunConfig), so keys that were free-form are now checked; 5: the per-example
 # crossed test, serving verdicts once per serving group; 6: the values tuned on val (tuning);
-# 7: forgetting (each run against the base model on probes no run trained on).
-SCHEMA_VERSION = 7
+# 7: forgetting (each run against the base model on probes no run trained on); 8: learning (each
+# variant against the baselines), "not applicable" verdicts of models that did not learn.
+SCHEMA_VERSION = 8
 
 
 class Study(Fixed):
@@ -335,7 +337,7 @@ class Decisions(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[7]
+    schema_version: Literal[8]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")
@@ -358,6 +360,10 @@ class Results(Fixed):
     )
     forgetting: Forgetting = Field(
         default_factory=Forgetting, description="each run against the base on unseen probes"
+    )
+    learning: list[Learning] = Field(
+        default_factory=list,
+        description="per task x variant: its test score against the baselines (what learned)",
     )
 
 

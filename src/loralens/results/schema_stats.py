@@ -156,7 +156,10 @@ class Verdict(Fixed):
     p_adjusted: Num
     n_seeds: dict[str, int] = Field(description="seeds per side")
     alpha: float
-    status: Literal["supported", "not supported", "inconclusive"]
+    status: Literal["supported", "not supported", "inconclusive", "not applicable"] = Field(
+        description="'not applicable': a compared model did not beat the majority baseline on "
+        "test (`learning`), so the tests decide nothing; the numbers are kept"
+    )
     sentence: str
     threshold: Num = Field(None, description="what the estimate is held to")
     components: list[Verdict] = Field(default_factory=list)
@@ -164,6 +167,14 @@ class Verdict(Fixed):
     adjustment: str = Field("", description="how p_adjusted was obtained")
     metric: str = Field(
         "", description="performance part: the primary metric its numbers are in (else empty)"
+    )
+    not_applicable_reason: str = Field(
+        "", description="why the status is 'not applicable' (which model did not learn; else empty)"
+    )
+    below_zero_shot: list[str] = Field(
+        default_factory=list,
+        description="per task and comparison: the compared variants whose mean test score on "
+        "the primary metric is below the zero-shot baseline's (a flag; the verdict stands)",
     )
 
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from loralens.stats.hypotheses import Thresholds, serving_verdict
+from loralens.stats.hypotheses import Thresholds, not_applicable, serving_verdict
 
 
-def group_verdicts(groups: list[dict], engine: str, th: Thresholds) -> list[dict[str, Any]]:
-    """Part C tested alone, once per serving group, with the group's tasks and stage."""
+def group_verdicts(
+    groups: list[dict], engine: str, th: Thresholds, unlearned: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Part C tested alone, once per serving group, with the group's tasks and stage.
+
+    `unlearned`: per task, why a comparison on it is not applicable (a compared model did not
+    learn); a group serving such a task gets "not applicable": a study-level verdict is never
+    built from tasks whose models did not learn.
+    """
+    unlearned = unlearned or {}
     out = []
     for group in groups:
         samples = serving_samples(group, engine)
@@ -29,6 +37,10 @@ def group_verdicts(groups: list[dict], engine: str, th: Thresholds) -> list[dict
             note=measured(engine),
         )
         info = group["group"]
+        if why := "; ".join(f"{t}: {unlearned[t]}" for t in info["tasks"] if t in unlearned):
+            verdict = not_applicable(
+                verdict, f"it serves adapters of tasks whose models did not learn ({why})"
+            )
         out.append({"group": info["id"], "tasks": info["tasks"], **verdict.to_dict()})
     return out
 

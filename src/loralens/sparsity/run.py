@@ -98,8 +98,11 @@ def _layer(module: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def run_sparsity(run_dir: Path) -> dict:
-    """Per adapted matrix: spectrum summary, top singular values, intruder counts over ε."""
+def run_sparsity(run_dir: Path, targets: str | list[str] | None = None) -> dict:
+    """Per adapted matrix: spectrum summary, top singular values, intruder counts over ε.
+
+    `targets`: the matrices a full fine-tune's ΔW is read on (None: the run's lora.targets).
+    """
     run = TrainingRun(run_dir)
     cfg, metrics = run.config(), run.metrics()
     model = _base_model(cfg.model.name, len(run.label_names()), run.task_kind())
@@ -113,7 +116,7 @@ def run_sparsity(run_dir: Path) -> dict:
     elif form == "merge":
         deltas, ranks = _merged_deltas(run, model, base)
     elif run.model_dir.is_dir():  # the matrices LoRA would adapt, named per architecture
-        deltas = _full_deltas(run, base, resolve_targets(model, cfg.lora.targets))
+        deltas = _full_deltas(run, base, resolve_targets(model, targets or cfg.lora.targets))
     else:
         raise LoralensError(f"{run_dir}: neither adapter/ nor model/ found; is it a training run?")
     if not deltas:

@@ -36,6 +36,7 @@ from loralens.stats.results import ConfidenceInterval, StatResult
 from loralens.stats.seeds import (
     log_ratio_test,
     mann_whitney_u,
+    one_sample_t_test,
     paired_log_ratio_test,
     welch_noninferiority,
     welch_t_test,
@@ -70,6 +71,7 @@ __all__ = [
     "mcnemar_from_predictions",
     "mcnemar_from_table",
     "mcnemar_test",
+    "one_sample_t_test",
     "paired_log_ratio_test",
     "permutation_test_independent",
     "permutation_test_paired",

@@ -29,6 +29,10 @@ The statuses combine with three-valued logic (AND: any "not supported" wins, els
 "supported"; OR: any "supported" wins, else all must be "not supported"). Simulated studies at
 the null boundary of each part and of H check the rejection rates and coverage
 (tests/unit/stats/test_hypothesis_calibration.py).
+
+A fourth status, "not applicable", is given by the analysis, not by the tests: a comparison in
+which a compared method did not learn its task (`loralens.results.learning`) keeps its numbers
+but decides nothing (`not_applicable`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from typing import Any
 from loralens.stats.parts import (
     DRIFT,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     NOT_SUPPORTED,
     OR_ADJUSTMENT,
     SUPPORTED,
@@ -56,7 +61,7 @@ from loralens.stats.parts import (
 )
 from loralens.stats.results import to_jsonable
 
-__all__ = ["Thresholds", "Verdict", "evaluate_hypothesis"]
+__all__ = ["Thresholds", "Verdict", "evaluate_hypothesis", "not_applicable"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Verdict:
     confidence_level: float = math.nan  # of the interval shown (NaN: none)
     adjustment: str = ""  # how p_adjusted was obtained from p_value
     metric: str = ""  # the performance part's metric, whose unit its numbers are in
+    not_applicable_reason: str = ""  # why the status is "not applicable" (else empty)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite numbers become None)."""
@@ -117,6 +123,18 @@ def _decide(ev: Evidence, p_adjusted: float, adjustment: str = "") -> Verdict:
         confidence_level=ev.level,
         adjustment=adjustment if math.isfinite(ev.p_value) else "",
         metric=ev.metric,
+    )
+
+
+def not_applicable(verdict: Verdict, reason: str) -> Verdict:
+    """`verdict` and its parts made "not applicable" for `reason`, their numbers kept."""
+    parts = tuple(not_applicable(c, reason) for c in verdict.components)
+    return dataclasses.replace(
+        verdict,
+        status=NOT_APPLICABLE,
+        sentence=f"Not applicable: {reason}. What the tests alone say: {verdict.sentence}",
+        components=parts,
+        not_applicable_reason=reason,
     )
 
 

@@ -17,10 +17,12 @@ PERFORMANCE = "Performance (LoRA non-inferior on the primary metric)"
 DRIFT = "Drift (LoRA moves representations less)"
 OR_ADJUSTMENT = "Bonferroni over drift and serving"
 
-Status = Literal["supported", "not supported", "inconclusive"]
+Status = Literal["supported", "not supported", "inconclusive", "not applicable"]
 SUPPORTED: Status = "supported"
 NOT_SUPPORTED: Status = "not supported"
 INCONCLUSIVE: Status = "inconclusive"
+# A comparison of models that did not learn their task: the tests run, but decide nothing.
+NOT_APPLICABLE: Status = "not applicable"
 
 
 @dataclasses.dataclass(frozen=True)

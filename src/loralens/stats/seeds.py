@@ -61,6 +61,39 @@ def welch_t_test(
     )
 
 
+def one_sample_t_test(
+    a: Any,
+    /,
+    *,
+    reference: float,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> StatResult:
+    """One-sample t-test of mean(a) against a fixed `reference`; estimate mean(a) - reference."""
+    # For one method's seeds against a constant (a deterministic baseline's score on the same
+    # test set): the seeds are the units, the reference carries no sampling error of its own.
+    check_alternative(alternative)
+    check_level(confidence_level, "confidence_level")
+    x = as_sample(a, "a") - float(reference)
+    if np.ptp(x) == 0:
+        raise ValueError("the sample has zero variance: the t-test is undefined")
+    res = stats.ttest_1samp(x, 0.0, alternative=alternative)
+    low, high = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level)
+    return StatResult(
+        test="one-sample t-test",
+        alternative=alternative,
+        estimate=float(x.mean()),
+        estimate_label="mean(a) - reference",
+        ci_low=float(low),
+        ci_high=float(high),
+        confidence_level=confidence_level,
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=(int(x.size),),
+        null_value=0.0,
+    )
+
+
 def welch_noninferiority(a: Any, b: Any, /, *, margin: float, alpha: float = 0.05) -> StatResult:
     """One-sided Welch test of H0: mean(a) - mean(b) <= -margin, i.e. a is non-inferior."""
     # The CI is the two-sided 1 - 2 alpha interval: rejecting H0 at alpha is the same as its

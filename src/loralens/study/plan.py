@@ -169,7 +169,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                     Stage(
                         f"drift/{task.name}/{variant}/{seed}",
                         "drift",
-                        {"task": task.name},
+                        {"task": task.name, "pooling": run.probing.pooling},
                         deps=(sid, f"control/{task.name}"),
                         cell=cell,
                     )
@@ -178,7 +178,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                     Stage(
                         f"sparsity/{task.name}/{variant}/{seed}",
                         "sparsity",
-                        {"model": cfg.model.name},
+                        _sparsity_params(cfg, run),
                         deps=(sid,),
                         cell=cell,
                     )
@@ -229,6 +229,15 @@ def _forgetting_base(cfg: RunConfig) -> list[Stage]:
 def _reads(cfg: RunConfig, task: StudyTask, model: str) -> dict[str, str]:
     """Digests of the files a stage of `task` on `model` reads by path (see study/inputs.py)."""
     return {**task_inputs(task.entry, cfg.task.data_dir), **model_inputs(model)}
+
+
+def _sparsity_params(cfg: RunConfig, run: RunConfig) -> dict[str, Any]:
+    """A sparsity stage's params: a full fine-tune's ΔW is read on the matrices LoRA adapts
+    (lora.targets), which its own run key does not hold."""
+    params: dict[str, Any] = {"model": cfg.model.name}
+    if get_method(run.method).delta == "full":
+        params["targets"] = run.lora.targets
+    return params
 
 
 def _with_inputs(params: dict[str, Any], inputs: dict[str, str]) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def stage_drift(params: dict, inputs: dict[str, Path], out: Path) -> None:
 
     run_dir = next(p for sid, p in inputs.items() if sid.startswith(("train/", "encoder/")))
     control = next(p for sid, p in inputs.items() if sid.startswith("control/"))
-    run_drift(run_dir, out, control_dir=control)
+    run_drift(run_dir, out, control_dir=control, compared=params.get("pooling"))
 
 
 def stage_sparsity(params: dict, inputs: dict[str, Path], out: Path) -> None:
@@ -73,7 +73,7 @@ def stage_sparsity(params: dict, inputs: dict[str, Path], out: Path) -> None:
     from loralens.sparsity.run import run_sparsity
 
     (run_dir,) = inputs.values()
-    _write_json(out / "sparsity.json", run_sparsity(run_dir))
+    _write_json(out / "sparsity.json", run_sparsity(run_dir, targets=params.get("targets")))
 
 
 def stage_baselines(params: dict, inputs: dict[str, Path], out: Path) -> None:

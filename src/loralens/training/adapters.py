@@ -13,6 +13,7 @@ from transformers import PreTrainedModel
 from loralens.config import RunConfig
 from loralens.errors import ConfigError
 from loralens.methods import METHODS, get_method
+from loralens.models.heads import HEAD_NAMES
 
 # Target presets by architecture family: Llama-style decoders and BERT-style encoders.
 PRESETS: dict[str, dict[str, list[str]]] = {
@@ -28,7 +29,6 @@ PRESETS: dict[str, dict[str, list[str]]] = {
     },
 }
 FAMILY = {"llama": "llama", "mistral": "llama", "qwen2": "llama", "bert": "bert", "roberta": "bert"}
-HEAD_NAMES = ("score", "classifier")
 
 
 def linear_module_names(model: nn.Module) -> list[str]:

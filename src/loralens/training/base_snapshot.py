@@ -49,15 +49,16 @@ def shared_step0(cfg: RunConfig, probe_sha256: str, device: str, base: Path | No
 def write_base_snapshot(cfg: RunConfig, out: Path) -> None:
     """Capture the base model's snapshot of the task's probe set into `out`, built and captured
     the way a full fine-tuning run of `cfg` takes its step-0 snapshot, with its inputs."""
-    from loralens.data import load_task_from_config
+    from loralens.data.run_task import load_run_task
     from loralens.probing.probe_set import run_probe_set
     from loralens.training.callbacks import SnapshotCallback
     from loralens.training.setup import build_model, resolve_device
 
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     probe = run_probe_set(data, cfg)
     base_cfg = cfg.model_copy(update={"method": "full"})
-    model, tok = build_model(base_cfg, data.spec.num_labels, kind=data.spec.kind)
+    words = data.prompt.choices if data.prompt else None
+    model, tok = build_model(base_cfg, data.spec.num_labels, kind=data.spec.kind, label_words=words)
     device = resolve_device(cfg)
     model.to(device)
     out.mkdir(parents=True, exist_ok=True)

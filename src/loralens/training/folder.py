@@ -27,9 +27,11 @@ from loralens.config import RunConfig, load_config
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-# The config sections that decide what a training run computes: its study stage key and the
-# check that a folder being resumed holds the same run both use exactly these.
-RUN_FIELDS = ("method", "device", "model", "task", "lora", "adalora", "training", "probing")
+# The config sections every training run reads; a method's own settings sections
+# (`Method.settings`) are added per method, so a full fine-tune's key holds no LoRA setting.
+COMMON_FIELDS = ("method", "device", "model", "task", "training", "probing")
+# Choices the analysis makes on a run's artifacts (every pooling is captured): not in its key.
+ANALYSIS_FIELDS: dict[str, tuple[str, ...]] = {"probing": ("pooling",)}
 
 
 # Fields added after run keys existed: they enter a run's fields only away from their default,
@@ -37,10 +39,21 @@ RUN_FIELDS = ("method", "device", "model", "task", "lora", "adalora", "training"
 LATER_FIELDS: dict[tuple[str, str], Any] = {("model", "quantization"): "none"}
 
 
+def run_sections(method: str) -> tuple[str, ...]:
+    """The config sections that define a run of `method`: the common ones and its own."""
+    from loralens.methods import get_method
+
+    return (*COMMON_FIELDS, *get_method(method).settings)
+
+
 def run_fields(cfg: RunConfig) -> dict[str, Any]:
-    """The part of a config that defines a training run (JSON-able)."""
+    """The part of a config that defines a training run (JSON-able): its cache key and the
+    check that a folder being resumed holds the same run both use exactly these."""
     dump = cfg.model_dump(mode="json")
-    fields = {k: dump[k] for k in RUN_FIELDS}
+    fields = {k: dump[k] for k in run_sections(cfg.method)}
+    for section, keys in ANALYSIS_FIELDS.items():
+        for key in keys:
+            del fields[section][key]
     for (section, key), default in LATER_FIELDS.items():
         if fields[section].get(key) == default:
             del fields[section][key]

@@ -14,7 +14,8 @@ from transformers import EarlyStoppingCallback
 from transformers.trainer_callback import PrinterCallback
 
 from loralens.config import RunConfig
-from loralens.data import TaskData, load_task_from_config
+from loralens.data import TaskData
+from loralens.data.run_task import load_run_task
 from loralens.env import fingerprint
 from loralens.errors import ConfigError, LoralensError
 from loralens.kinds import TaskKind, get_kind, selection_metric
@@ -58,7 +59,7 @@ def train_run(cfg: RunConfig, out: Path, base: Path | None = None) -> RunMetrics
         return run.metrics()
     setup_tracker(cfg)
     peak_scope = "run" if reset_peak_rss() else "process"
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     device = resolve_device(cfg)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -68,7 +69,7 @@ def train_run(cfg: RunConfig, out: Path, base: Path | None = None) -> RunMetrics
     run.write_json(run.ENV, fingerprint())
     trainable, total = trainable_parameters(model)
     probe = run_probe_set(data, cfg)
-    run.write_json(run.DATA, _data_record(data, probe.sha256))
+    run.write_json(run.DATA, _data_record(data, probe.sha256, tok))
     step0 = shared_step0(cfg, probe.sha256, device, base)
     snapshots = SnapshotCallback.of_run(cfg, probe, tok, run.snapshots, step0)
     trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, [snapshots])
@@ -133,7 +134,7 @@ def check_same_run(cfg: RunConfig, run: TrainingRun) -> None:
             f"{out} holds a config.yaml that is not a loralens run config; give another --out"
         ) from None
     asked = run_fields(cfg)
-    diff = [d for k in asked for d in _differences(previous[k], asked[k], k)]
+    diff = [d for k in asked for d in _differences(previous.get(k), asked[k], k)]
     if diff:
         state = "finished" if run.finished() else "interrupted"
         raise ConfigError(
@@ -164,7 +165,7 @@ def fit_on_val(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
     is never encoded or scored.
     """
     run = TrainingRun(out)
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     device = resolve_device(cfg)
     kind = get_kind(data.spec.kind)
     model, tok, rows = _model_and_rows(cfg, data, kind, ("train", "val"))  # test: never
@@ -186,7 +187,8 @@ def _model_and_rows(
     rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed, splits)
     # the optimizer steps (AdaLoRA's schedule needs them) follow from the encoded train rows
     steps = total_training_steps(cfg, len(rows["train"]))
-    model, tok = build_model(cfg, data.spec.num_labels, steps, kind=data.spec.kind)
+    words = data.prompt.choices if data.prompt else None
+    model, tok = build_model(cfg, data.spec.num_labels, steps, data.spec.kind, words)
     return model, tok, rows
 
 
@@ -271,9 +273,12 @@ def _log_record(history: list[dict]) -> dict:
     }
 
 
-def _data_record(data: TaskData, probe_sha: str) -> dict:
-    """What data the run saw: split sizes, fingerprints, duplicates, probe set hash."""
-    s = data.splits
+def _data_record(data: TaskData, probe_sha: str, tok) -> dict:
+    """What data the run saw: split sizes, fingerprints, duplicates, probe set hash, the input
+    its head read (prompt and label words, or plain) and the examples cut to max_length."""
+    from loralens.models.heads import verbalizer
+
+    s, prompt = data.splits, data.prompt
     return {
         "task": data.spec.name,
         "kind": data.spec.kind,
@@ -283,6 +288,12 @@ def _data_record(data: TaskData, probe_sha: str) -> dict:
         "splits_sha256": s.fingerprint(),
         "duplicates_removed": s.duplicates_removed,
         "probe_sha256": probe_sha,
+        "head": {
+            "mode": "fresh" if prompt is None else "prompt",
+            "template": data.spec.input_template,
+            "verbalizer": None if prompt is None else verbalizer(tok, prompt.choices),
+        },
+        "cut": data.cut,
     }
 
 

@@ -15,7 +15,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArgum
 from loralens.config import RunConfig
 from loralens.errors import ConfigError
 from loralens.methods import get_method
+from loralens.models.heads import init_prompt_head
 from loralens.models.load import load_classifier
+from loralens.models.registry import resolve_model
 from loralens.task_metrics import get_metric
 from loralens.training.adapters import peft_config
 from loralens.training.quantized import load_qlora_base
@@ -62,12 +64,18 @@ def use_bf16(cfg: RunConfig, device: str) -> bool:
 
 
 def build_model(
-    cfg: RunConfig, num_labels: int, total_steps: int | None = None, kind: str = "classification"
+    cfg: RunConfig,
+    num_labels: int,
+    total_steps: int | None = None,
+    kind: str = "classification",
+    label_words: list[str] | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model of the run's task kind and method, fp32 master weights (an NF4 base if
     quantized), seeded.
 
     `total_steps` (the run's optimizer steps, see `total_training_steps`) is needed by adalora.
+    `label_words` (a prompt head, `TaskData.prompt.choices`): the head starts from the LM head's
+    rows of these words (`models.heads`); None: a fresh head.
     """
     from loralens.kinds import get_kind
 
@@ -88,6 +96,8 @@ def build_model(
         )
     else:
         model, tok = load_classifier(cfg.model.name, num_labels, dtype=torch.float32)
+    if label_words is not None and kind == "classification":
+        init_prompt_head(model, resolve_model(cfg.model.name)[0], tok, label_words)
     if not method.saves_adapter:
         for p in model.parameters():
             p.requires_grad_(True)

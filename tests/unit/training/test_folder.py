@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from loralens.config import load_config
-from loralens.training.folder import RUN_FIELDS, RunMetrics, TrainingRun, run_fields
+from loralens.methods import METHODS
+from loralens.training.folder import (
+    COMMON_FIELDS,
+    RunMetrics,
+    TrainingRun,
+    run_fields,
+    run_sections,
+)
 from tests.conftest import REPO, run_metrics
 
 OWNER = REPO / "src" / "loralens" / "training" / "folder.py"
@@ -58,5 +65,31 @@ def test_metrics_from_another_writer_are_refused() -> None:
 
 def test_run_fields_are_what_define_a_run() -> None:
     a = run_fields(load_config(None, ["serving.repeats=3", "report.alpha=0.1"]))
-    assert set(a) == set(RUN_FIELDS) and a == run_fields(load_config(None))
+    assert a == run_fields(load_config(None))
     assert a != run_fields(load_config(None, ["training.learning_rate=1e-5"]))
+
+
+# A setting of each section a method may own, and a value other than its default.
+OWN_SETTING = {"lora": "lora.rank=4", "adalora": "adalora.init_r=9"}
+# Sections of a run config that are not a training run's: the study, its analysis and tools.
+STUDY_SECTIONS = {"name", "executor", "tracker", "wandb", "study", "serving", "report", "hpo"}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_a_run_key_holds_its_method_settings_and_no_other(method: str) -> None:
+    base = ["model.quantization=nf4"] if METHODS[method].quantized_base else []
+    cfg = load_config(None, [f"method={method}", *base])
+    assert set(run_sections(method)) == {*COMMON_FIELDS, *METHODS[method].settings}
+    for section, override in OWN_SETTING.items():
+        changed = run_fields(load_config(None, [f"method={method}", *base, override]))
+        assert (changed != run_fields(cfg)) == (section in METHODS[method].settings), section
+    # the compared pooling is the analysis' choice: every pooling is captured
+    pooled = load_config(None, [f"method={method}", *base, "probing.pooling=last"])
+    assert run_fields(pooled) == run_fields(cfg)
+
+
+def test_every_config_section_is_a_run_section_or_the_study() -> None:
+    owned = {s for m in METHODS.values() for s in m.settings}
+    assert set(OWN_SETTING) == owned  # a new method section needs a planted change above
+    sections = set(load_config(None).model_dump())
+    assert sections == {*COMMON_FIELDS, *owned, *STUDY_SECTIONS}
