@@ -42,9 +42,9 @@ class ModelConfig(Section):
     head: Literal["prompt", "fresh"] = Field(
         "prompt",
         description="a decoder's classification head: 'prompt' reads the task's prompt "
-        "(task.prompt) and starts from the LM head's rows of its label words, so step 0 is the zero-shot "
-        "decision; 'fresh' reads the plain input with a randomly initialised head (encoders, "
-        "and tasks that declare no prompt, always take it)",
+        "(task.prompt) and starts from the LM head's rows of its label words, so step 0 is the "
+        "zero-shot decision; 'fresh' reads the plain input with a randomly initialised head "
+        "(encoders, and tasks that declare no prompt, always take it)",
     )
 
 

@@ -44,7 +44,7 @@ def test_a_long_pair_keeps_its_last_field_and_cue(tok) -> None:
     assert n_tokens(tok, text) <= 40 < n_tokens(tok, spec.format_input(long))
     assert fitted.texts[1] == long.texts[1]  # the hypothesis is whole
     assert text.endswith(CUE)  # the cue is what the last-token classifier reads
-    assert long.texts[0].startswith(fitted.texts[0]) and 0 < len(fitted.texts[0])
+    assert long.texts[0].startswith(fitted.texts[0]) and len(fitted.texts[0]) > 0
     # a right-truncating tokenizer would have lost both the hypothesis and the cue
     right = tok.decode(tok(spec.format_input(long), truncation=True, max_length=40)["input_ids"])
     assert "the cat is on the mat" not in right
@@ -80,5 +80,5 @@ def test_short_inputs_are_untouched_and_fitting_is_idempotent(tok) -> None:
 
 
 def test_a_template_longer_than_max_length_is_refused(tok) -> None:
-    with pytest.raises(DataError, match="model.max_length"):
+    with pytest.raises(DataError, match=r"model\.max_length"):
         fit_example(pair_spec(), tok, Example(("a", "b"), 0), 8)
