@@ -180,6 +180,12 @@ class StudyConfig(Section):
     encoder_model: str = "minilm-l6"
     encoder_learning_rate: float = Field(1e-4, gt=0)
     forgetting: ForgettingConfig = Field(default_factory=ForgettingConfig)
+    learning_rates: Literal["hand", "tuned"] = Field(
+        "hand",
+        description="how the variants' learning rates were chosen: 'tuned' by `loralens hpo` on "
+        "val, one search space for every variant (hpo.space), or set by 'hand'; results.json "
+        "records it and the report says it beside the drift verdict",
+    )
     compare: list[list[str]] = Field(
         default_factory=list,
         description="(treatment, reference) variant pairs, each its own verdict; empty: every "
@@ -252,6 +258,24 @@ class RunConfig(Section):
             raise ValueError(
                 f"model.quantization: {self.model.quantization} freezes the base in 4-bit, so "
                 f"method '{self.method}' cannot train it; use an adapter method ({with_adapter})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _tuned_the_same_way(self) -> RunConfig:
+        if self.study.learning_rates != "tuned":
+            return self
+        spaces = {name: self.hpo.space.get(name) for name in self.study.methods}
+        if (
+            any(s is None for s in spaces.values())
+            or len(
+                {repr(sorted((k, v.model_dump()) for k, v in s.items())) for s in spaces.values()}
+            )
+            != 1
+        ):
+            raise ValueError(
+                "study.learning_rates: tuned says every variant's rate was searched the same "
+                f"way; give each of {', '.join(self.study.methods)} the same hpo.space"
             )
         return self
 

@@ -161,3 +161,15 @@ def test_an_error_in_a_large_section_names_it_without_dumping_it() -> None:
     msg = str(info.value)
     assert "'study': unknown method 'lora-r9'; did you mean 'lora-r8'?" in msg
     assert "'seeds'" not in msg  # the section's other keys are not repeated
+
+
+def test_tuned_learning_rates_need_one_space_for_every_variant() -> None:
+    space = "{learning_rate: {low: 1.0e-5, high: 1.0e-3, log: true}}"
+    two = ["study.methods=[full, lora]", "study.learning_rates=tuned"]
+    ok = load_config(None, [*two, f"hpo.space={{full: {space}, lora: {space}}}"])
+    assert ok.study.learning_rates == "tuned"
+    other = "{learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}}"
+    with pytest.raises(ConfigError, match="same hpo.space"):
+        load_config(None, [*two, f"hpo.space={{full: {space}, lora: {other}}}"])
+    with pytest.raises(ConfigError, match="same hpo.space"):
+        load_config(None, [*two, f"hpo.space={{full: {space}}}"])

@@ -72,22 +72,36 @@ Fit = Callable[[RunConfig, Path, list], list[dict[str, Any]]]
 
 
 def make_objective(
-    cfg: RunConfig, space: Space, folder: Path, metric: str, greater: bool, fit: Fit
+    cfg: RunConfig,
+    space: Space,
+    folder: Path,
+    metric: str,
+    greater: bool,
+    fit: Fit,
+    seeds: list[int] | None = None,
 ) -> Callable[[optuna.Trial], float]:
-    """Objective(trial): sample, train on `fit` (val only), report, return the best val score."""
+    """Objective(trial): sample, train on `fit` (val only) at each of `seeds` (None: the
+    config's seed), return the mean of their best val scores. The first seed's evaluations are
+    reported to the pruner."""
     import optuna
 
     def objective(trial: optuna.Trial) -> float:
         params = sample(trial, space)
-        run_cfg = with_params(cfg, params)
-        out = folder / f"trial-{trial.number:04d}"
-        pruning = PruningCallback(trial, metric)
-        try:
-            history = fit(run_cfg, out, [pruning])
-        finally:
-            shutil.rmtree(out, ignore_errors=True)  # checkpoints of a trial are never reused
-        if pruning.pruned_at is not None:
-            raise optuna.TrialPruned(f"pruned at step {pruning.pruned_at}")
-        return best_val(history, metric, greater)
+        scores = []
+        for i, seed in enumerate(seeds or [cfg.training.seed]):
+            run_cfg = with_params(cfg, params)
+            run_cfg = run_cfg.model_copy(
+                update={"training": run_cfg.training.model_copy(update={"seed": seed})}
+            )
+            out = folder / f"trial-{trial.number:04d}" / f"seed-{seed}"
+            pruning = PruningCallback(trial, metric)
+            try:
+                history = fit(run_cfg, out, [pruning] if i == 0 else [])
+            finally:
+                shutil.rmtree(out.parent, ignore_errors=True)  # trial checkpoints: never reused
+            if pruning.pruned_at is not None:
+                raise optuna.TrialPruned(f"pruned at step {pruning.pruned_at}")
+            scores.append(best_val(history, metric, greater))
+        return float(sum(scores) / len(scores))
 
     return objective

@@ -48,7 +48,7 @@ def plan_searches(cfg: RunConfig, tasks: list[str] | None, methods: list[str] | 
                 unknown_name_message("variant", name, cfg.study.methods)
                 + " (--method takes a variant of study.methods)"
             )
-    seed = cfg.study.seeds[0]  # searches tune at the study's first seed
+    seed = cfg.study.seeds[0]  # searches tune at the study's first seed(s) (hpo.seeds)
     out = []
     for task in known:
         for variant in cfg.study.methods:
@@ -107,7 +107,8 @@ def run_search(search: Search, storage, url: str, root: Path) -> dict[str, Any]:
     target = result_path(root, search.task.name, search.variant)
     target.parent.mkdir(parents=True, exist_ok=True)
     folder = target.parent / f"{search.variant}-trials"
-    objective = make_objective(cfg, search.space, folder, metric, greater, fit_on_val)
+    seeds = cfg.study.seeds[: hpo.seeds]  # the objective averages these seeds' runs
+    objective = make_objective(cfg, search.space, folder, metric, greater, fit_on_val, seeds)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -170,6 +171,7 @@ def result_record(search: Search, study, url: str, startup: int, ran: int) -> di
         "sampler": {"name": "TPESampler", "seed": search.config.hpo.seed, "startup": startup},
         "pruner": type(study.pruner).__name__,
         "tuned_at_seed": search.config.training.seed,
+        "tuned_at_seeds": search.config.study.seeds[: search.config.hpo.seeds],
         "space": {k: v.model_dump(exclude_none=True) for k, v in search.space.items()},
         "history": [
             {"number": t.number, "state": t.state.name.lower(), "value": _value(t)} for t in done

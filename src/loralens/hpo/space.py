@@ -93,6 +93,12 @@ class HpoConfig(Section):
         None, ge=1, description="random trials before TPE (None: max(2, trials // 4))"
     )
     seed: int = 0
+    seeds: int = Field(
+        1,
+        ge=1,
+        description="training seeds (the study's first ones) each trial trains at; its objective "
+        "is the mean of their best val scores",
+    )
     pruning: bool = True  # MedianPruner on the intermediate val evaluations
     prune_warmup_evals: int = Field(1, ge=0)  # evaluations a trial runs before it may be pruned
     storage: str | None = None  # None: SQLite in <out>/hpo/optuna.db

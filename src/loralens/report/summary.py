@@ -7,10 +7,10 @@ from loralens.report import extract_serving as sv
 from loralens.report import extract_variants as xv
 from loralens.report import fmt, verdicts
 from loralens.results.schema import Results
-from loralens.results.schema_learning import BaselineDifference, Learning
+from loralens.results.schema_over_baselines import BaselineDifference, OverBaselines
 
 
-def _over_best(row: Learning) -> str:
+def _over_best(row: OverBaselines) -> str:
     """'full-ft +20.5 pp over zero-shot [+19.0, +22.0]' (NLL: '… −0.120 nats against …')."""
     d = row.over_best
     if d is None:
@@ -36,15 +36,19 @@ def _name(d: BaselineDifference) -> str:
 
 def _learned_items(results: Results) -> list[str]:
     """One line per task: each variant's test score minus the best baseline, with its CI."""
-    tasks: dict[str, list[Learning]] = {}
-    for row in results.learning:
-        tasks.setdefault(row.task, []).append(row)
+    rank = {m: i for i, m in enumerate(ex.methods(results))}
     items = []
-    for task, rows in tasks.items():
+    for task in ex.tasks(results):
+        rows = sorted(
+            (r for r in results.over_baselines if r.task == task), key=lambda r: rank[r.method]
+        )
+        if not rows:
+            continue
         metric, levels = rows[0].metric, {r.over_best.confidence_level for r in rows if r.over_best}
-        level = f", {100 * levels.pop():.0f}% CI over seeds" if len(levels) == 1 else ""
+        level = f", {100 * levels.pop():.0f}% CI" if len(levels) == 1 else ""
         lower = "" if rows[0].greater_is_better else "; lower is better"
-        head = f"What learned on {task} ({fmt.metric_label(metric)} on test{level}{lower})"
+        what = f"{fmt.metric_label(metric)} on test, mean over seeds minus the best baseline"
+        head = f"Learned on {task} ({what}{level}{lower})"
         unchecked = any(r.beats_majority is None for r in rows)
         tail = "; no majority baseline, so learning was not checked" if unchecked else ""
         items.append(f"{head}: {'; '.join(_over_best(r) for r in rows)}{tail}.")
@@ -83,7 +87,7 @@ def _performance_item(results: Results, task: str, metric: str) -> str | None:
         return None
     seeds = f" ({fmt.plural(counts.pop(), 'seed')} each)" if len(counts) == 1 else ""
     # The best baseline as the analysis chose it (in the metric's direction), not re-derived.
-    rows = [r.over_best for r in results.learning if r.task == task and r.over_best]
+    rows = [r.over_best for r in results.over_baselines if r.task == task and r.over_best]
     best = ""
     if rows:
         best = (

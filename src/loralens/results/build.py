@@ -19,7 +19,7 @@ from loralens.results.drift import (
     drift_section,
 )
 from loralens.results.forgetting import forgetting_rows, forgetting_tests
-from loralens.results.learning import gate, learning_rows, unlearned_tasks
+from loralens.results.over_baselines import gate, over_baseline_rows, unlearned_tasks
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.schema_tuning import tuning_rows
@@ -195,10 +195,9 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     }
     compared = results["decisions"]["drift"]
     # What learned, before any verdict: a comparison of a model that did not is not applicable.
-    results["learning"] = learning = learning_rows(
-        got["train"], got["baselines"], primary, th.alpha
-    )
-    unlearned = unlearned_tasks(learning, list(verdict_inputs))
+    over = over_baseline_rows(got["train"], got["baselines"], primary, th.alpha)
+    results["over_baselines"] = over
+    unlearned = unlearned_tasks(over, list(verdict_inputs))
     results["serving_verdicts"] = group_verdicts(got["serving"], engine, th, unlearned)
     results["tuning"] = tuning_rows(params.get("config") or {})
     base = got.get("forgetting_base") or None
@@ -230,7 +229,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             greater_is_better=get_metric(metric).greater_is_better,
             **drift_args,
         )
-        why, below = gate(learning, task, pair)
+        why, below = gate(over, task, pair)
         verdict = not_applicable(verdict, why) if why else verdict
         comparison = {"treatment": pair[0], "reference": pair[1], "below_zero_shot": below}
         results["hypotheses"].append({"task": task, **comparison, **verdict.to_dict()})

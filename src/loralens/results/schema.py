@@ -18,7 +18,7 @@ from pydantic import Field
 from loralens.config import RunConfig
 from loralens.results.schema_base import Fixed, Num, Open
 from loralens.results.schema_forgetting import Forgetting
-from loralens.results.schema_learning import Learning
+from loralens.results.schema_over_baselines import OverBaselines
 from loralens.results.schema_serving import ServingGroup
 from loralens.results.schema_stats import (
     Anova,
@@ -35,8 +35,8 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
 # the config as RunConfig), so keys that were free-form are now checked; 5: the per-example
 # crossed test, serving verdicts once per serving group; 6: the values tuned on val (tuning);
-# 7: forgetting (each run against the base model on probes no run trained on); 8: learning (each
-# variant against the baselines), "not applicable" verdicts of models that did not learn.
+# 7: forgetting (each run against the base model on probes no run trained on); 8: over_baselines
+# (each variant against the baselines), "not applicable" verdicts of models that did not learn.
 SCHEMA_VERSION = 8
 
 
@@ -361,7 +361,7 @@ class Results(Fixed):
     forgetting: Forgetting = Field(
         default_factory=Forgetting, description="each run against the base on unseen probes"
     )
-    learning: list[Learning] = Field(
+    over_baselines: list[OverBaselines] = Field(
         default_factory=list,
         description="per task x variant: its test score against the baselines (what learned)",
     )

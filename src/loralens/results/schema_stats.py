@@ -158,7 +158,7 @@ class Verdict(Fixed):
     alpha: float
     status: Literal["supported", "not supported", "inconclusive", "not applicable"] = Field(
         description="'not applicable': a compared model did not beat the majority baseline on "
-        "test (`learning`), so the tests decide nothing; the numbers are kept"
+        "test (`over_baselines`), so the tests decide nothing; the numbers are kept"
     )
     sentence: str
     threshold: Num = Field(None, description="what the estimate is held to")

@@ -31,7 +31,7 @@ the null boundary of each part and of H check the rejection rates and coverage
 (tests/unit/stats/test_hypothesis_calibration.py).
 
 A fourth status, "not applicable", is given by the analysis, not by the tests: a comparison in
-which a compared method did not learn its task (`loralens.results.learning`) keeps its numbers
+which a compared method did not learn its task (`loralens.results.over_baselines`) keeps its numbers
 but decides nothing (`not_applicable`).
 """
 

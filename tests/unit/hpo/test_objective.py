@@ -92,3 +92,20 @@ def test_a_pruned_trial_is_recorded_as_pruned(tmp_path: Path) -> None:
     study = optuna.create_study(direction="maximize")
     study.optimize(objective, n_trials=1)
     assert study.trials[0].state == optuna.trial.TrialState.PRUNED
+
+
+def test_the_objective_is_the_mean_over_its_seeds(tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    def fit(cfg: RunConfig, out: Path, callbacks: list) -> list[dict]:
+        seen.append(cfg.training.seed)
+        assert len(callbacks) == (1 if len(seen) % 2 else 0)  # the first seed is pruned on
+        return [{"step": 1, "eval_accuracy": 0.5 + cfg.training.seed / 1000}]
+
+    space = {"learning_rate": default_space(True)["learning_rate"]}
+    objective = make_objective(load_config(None), space, tmp_path, "accuracy", True, fit, [1, 3])
+    study = optuna.create_study(direction="maximize")
+    study.optimize(objective, n_trials=2)
+    assert seen == [1, 3, 1, 3]
+    assert study.trials[0].value == pytest.approx(0.502)  # mean of 0.501 and 0.503
+    assert not list(tmp_path.iterdir())

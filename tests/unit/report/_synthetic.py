@@ -333,6 +333,25 @@ def synthetic_dict(seed: int = 0) -> dict[str, Any]:
     }
 
 
+def unlearnable(results: dict[str, Any], task: str) -> dict[str, Any]:
+    """`results` with `task`'s runs scoring around 0.55, below its majority baseline (0.58): both
+    methods alike, so without the learning gate LoRA would be non-inferior and H supported."""
+    rng = np.random.default_rng(1)
+    runs = [
+        {**r, "test": {**r["test"], "accuracy": 0.55 + float(rng.normal(0, 0.003))}}
+        if r["task"] == task
+        else r
+        for r in results["runs"]
+    ]
+    baselines = [
+        {**b, "test": {**b["test"], "accuracy": 0.58}}
+        if (b["task"], b["name"]) == (task, "majority")
+        else b
+        for b in results["baselines"]
+    ]
+    return {**results, "runs": runs, "baselines": baselines}
+
+
 def minimal_dict(seed: int = 0) -> dict[str, Any]:
     """Only the study block and the runs: no data stats, baselines, drift, serving or verdicts."""
     rng = np.random.default_rng(seed)

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from loralens.stats import log_ratio_test, mann_whitney_u, welch_noninferiority, welch_t_test
+from loralens.stats import (
+    log_ratio_test,
+    mann_whitney_u,
+    one_sample_t_test,
+    welch_noninferiority,
+    welch_t_test,
+)
 
 LORA = [0.842, 0.851, 0.838, 0.847, 0.845]
 FULL = [0.861, 0.858, 0.866, 0.855]
@@ -108,3 +114,16 @@ def test_bad_options():
         welch_t_test(LORA, FULL, alternative="larger")
     with pytest.raises(ValueError, match="margin"):
         welch_noninferiority(LORA, FULL, margin=-0.01)
+
+
+def test_one_sample_t_against_a_fixed_score_is_the_textbook_interval():
+    # planted: mean 0.845 against 0.80; the interval is mean - ref ± t(0.95, n-1) * s / sqrt(n)
+    res = one_sample_t_test(LORA, reference=0.80, alternative="greater", confidence_level=0.9)
+    x = np.asarray(LORA) - 0.80
+    half = stats.t.ppf(0.95, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    assert res.estimate == pytest.approx(x.mean())
+    assert (res.ci_low, res.ci_high) == pytest.approx((x.mean() - half, x.mean() + half))
+    assert res.p_value == pytest.approx(stats.ttest_1samp(LORA, 0.80, alternative="greater").pvalue)
+    assert res.p_value < 0.05 and res.ci_low > 0  # the one-sided test and the near bound agree
+    with pytest.raises(ValueError, match="zero variance"):
+        one_sample_t_test([0.7, 0.7, 0.7], reference=0.6)

@@ -1,4 +1,4 @@
-"""The `learning` block of results.json: what each variant learned against the baselines."""
+"""The `over_baselines` block of results.json: each variant's test score against the baselines."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ class BaselineDifference(Fixed):
     interval: str = Field(description="how the interval was obtained, or 'none: <why>'")
 
 
-class Learning(Fixed):
+class OverBaselines(Fixed):
     """One task x variant's test score on its primary metric against the baselines
-    (`loralens.results.learning`)."""
+    (`loralens.results.over_baselines`)."""
 
     task: str
     method: str = Field(description="the variant")

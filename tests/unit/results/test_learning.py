@@ -1,0 +1,60 @@
+"""Drift at a matched val score: a planted path gives back its drift where it reached the score."""
+
+from __future__ import annotations
+
+import pytest
+
+from loralens.results.learning import (
+    drift_at_matched_score,
+    drift_at_score,
+    matched_score,
+    run_paths,
+)
+
+
+def _summary(method: str, seed: int, path: list[tuple[int, float, float]]) -> list[dict]:
+    return [
+        {
+            "task": "t",
+            "method": method,
+            "seed": seed,
+            "pooling": "mean_nosink",
+            "selected": False,
+            "step": step,
+            "val_score": val,
+            "mean_drift": drift,
+        }
+        for step, val, drift in path
+    ]
+
+
+def test_drift_is_read_where_the_path_first_reaches_the_score() -> None:
+    path = [(0, 0.70, 0.0), (10, 0.74, 0.002), (20, 0.82, 0.010), (30, 0.80, 0.020)]
+    assert drift_at_score(path, 0.78, greater=True) == pytest.approx(0.006)  # halfway 10 -> 20
+    assert drift_at_score(path, 0.70, greater=True) == 0.0
+    assert drift_at_score(path, 0.90, greater=True) is None
+    nll = [(s, -v, d) for s, v, d in path]  # lower is better
+    assert drift_at_score(nll, -0.78, greater=False) == pytest.approx(0.006)
+
+
+def test_a_larger_step_reaches_the_score_further_along_its_drift() -> None:
+    """Planted: the same learning at a larger step moves the representations more per point of
+    val score; at a matched score the larger step's run shows more drift, while at a matched
+    step the comparison mixes both."""
+    small = [(0, 0.70, 0.0), (10, 0.75, 0.001), (20, 0.80, 0.002), (30, 0.84, 0.003)]
+    large = [(0, 0.70, 0.0), (10, 0.80, 0.008), (20, 0.82, 0.012), (30, 0.83, 0.016)]
+    summary = _summary("small", 1, small) + _summary("large", 1, large)
+    paths = run_paths(summary, "t", "mean_nosink")
+    assert matched_score(paths, greater=True) == pytest.approx(0.83)
+    out = drift_at_matched_score(summary, "t", "mean_nosink", greater=True)
+    by = {r["method"]: r["drift"] for r in out["runs"]}
+    assert by["large"] > by["small"]
+    assert by["small"] == pytest.approx(0.002 + 0.75 * 0.001)
+
+
+def test_no_matched_score_when_a_run_never_learned() -> None:
+    flat = [(0, 0.70, 0.0), (10, 0.69, 0.004), (20, 0.70, 0.006)]
+    learned = [(0, 0.70, 0.0), (10, 0.80, 0.004)]
+    summary = _summary("flat", 1, flat) + _summary("learned", 1, learned)
+    out = drift_at_matched_score(summary, "t", "mean_nosink", greater=True)
+    assert out["score"] is None and out["runs"] == [] and out["reason"]
