@@ -169,7 +169,7 @@ def test_tuned_learning_rates_need_one_space_for_every_variant() -> None:
     ok = load_config(None, [*two, f"hpo.space={{full: {space}, lora: {space}}}"])
     assert ok.study.learning_rates == "tuned"
     other = "{learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}}"
-    with pytest.raises(ConfigError, match="same hpo.space"):
+    with pytest.raises(ConfigError, match=r"same hpo\.space"):
         load_config(None, [*two, f"hpo.space={{full: {space}, lora: {other}}}"])
-    with pytest.raises(ConfigError, match="same hpo.space"):
+    with pytest.raises(ConfigError, match=r"same hpo\.space"):
         load_config(None, [*two, f"hpo.space={{full: {space}}}"])

@@ -51,7 +51,7 @@ def drift_at_score(path: Path, target: float, greater: bool) -> float | None:
     it (None if it never does)."""
     goal = oriented(target, greater)
     prev = None
-    for step, val, drift in path:
+    for _step, val, drift in path:
         score = oriented(val, greater)
         if score >= goal:
             if prev is None or prev[0] >= goal:
