@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -27,7 +28,7 @@ from loralens.cli_measure import (
     cmd_sparsity,
 )
 from loralens.cli_study import cmd_repro, cmd_run, cmd_status, cmd_verify
-from loralens.errors import LoralensError, disk_full, is_disk_full
+from loralens.errors import ConfigError, LoralensError, disk_full, is_disk_full
 from loralens.hpo import cli as hpo_cli
 
 if TYPE_CHECKING:
@@ -86,15 +87,38 @@ def cmd_data_stats(args: argparse.Namespace) -> None:
     from loralens.data.stats import task_stats
 
     data = load_task(args.task, Path(args.data_dir) if args.data_dir else None)
-    count = None
+    data = _read_through_prompt(data, args.prompt)
+    count, tok = None, None
     if args.model != "none":
         from loralens.models.load import load_tokenizer
 
         tok = load_tokenizer(args.model)
         count = lambda texts: [len(ids) for ids in tok(texts)["input_ids"]]  # noqa: E731
-    stats = task_stats(data, count)
+    stats = task_stats(data, count)  # lengths before any cut
     stats["tokenizer"] = args.model
+    if args.max_length is not None:
+        if tok is None or data.spec.kind != "classification":
+            raise ConfigError("--max-length counts cut classification inputs: give a --model")
+        from loralens.data.run_task import fitted
+
+        stats["cut"] = fitted(data, tok, args.max_length).cut
+        stats["max_length"] = args.max_length
     print_json(stats) if args.json else print_task_stats(stats)
+
+
+def _read_through_prompt(data, prompt: int | None):
+    """The task with its inputs read through its prompt `prompt` (as a prompt head reads them)."""
+    if prompt is None:
+        return data
+    from loralens.data.run_task import read_through
+
+    prompts = data.spec.prompts
+    if not 0 <= prompt < len(prompts):
+        raise ConfigError(
+            f"--prompt {prompt}: task {data.spec.name} declares {len(prompts)} prompt(s)"
+            + (f"; allowed: 0..{len(prompts) - 1}" if prompts else "")
+        )
+    return dataclasses.replace(data, spec=read_through(data.spec, prompts[prompt]))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -216,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task", help="task name (see `loralens tasks`) or a task YAML file")
     p.add_argument("--data-dir", help="local data folder (GLUE TSV layout for mrpc/sst2/rte)")
     p.add_argument("--model", default="smollm2-135m", help="tokenizer for lengths ('none': skip)")
+    p.add_argument(
+        "--prompt", type=int, help="read inputs through the task's prompt K (as a prompt head)"
+    )
+    p.add_argument(
+        "--max-length",
+        type=int_at_least(8),
+        help="count the examples of each split cut to this many tokens (model.max_length)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_stats)
 

@@ -61,6 +61,11 @@ def print_task_stats(stats: dict) -> None:
         rows.append(row)
     print_table("splits", cols, rows)
     console.print(f"duplicates removed from the training side: {stats['duplicates_removed']}")
+    for name, c in (stats.get("cut") or {}).items():
+        console.print(
+            f"{name}: {c['cut']} of {c['examples']} inputs cut to {stats['max_length']} tokens "
+            f"(their first fields first; {c['emptied']} lost a whole field)"
+        )
     for note in stats["notes"]:
         console.print(f"note: {note}")
     for ex in stats["examples"]:

@@ -209,3 +209,21 @@ def test_probe_refuses_an_unwritable_out_before_loading_anything(
     out = tmp_path / "afile" / "x.safetensors"
     assert main(["probe", "no-such-model", "--out", str(out)]) == 2  # the model is not looked up
     assert "afile is a file, not a folder" in capsys.readouterr().err
+
+
+def test_data_stats_counts_the_inputs_cut_to_max_length(glue_dir, capsys) -> None:
+    """RTE through its first prompt: long premises are cut at 128 tokens, no field is lost;
+    at 64 more are cut. In process (`cli.main`)."""
+    import json
+
+    from loralens.cli import main
+
+    counts = {}
+    for length in (64, 128):
+        argv = ["data", "stats", "rte", "--data-dir", str(glue_dir), "--prompt", "0", "--json"]
+        assert main([*argv, "--max-length", str(length)]) == 0
+        counts[length] = json.loads(capsys.readouterr().out)["cut"]["test"]
+    assert counts[128]["examples"] == 277 and 0 < counts[128]["cut"] < counts[64]["cut"]
+    assert counts[128]["emptied"] == 0
+    assert main(["data", "stats", "rte", "--data-dir", str(glue_dir), "--prompt", "7"]) == 2
+    assert "allowed: 0..2" in capsys.readouterr().err

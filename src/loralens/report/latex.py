@@ -38,6 +38,7 @@ _CHARS = {
     "…": r"\ldots{}",
     "✓": "",
     "✗": "",
+    "⊘": "",
     "\n": " ",
 }
 _TRANSLATE = str.maketrans(_CHARS)
