@@ -19,6 +19,12 @@ from loralens.results.drift import (
     drift_section,
 )
 from loralens.results.forgetting import forgetting_rows, forgetting_tests
+from loralens.results.learning import (
+    drift_at_matched_score,
+    learning_rates,
+    matched_note,
+    rates_note,
+)
 from loralens.results.over_baselines import gate, over_baseline_rows, unlearned_tasks
 from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
@@ -92,10 +98,13 @@ def _run_record(run: TrainingRun, variant: str, adalora: list[dict]) -> dict[str
         ident = {"task": metrics["task"], "method": variant, "seed": metrics["seed"]}
         adalora += adalora_rank_rows(ident, pattern, str(Path(artifact) / run.RANK_PATTERN))
     rows = run.predictions()
+    head = run.data_record().get("head") or {}
     return {
         **metrics,
         "method": variant,
         "base_method": metrics["method"],
+        "learning_rate": run.config().training.learning_rate,  # as trained (tuned values too)
+        "head": head.get("mode"),
         "artifact": artifact,
         # classification only: a language-modelling run's records are scoring windows
         "predictions": [r["pred"] for r in rows if "pred" in r],
@@ -192,7 +201,12 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "serving_engine": engine,
         "drift": drift_decision(drift["summary"], params["tasks"], pooling),
         "comparisons": [list(p) for p in pairs],
+        "learning_rates": learning_rates(params.get("config") or {}, got["train"]),
     }
+    for task in params["tasks"]:
+        greater = get_metric(primary[task]).greater_is_better
+        matched = drift_at_matched_score(drift["summary"], task, pooling, greater)
+        results["decisions"]["drift"]["matched_score"][task] = matched
     compared = results["decisions"]["drift"]
     # What learned, before any verdict: a comparison of a model that did not is not applicable.
     over = over_baseline_rows(got["train"], got["baselines"], primary, th.alpha)
@@ -216,7 +230,13 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         dr = {"lora": [], "full": []}
         if step is not None:
             dr = drift_by_seed(drift["summary"], task, pair, pooling, step)
-            drift_args["drift_note"] = drift_note(drift["summary"], task, pair, pooling, step)
+            drift_args["drift_note"] = "; ".join(
+                [
+                    drift_note(drift["summary"], task, pair, pooling, step),
+                    *matched_note(compared["matched_score"][task], pair),
+                    rates_note(results["decisions"]["learning_rates"]),
+                ]
+            )
         metric = primary[task]
         verdict = evaluate_hypothesis(
             acc,

@@ -78,7 +78,13 @@ def drift_decision(summary: list[dict], tasks: list[str], pooling: str) -> dict[
         steps[task], why = matched_step(summary, task, pooling)
         if why:
             reasons[task] = why
-    return {"measure": MEASURE, "pooling": pooling, "step": steps, "not_compared": reasons}
+    return {
+        "measure": MEASURE,
+        "pooling": pooling,
+        "step": steps,
+        "not_compared": reasons,
+        "matched_score": {},  # per task: results.learning.drift_at_matched_score
+    }
 
 
 def _compared(

@@ -84,3 +84,39 @@ def mean_by_method(runs: list[dict]) -> dict[str, float]:
         if r["drift"] is not None:
             by[r["method"]].append(r["drift"])
     return {m: float(np.mean(v)) for m, v in by.items()}
+
+
+def matched_note(matched: dict, pair: list[str] | tuple[str, str]) -> list[str]:
+    """The drift part's words on drift at the matched val score (none when not compared)."""
+    if matched.get("score") is None:
+        return []
+    means = mean_by_method(matched["runs"])
+    if not all(m in means for m in pair):
+        return []
+    shown = ", ".join(f"{m} {means[m]:.5f}" for m in pair)
+    return [f"at the val score every run reached ({matched['score']:.4g}), mean drift {shown}"]
+
+
+def learning_rates(config: dict, runs: list[dict]) -> dict[str, object]:
+    """decisions.learning_rates: how the variants' rates were chosen and the rates trained at."""
+    study, hpo = config.get("study") or {}, config.get("hpo") or {}
+    how = "tuned" if hpo.get("tuned") or study.get("learning_rates") == "tuned" else "hand"
+    values: dict[str, list[float]] = defaultdict(list)
+    for r in runs:
+        if r.get("learning_rate") is not None and r["learning_rate"] not in values[r["method"]]:
+            values[r["method"]].append(r["learning_rate"])
+    search = {k: hpo.get(k) for k in ("trials", "seeds", "space")} if how == "tuned" else None
+    return {"how": how, "values": dict(values), "search": search}
+
+
+def rates_note(rates: dict) -> str:
+    """What the drift comparison's step sizes rest on, said beside the drift verdict."""
+    values = "; ".join(
+        f"{m} {', '.join(f'{v:.3g}' for v in vs)}" for m, vs in rates["values"].items()
+    )
+    if rates["how"] == "tuned":
+        return f"learning rates tuned on val the same way for every variant ({values})"
+    return (
+        f"learning rates set by hand, not tuned ({values}): drift at a matched step also "
+        "reflects the step sizes given"
+    )

@@ -118,6 +118,12 @@ class Run(Fixed):
     peak_rss_scope: str
     peak_gpu_mb: Num
     device: str
+    learning_rate: float | None = Field(
+        None, description="the rate the run trained at (tuned values applied)"
+    )
+    head: Literal["prompt", "fresh"] | None = Field(
+        None, description="a classifier's head: started at the prompt's label words, or fresh"
+    )
     artifact: str = Field(description="the train artifact, relative to the run directory")
 
 
@@ -319,6 +325,34 @@ class DriftDecision(Fixed):
         description="per task: the last snapshot step every run reached (None: not compared)"
     )
     not_compared: dict[str, str] = Field(description="per task without a step: why")
+    matched_score: dict[str, MatchedScore] = Field(
+        default_factory=dict,
+        description="per task: drift where each run first reached a val score every run reached",
+    )
+
+
+class MatchedRun(Fixed):
+    """One run's drift where it first reached the matched val score."""
+
+    method: str
+    seed: int
+    drift: Num
+
+
+class MatchedScore(Fixed):
+    """Drift against learning: each run read at a val score every run of the task reached."""
+
+    score: Num = Field(description="the best val score every run reached (None: not compared)")
+    runs: list[MatchedRun]
+    reason: str = Field(description="why not compared (empty when compared)")
+
+
+class LearningRates(Fixed):
+    """How the variants' learning rates were chosen (study.learning_rates, hpo)."""
+
+    how: Literal["hand", "tuned"]
+    values: dict[str, list[float]] = Field(description="per variant: the rates its runs trained at")
+    search: dict[str, Any] | None = Field(description="tuned: the search (trials, seeds, space)")
 
 
 class Decisions(Fixed):
@@ -332,6 +366,7 @@ class Decisions(Fixed):
     comparisons: list[list[str]] = Field(
         description="(treatment, reference) variant pairs, each with its own verdict per task"
     )
+    learning_rates: LearningRates | None = None
 
 
 class Results(Fixed):

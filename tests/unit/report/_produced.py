@@ -68,7 +68,12 @@ class Study:
 def _train(study: Study, run: dict[str, Any], val: list[dict], ranks: dict | None) -> None:
     """A finished training run: metrics.json, predictions, the val log, AdaLoRA's ranks."""
     folder = TrainingRun(study.stage("train", run["task"], run["method"], run["seed"]))
-    metrics = {**_without(run, ("artifact", "base_method")), "method": run["base_method"]}
+    recorded = ("artifact", "base_method", "learning_rate", "head")  # config.yaml, data.json
+    metrics = {**_without(run, recorded), "method": run["base_method"]}
+    config = RunConfig().model_dump(mode="json")
+    config["training"]["learning_rate"] = run.get("learning_rate") or 1e-4
+    folder.write_config(RunConfig.model_validate(config))
+    folder.write_json(TrainingRun.DATA, {"head": {"mode": run.get("head")}})
     folder.write_json(TrainingRun.METRICS, metrics)
     folder.write_predictions(_predictions(run["test"]["accuracy"], run["seed"]))
     folder.write_json(TrainingRun.LOG, {"train": [], "val": val})

@@ -121,6 +121,8 @@ def run_row(**fields: Any) -> dict[str, Any]:
         "peak_rss_scope": "run",
         "peak_gpu_mb": None,
         "device": "cpu",
+        "learning_rate": 5e-5 if fields.get("base_method") == "full" else 1e-3,
+        "head": "prompt",
         **fields,
     }
 

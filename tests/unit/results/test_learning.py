@@ -58,3 +58,29 @@ def test_no_matched_score_when_a_run_never_learned() -> None:
     summary = _summary("flat", 1, flat) + _summary("learned", 1, learned)
     out = drift_at_matched_score(summary, "t", "mean_nosink", greater=True)
     assert out["score"] is None and out["runs"] == [] and out["reason"]
+
+
+def test_the_drift_verdict_says_how_the_learning_rates_were_chosen(tmp_path) -> None:
+    """Planted: the same study read as hand-set, then as tuned: results.json records it once and
+    the drift part's sentence carries it, with the drift at the matched val score."""
+    from tests.unit.report._produced import produce
+    from tests.unit.report._synthetic import synthetic_dict
+
+    hand = produce(tmp_path / "hand", synthetic_dict())
+    rates = hand["decisions"]["learning_rates"]
+    assert rates["how"] == "hand" and rates["values"] == {"full-ft": [5e-05], "lora-r8": [1e-3]}
+    drift_part = hand["hypotheses"][0]["components"][1]
+    assert "set by hand, not tuned (full-ft 5e-05; lora-r8 0.001)" in drift_part["sentence"]
+    matched = hand["decisions"]["drift"]["matched_score"]["rotten_tomatoes"]
+    assert matched["score"] is not None and len(matched["runs"]) == 6
+    assert "at the val score every run reached" in drift_part["sentence"]
+    tuned_dict = synthetic_dict()
+    tuned_dict["study"]["config"]["study"]["learning_rates"] = "tuned"
+    space = {"learning_rate": {"low": 1e-5, "high": 1e-2, "log": True}}
+    tuned_dict["study"]["config"]["hpo"] = {"space": {v: space for v in ("full-ft", "lora-r8")}}
+    tuned = produce(tmp_path / "tuned", tuned_dict)
+    assert tuned["decisions"]["learning_rates"]["how"] == "tuned"
+    searched = tuned["decisions"]["learning_rates"]["search"]["space"]["lora-r8"]
+    assert searched["learning_rate"]["high"] == 1e-2
+    sentence = tuned["hypotheses"][0]["components"][1]["sentence"]
+    assert "tuned on val the same way for every variant" in sentence

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from loralens.config import load_config
 from loralens.results.build import collect
 from loralens.results.variants import (
     adalora_rank_rows,
@@ -130,12 +131,15 @@ def test_collect_carries_the_rank_pattern_with_its_artifact(tmp_path: Path) -> N
     folder.mkdir(parents=True)
     run = TrainingRun(folder)
     metrics = run_metrics(task="rte", method="adalora", seed=7, test={"accuracy": 0.6})
+    run.write_config(load_config(None, ["method=adalora", "training.learning_rate=3e-4"]))
+    run.write_json(run.DATA, {"head": {"mode": "prompt"}})
     run.write_json(run.METRICS, metrics.to_dict())
     run.write_predictions([{"pred": 1, "label": 0}])
     run.write_json(run.RANK_PATTERN, {"model.layers.2.mlp.up_proj": 4})
     cells = {"train/rte/ada-r8/7": {"kind": "train", "task": "rte", "variant": "ada-r8", "seed": 7}}
     got = collect({"train/rte/ada-r8/7": folder}, cells)
     assert got["train"][0]["method"] == "ada-r8"
+    assert (got["train"][0]["learning_rate"], got["train"][0]["head"]) == (3e-4, "prompt")
     (row,) = got["adalora"]
     assert row == {
         "task": "rte",
