@@ -103,6 +103,11 @@ def run_search(search: Search, storage, url: str, root: Path) -> dict[str, Any]:
         direction="maximize" if greater else "minimize",
         load_if_exists=True,  # a killed or shared search continues
     )
+    # A seeded sampler restarted on a resumed search would draw its first points again: seed it
+    # past the trials the storage already holds (a fresh search keeps hpo.seed).
+    study.sampler = optuna.samplers.TPESampler(
+        seed=hpo.seed + len(study.trials), n_startup_trials=startup
+    )
     todo = max(0, hpo.trials - len(_finished(study)))
     target = result_path(root, search.task.name, search.variant)
     target.parent.mkdir(parents=True, exist_ok=True)

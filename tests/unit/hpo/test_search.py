@@ -65,6 +65,17 @@ def test_each_method_gets_the_same_budget_and_a_resumed_search_tops_it_up(
     }
 
 
+def test_a_search_resumed_in_its_random_start_draws_new_points(
+    tmp_path: Path, stub_fit: list
+) -> None:
+    """A seeded sampler restarted on a killed search would draw its first points again."""
+    for trials, startup in ((2, 1), (4, 3)):  # resumed while its sampler is still random
+        cfg = load_config(None, [*STUDY, f"hpo.trials={trials}", f"hpo.startup_trials={startup}"])
+        hpo_run.run_searches(cfg, tmp_path, hpo_run.plan_searches(cfg, None, ["lora"]), None)
+    rates = [c.training.learning_rate for c in stub_fit]
+    assert len(rates) == 4 and len(set(rates)) == 4
+
+
 def test_the_sampler_is_tpe_with_few_startup_trials_and_the_pruner_median(tmp_path: Path) -> None:
     cfg = load_config(None, [*STUDY, "hpo.trials=12", "training.eval_steps=5"])
     pruner = hpo_run.pruner(cfg, 3)
