@@ -11,7 +11,7 @@ from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
 from loralens.report import fmt
 from loralens.report.document import Table
-from loralens.results.schema import Baseline, DriftControl, Results, Run
+from loralens.results.schema import Baseline, CutCounts, DriftControl, Results, Run
 
 DASH = "—"
 
@@ -46,14 +46,26 @@ def data_table(results: Results) -> Table | None:
                     fmt.integer(s.size),
                     _labels(s.labels, s.size),
                     *(_quantile(s.token_length, q) for q in ("p50", "p95", "p100")),
+                    _cut(stats.cut, split),
                 )
             )
-    columns = ("Task", "Split", "Examples", "Labels", "Tokens p50", "p95", "max")
+    columns = ("Task", "Split", "Examples", "Labels", "Tokens p50", "p95", "max", "Cut")
     note = (
-        "Token lengths with the study model's tokenizer; test is the original validation set "
-        "unless the task's notes say otherwise."
+        "Token lengths of the input as the models read it (through the task's prompt with a "
+        "prompt head), with the study model's tokenizer; Cut: inputs longer than model.max_length, "
+        "cut in their first fields (never the last field or the prompt's cue), with those that "
+        "lost a whole field. Test is the original validation set unless the task's notes say "
+        "otherwise."
     )
-    return Table("data", "Dataset statistics", columns, tuple(rows), "llrlrrr", note)
+    return Table("data", "Dataset statistics", columns, tuple(rows), "llrlrrrr", note)
+
+
+def _cut(cut: Mapping[str, CutCounts] | None, split: str) -> str:
+    """'12 (0 emptied)' for a split's inputs cut to max_length ('n/a' when not counted)."""
+    if cut is None or split not in cut:
+        return fmt.NA
+    c = cut[split]
+    return f"{fmt.integer(c.cut)} ({fmt.integer(c.emptied)} emptied)"
 
 
 def _trainable(runs: list[Run]) -> str:

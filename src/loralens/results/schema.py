@@ -92,6 +92,21 @@ class DataStats(Fixed):
     notes: list[str]
     fingerprint: str = Field(description="sha256 over every split's texts and labels")
     examples: list[DataExample]
+    cut: dict[str, CutCounts] | None = Field(
+        None, description="classification, per split: inputs cut to max_length by their fields"
+    )
+    max_length: int | None = Field(None, description="model.max_length the inputs were cut to")
+    input: Literal["prompt", "plain"] | None = Field(
+        None, description="whether models read the input through the task's prompt (prompt head)"
+    )
+
+
+class CutCounts(Fixed):
+    """Inputs of a split cut to max_length (their first fields first, never the cue)."""
+
+    examples: int
+    cut: int
+    emptied: int = Field(description="inputs that lost a whole field")
 
 
 class Run(Fixed):

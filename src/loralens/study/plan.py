@@ -137,9 +137,8 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
     stages += forgetting
     for task in tasks:
         reads = _reads(cfg, task, cfg.model.name)  # keyed by content
-        data_params = _with_inputs(
-            {"task": _task_params(cfg, task), "model": cfg.model.name}, reads
-        )
+        model = {k: getattr(cfg.model, k) for k in ("name", "max_length", "head")}
+        data_params = _with_inputs({"task": _task_params(cfg, task), "model": model}, reads)
         stages.append(Stage(f"data/{task.name}", "data", data_params, cell=Cell(task.name)))
         for variant in st.methods:
             for seed in st.seeds:

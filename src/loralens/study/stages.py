@@ -25,16 +25,25 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def stage_data(params: dict, inputs: dict[str, Path], out: Path) -> None:
-    """Dataset statistics of one task (with token lengths for the study's tokenizer)."""
+    """Dataset statistics of one task: token lengths of the input as the study's models read
+    it (through the prompt head's prompt), and per split the inputs cut to max_length."""
+    import dataclasses
+
     from loralens.data import load_task_from_config
+    from loralens.data.run_task import fitted, head_prompt, read_through
     from loralens.data.stats import task_stats
     from loralens.models.load import load_tokenizer
 
-    cfg = _config({"task": params["task"]})
-    tok = load_tokenizer(params["model"])
-    stats = task_stats(
-        load_task_from_config(cfg.task), lambda t: [len(i) for i in tok(t)["input_ids"]]
-    )
+    cfg = _config({"task": params["task"], "model": params["model"]})
+    tok = load_tokenizer(cfg.model.name)
+    data = load_task_from_config(cfg.task)
+    prompt = head_prompt(cfg, data.spec)
+    data = dataclasses.replace(data, spec=read_through(data.spec, prompt))
+    stats = task_stats(data, lambda t: [len(i) for i in tok(t)["input_ids"]])
+    if data.spec.kind == "classification":
+        stats["cut"] = fitted(data, tok, cfg.model.max_length).cut
+        stats["max_length"] = cfg.model.max_length
+        stats["input"] = "prompt" if prompt is not None else "plain"
     _write_json(out / "stats.json", stats)
 
 
