@@ -17,6 +17,7 @@ TINY = [
     "task.max_test=32",
     "training.batch_size=16",
     "training.eval_steps=1",
+    "training.warmup_ratio=0",  # a warm-up step at rate 0 leaves a checkpoint equal to the base
     "probing.snapshot_every=1",
     "probing.max_examples=16",
 ]

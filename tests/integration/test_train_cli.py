@@ -71,16 +71,16 @@ def test_snapshots_cover_start_every_n_and_end(lora_run: Path) -> None:
 
 def test_saved_adapter_reproduces_test_predictions(lora_run: Path, tiny_llama_dir: Path) -> None:
     from loralens.config import load_config
-    from loralens.data import load_task_from_config
+    from loralens.data.run_task import load_run_task
 
     cfg = load_config(lora_run / "config.yaml")
     base = AutoModelForSequenceClassification.from_pretrained(tiny_llama_dir, num_labels=2)
     model = PeftModel.from_pretrained(base, lora_run / "adapter")
     tok = load_tokenizer(str(tiny_llama_dir))
     rows = encode(
-        cfg_spec := load_task_from_config(cfg.task).spec,
+        cfg_spec := load_run_task(cfg).spec,
         tok,
-        load_task_from_config(cfg.task).splits.test,
+        load_run_task(cfg).splits.test,
         cfg.model.max_length,
     )
     logits = predict_logits(model, rows, tok.pad_token_id)
@@ -95,7 +95,7 @@ def test_selected_snapshot_is_the_saved_models_representations(
     """selected.safetensors is copied from the snapshot at the selected step: the same bytes as
     capturing the saved (selected) adapter model on the probe set."""
     from loralens.config import load_config
-    from loralens.data import load_task_from_config
+    from loralens.data.run_task import load_run_task
     from loralens.probing.capture import capture
     from loralens.probing.probe_set import probe_set
 
@@ -106,7 +106,7 @@ def test_selected_snapshot_is_the_saved_models_representations(
     model = PeftModel.from_pretrained(base, lora_run / "adapter")
     tok = load_tokenizer(str(tiny_llama_dir))
     p = cfg.probing
-    probe = probe_set(load_task_from_config(cfg.task), p.max_examples, cfg.task.split_seed)
+    probe = probe_set(load_run_task(cfg), p.max_examples, cfg.task.split_seed)
     fresh = capture(model, tok, probe.texts, cfg.model.max_length, p.batch_size, p.sink_tokens)
     selected = load_file(str(lora_run / "snapshots" / "selected.safetensors"))
     at_step = (lora_run / "snapshots" / f"step_{step:06d}.safetensors").read_bytes()

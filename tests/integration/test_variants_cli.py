@@ -14,7 +14,7 @@ from peft import PeftModel
 from transformers import AutoModelForSequenceClassification
 
 from loralens.config import load_config
-from loralens.data import load_task_from_config
+from loralens.data.run_task import load_run_task
 from loralens.evaluation import encode, predict_logits
 from loralens.models.load import load_tokenizer
 from tests.conftest import REPO, run_cli, run_cli_json
@@ -155,7 +155,7 @@ def test_dora_is_one_registration_that_trains_serves_and_reaches_sparsity(
 def test_saved_adalora_adapter_reproduces_test_predictions(runs, tiny_llama_dir) -> None:
     run = runs["adalora"]
     cfg = load_config(run / "config.yaml")
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     base = AutoModelForSequenceClassification.from_pretrained(tiny_llama_dir, num_labels=2)
     model = PeftModel.from_pretrained(base, run / "adapter")
     tok = load_tokenizer(str(tiny_llama_dir))
@@ -188,7 +188,7 @@ def test_a_4bit_base_trains_and_its_adapter_reproduces_predictions(
     assert cfg.quantized_base  # read back from the run, not from the request
     base, tok = load_qlora_base(str(tiny_llama_dir), 2, "cpu")
     model = PeftModel.from_pretrained(base, run / "adapter")
-    data = load_task_from_config(cfg.task)
+    data = load_run_task(cfg)
     rows = encode(data.spec, tok, data.splits.test, cfg.model.max_length)
     saved = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     torch.testing.assert_close(
