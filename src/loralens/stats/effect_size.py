@@ -3,9 +3,10 @@
 The CI is analytic: the pooled two-sample t statistic follows a noncentral t distribution with
 noncentrality delta * sqrt(n_a * n_b / (n_a + n_b)); inverting its CDF in the noncentrality
 (`scipy.special.nctdtrinc`) and rescaling gives an exact interval for Cohen's d under normality
-(Steiger & Fouladi 1997). Hedges' g and its bounds are d and its bounds times Hedges' (1981)
-small-sample factor J = 1 - 3 / (4 (n_a + n_b) - 9), the same as statsmodels'
-`effectsize_smd`.
+(Steiger & Fouladi 1997). Hedges' g is d times Hedges' (1981) small-sample factor
+J = 1 - 3 / (4 (n_a + n_b) - 9), the same as statsmodels' `effectsize_smd`: a less biased point
+estimate of delta. Its interval is d's, the exact interval for delta: multiplying the bounds by J
+too (0.8 at 3 vs 3) made it cover delta 89% / 87% of the time at delta = 2 / 4.
 """
 
 from __future__ import annotations
@@ -67,9 +68,8 @@ def cohens_d(a: Any, b: Any, /, *, confidence_level: float = 0.95) -> EffectSize
 
 
 def hedges_g(a: Any, b: Any, /, *, confidence_level: float = 0.95) -> EffectSize:
-    """Hedges' g of a - b (bias-corrected d) with a noncentral-t confidence interval."""
+    """Hedges' g of a - b (bias-corrected d) with the exact noncentral-t interval for delta."""
     d, low, high, n_a, n_b = _d_with_ci(a, b, confidence_level)
     j = hedges_correction(n_a, n_b)
-    return EffectSize(
-        "Hedges' g", j * d, j * low, j * high, confidence_level, CI_METHOD, (n_a, n_b)
-    )
+    method = f"{CI_METHOD} (the interval for delta; g = J d, J = {j:.3f})"
+    return EffectSize("Hedges' g", j * d, low, high, confidence_level, method, (n_a, n_b))

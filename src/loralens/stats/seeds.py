@@ -21,7 +21,6 @@ from loralens.stats._checks import (
     check_alternative,
     check_level,
 )
-from loralens.stats.bootstrap import RngLike, bootstrap_ci
 from loralens.stats.results import StatResult
 
 
@@ -114,40 +113,24 @@ def mann_whitney_u(
     *,
     alternative: str = "two-sided",
     confidence_level: float = 0.95,
-    ci_resamples: int = 2000,
-    rng: RngLike = None,
 ) -> StatResult:
-    """Mann-Whitney U test; estimate P(a > b) + P(a = b)/2 with a bootstrap CI."""
-    # With very few seeds the exact test cannot reach small p-values (3 vs 3 seeds: the smallest
-    # two-sided p is 0.1). ci_resamples=0 skips the bootstrap and leaves the CI as NaN.
+    """Mann-Whitney U test with scipy's exact p at small n; estimate P(a > b) + P(a = b)/2.
+
+    No interval: a bootstrap of P(a > b) over a few seeds covered 0.92 / 0.69 / 0.28 / 0.07 of
+    the time at shifts of 0 / 1 / 2 / 3 SD with 3 vs 3 (often zero width), so the test reports
+    U, the estimate and its p only (3 vs 3: the smallest two-sided p is 0.1).
+    """
     check_alternative(alternative)
     check_level(confidence_level, "confidence_level")
     x, y = as_sample(a, "a"), as_sample(b, "b")
     res = stats.mannwhitneyu(x, y, alternative=alternative)
-    n_pairs = x.size * y.size
-    low = high = math.nan
-    if ci_resamples > 0:
-
-        def superiority(u: np.ndarray, v: np.ndarray, axis: int = -1) -> np.ndarray:
-            u_stat = stats.mannwhitneyu(u, v, axis=axis, method="asymptotic").statistic
-            return u_stat / n_pairs
-
-        ci = bootstrap_ci(
-            x,
-            y,
-            statistic=superiority,
-            confidence_level=confidence_level,
-            n_resamples=ci_resamples,
-            rng=rng,
-        )
-        low, high = ci.low, ci.high
     return StatResult(
         test="Mann-Whitney U",
         alternative=alternative,
-        estimate=float(res.statistic) / n_pairs,
+        estimate=float(res.statistic) / (x.size * y.size),
         estimate_label="P(a > b) + P(a = b)/2",
-        ci_low=low,
-        ci_high=high,
+        ci_low=math.nan,
+        ci_high=math.nan,
         confidence_level=confidence_level,
         statistic=float(res.statistic),
         p_value=float(res.pvalue),

@@ -139,8 +139,7 @@ def test_per_example_test_of_runs_scored_on_different_examples_is_not_computed()
 
 
 def test_the_same_runs_give_the_same_statistics_every_time() -> None:
-    # Every interval is seeded (the Mann-Whitney bootstrap among them): results.json is a
-    # function of its inputs, so reruns of a study write the same bytes.
+    # results.json is a function of its inputs, so reruns of a study write the same bytes.
     import json
 
     runs = _runs({"a": 0.7}, seeds=5, lora_shift=0.0)  # overlapping seeds: a wide interval
@@ -150,4 +149,5 @@ def test_the_same_runs_give_the_same_statistics_every_time() -> None:
     )
     assert all(doc == first for doc in again)
     mann_whitney = json.loads(first)["accuracy"][0]["mann_whitney"]
-    assert 0 < mann_whitney["ci_low"] < mann_whitney["ci_high"] < 1
+    # U and its exact p only: a seed bootstrap's interval did not cover at 3-5 seeds
+    assert mann_whitney["ci_low"] is None and 0 < mann_whitney["p_value"] <= 1
