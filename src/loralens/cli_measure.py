@@ -64,7 +64,8 @@ def cmd_drift(args: argparse.Namespace) -> None:
         print(
             f"drift = 1 - debiased CKA; biased beside it. controls: base vs itself >= "
             f"{worst:.12f}; random init <= {floor:.3f}. 'dominated': layers where one principal "
-            "component holds more than half the variance (the measure then sees little else)"
+            "component holds more than half of CKA's weight, λ₁²/Σλ² (the measure then sees little "
+            "else)"
         )
 
 

@@ -143,11 +143,12 @@ def dominated_layers(controls: list[dict], rows: list[dict]) -> dict[tuple[str, 
     base = {
         (c["pooling"], c["layer"])
         for c in controls
-        if (c.get("top_pc_share") or 0) > DOMINATED_SHARE
+        if (c.get("top_pc_cka_share") or 0) > DOMINATED_SHARE
     }
     out: dict[tuple[str, int], set[int]] = defaultdict(set)
     for r in rows:
-        if (r["pooling"], r["layer"]) in base or (r.get("top_pc_share") or 0) > DOMINATED_SHARE:
+        dominated = (r.get("top_pc_cka_share") or 0) > DOMINATED_SHARE
+        if (r["pooling"], r["layer"]) in base or dominated:
             out[(r["pooling"], r["step"])].add(r["layer"])
     return {k: sorted(v) for k, v in out.items()}
 

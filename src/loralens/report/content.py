@@ -340,7 +340,8 @@ def build_document(results: Results, figures: Collection[str]) -> Document:
     caveats += tuple(tv.variant_caveats(results))
     caveats += tuple(
         f"Drift of {task}: in layers {', '.join(map(str, layers))} one principal component holds "
-        f"more than half the variance of the {ex.drift_pooling(results)}-pooled representation; "
+        f"more than half of CKA's weight (λ₁²/Σλ²) in the {ex.drift_pooling(results)}-pooled "
+        "representation; "
         "drift there measures that component (e.g. an attention sink) alone."
         for task, layers in ex.dominated_layers(results).items()
     )

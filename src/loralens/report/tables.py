@@ -233,7 +233,7 @@ def drift_table(results: Results) -> Table | None:
     if flagged:
         listed = "; ".join(f"{t}: layers {', '.join(map(str, v))}" for t, v in flagged.items())
         note += (
-            f" One principal component holds more than half the variance in {listed}: "
+            f" One principal component holds more than half of CKA's weight (λ₁²/Σλ²) in {listed}: "
             "drift there measures that component alone."
         )
     return Table(
@@ -273,7 +273,7 @@ def controls_table(results: Results) -> Table | None:
             span(rs, "d"),
             span(rs, "self_cka"),
             span(rs, "random_init_cka"),
-            str(sum(1 for r in rs if fmt.num(r.top_pc_share) > DOMINATED_SHARE)),
+            str(sum(1 for r in rs if fmt.num(r.top_pc_cka_share) > DOMINATED_SHARE)),
         )
         for (task, pool), rs in cells.items()
     )
@@ -281,8 +281,8 @@ def controls_table(results: Results) -> Table | None:
     note = (
         "Debiased CKA, range over layers. Self-CKA should be 1; random-init CKA is the floor. "
         "n < d makes biased CKA read high, which is why drift uses the debiased estimator. "
-        "Dominated: layers of the base where one principal component holds more than half the "
-        "variance (an attention sink leaking into the pooled row)."
+        "Dominated: layers of the base where one principal component holds more than half of "
+        "what linear CKA weighs, λ₁²/Σλ² (an attention sink leaking into the pooled row)."
     )
     return Table("controls", "CKA controls", columns, rows, "llrrrrrr", note)
 

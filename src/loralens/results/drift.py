@@ -127,6 +127,6 @@ def drift_note(
         listed = ", ".join(map(str, sorted(flagged)))
         note += (
             f"; in {len(flagged)} of {n_layers} layers ({listed}) one principal component holds "
-            "more than half the variance, so drift there reflects that component alone"
+            "more than half of CKA's weight (λ₁²/Σλ²), so drift there reflects that component alone"
         )
     return note

@@ -190,6 +190,9 @@ class DriftRow(Fixed):
     n: int | None = Field(None, description="probe examples")
     d: int | None = Field(None, description="hidden size")
     top_pc_share: Num = Field(None, description="variance share of the top principal component")
+    top_pc_cka_share: Num = Field(
+        None, description="its share of linear CKA's weight, λ₁²/Σλ² (flagged above 0.5)"
+    )
     top_coord_share: Num = Field(None, description="variance share of the top coordinate")
     top_coord: int | None = Field(None, description="that coordinate")
     length_corr: Num = Field(None, description="its Pearson r with 1/input length")
@@ -209,6 +212,7 @@ class DriftControl(Fixed):
     n: int | None = None
     d: int | None = None
     top_pc_share: Num = None
+    top_pc_cka_share: Num = None
     top_coord_share: Num = None
     top_coord: int | None = None
     length_corr: Num = None
@@ -229,7 +233,8 @@ class DriftSummary(Fixed):
     mean_drift_biased: Num = Field(description="mean over layers of 1 - biased CKA")
     layers: int
     dominated_layers: list[int] = Field(
-        description="layers where one principal component holds more than half the variance"
+        description="layers where one principal component holds more than half of CKA's weight "
+        "(λ₁²/Σλ²)"
     )
     val_score: Num = Field(
         None, description="the task's primary metric on val at this step (None: not evaluated)"

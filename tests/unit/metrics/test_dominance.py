@@ -1,8 +1,9 @@
 """The massive-activation diagnostic on planted data."""
 
+import pytest
 import torch
 
-from loralens.metrics.dominance import dominance
+from loralens.metrics.dominance import DOMINATED_SHARE, dominance
 
 
 def test_a_sink_divided_by_length_is_found_and_tied_to_length() -> None:
@@ -19,3 +20,19 @@ def test_isotropic_data_has_no_dominant_component() -> None:
     x = torch.randn(500, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     d = dominance(x)
     assert d.top_pc_share < 0.15 and d.length_corr is None
+
+
+def test_the_flag_weighs_directions_as_linear_cka_does() -> None:
+    """Planted: variances 4, 1, 1, 1, 1, 1, 1 along orthogonal directions. The top direction
+    holds 40% of the variance (under the flag) but 16/22 = 73% of ‖XᵀX‖²_F = Σλ², what linear
+    CKA compares: flagged."""
+    torch.manual_seed(0)
+    n, scales = 4000, torch.tensor([2.0, 1, 1, 1, 1, 1, 1])  # SDs: variances 4, 1, ...
+    noise = torch.randn(n, 7, dtype=torch.float64)
+    z = torch.linalg.qr(noise - noise.mean(0))[0] * n**0.5  # centred, orthogonal columns
+    rotation = torch.linalg.qr(torch.randn(7, 7, dtype=torch.float64))[0]
+    x = (z * scales) @ rotation  # (n, 7), exact variances along rotated axes
+    d = dominance(x)
+    assert d.top_pc_share == pytest.approx(0.4, abs=1e-3)
+    assert d.top_pc_cka_share == pytest.approx(16 / 22, abs=1e-3)
+    assert d.top_pc_share < DOMINATED_SHARE < d.top_pc_cka_share
