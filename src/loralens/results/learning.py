@@ -37,29 +37,28 @@ def oriented(score: float, greater_is_better: bool) -> float:
 
 
 def matched_score(paths: dict[tuple[str, int], Path], greater: bool) -> float | None:
-    """The best val score every run reached, if it lies beyond every run's step-0 score (else
-    None: some run never learned beyond where it started)."""
+    """The best val score every run reached (None: no run has a val score)."""
     if not paths:
         return None
     reached = min(max(oriented(v, greater) for _, v, _ in p) for p in paths.values())
-    start = max(oriented(p[0][1], greater) for p in paths.values())
-    return oriented(reached, greater) if reached > start else None
+    return oriented(reached, greater)
 
 
-def drift_at_score(path: Path, target: float, greater: bool) -> float | None:
-    """Drift where the path first reaches `target`, interpolated between the snapshots around
-    it (None if it never does)."""
+def drift_at_score(path: Path, target: float, greater: bool) -> tuple[float | None, bool]:
+    """(drift where the path first reaches `target`, interpolated between the snapshots around
+    it; whether it had reached it by its first evaluated snapshot, so that drift is an upper
+    bound: no val score is taken at step 0). (None, False) if it never does."""
     goal = oriented(target, greater)
     prev = None
     for _step, val, drift in path:
         score = oriented(val, greater)
         if score >= goal:
-            if prev is None or prev[0] >= goal:
-                return drift
+            if prev is None:
+                return drift, True
             frac = (goal - prev[0]) / (score - prev[0])  # prev score < goal <= score
-            return float(prev[1] + frac * (drift - prev[1]))
+            return float(prev[1] + frac * (drift - prev[1])), False
         prev = (score, drift)
-    return None
+    return None, False
 
 
 def drift_at_matched_score(
@@ -69,11 +68,11 @@ def drift_at_matched_score(
     paths = run_paths(summary, task, pooling)
     target = matched_score(paths, greater)
     if target is None:
-        return {"score": None, "runs": [], "reason": "no score above every run's start"}
-    runs = [
-        {"method": m, "seed": seed, "drift": drift_at_score(p, target, greater)}
-        for (m, seed), p in sorted(paths.items())
-    ]
+        return {"score": None, "runs": [], "reason": "no run has val scores at its snapshots"}
+    runs = []
+    for (m, seed), p in sorted(paths.items()):
+        drift, first = drift_at_score(p, target, greater)
+        runs.append({"method": m, "seed": seed, "drift": drift, "upper_bound": first})
     return {"score": target, "runs": runs, "reason": ""}
 
 
@@ -94,7 +93,15 @@ def matched_note(matched: dict, pair: list[str] | tuple[str, str]) -> list[str]:
     if not all(m in means for m in pair):
         return []
     shown = ", ".join(f"{m} {means[m]:.5f}" for m in pair)
-    return [f"at the val score every run reached ({matched['score']:.4g}), mean drift {shown}"]
+    bounded = sum(r["upper_bound"] for r in matched["runs"] if r["method"] in pair)
+    note = f"at the val score every run reached ({matched['score']:.4g}), mean drift {shown}"
+    if bounded:
+        n = sum(r["method"] in pair for r in matched["runs"])
+        note += (
+            f" ({bounded} of {n} runs had reached it by their first evaluated snapshot: their "
+            "drift there is an upper bound)"
+        )
+    return [note]
 
 
 def learning_rates(config: dict, runs: list[dict]) -> dict[str, object]:

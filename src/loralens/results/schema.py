@@ -357,12 +357,16 @@ class MatchedRun(Fixed):
     method: str
     seed: int
     drift: Num
+    upper_bound: bool = Field(
+        description="it had reached the score by its first evaluated snapshot (no val score is "
+        "taken at step 0): its drift there is an upper bound"
+    )
 
 
 class MatchedScore(Fixed):
     """Drift against learning: each run read at a val score every run of the task reached."""
 
-    score: Num = Field(description="the best val score every run reached (None: not compared)")
+    score: Num = Field(description="the best val score every run reached (None: no val scores)")
     runs: list[MatchedRun]
     reason: str = Field(description="why not compared (empty when compared)")
 

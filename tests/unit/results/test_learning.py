@@ -29,20 +29,21 @@ def _summary(method: str, seed: int, path: list[tuple[int, float, float]]) -> li
 
 
 def test_drift_is_read_where_the_path_first_reaches_the_score() -> None:
-    path = [(0, 0.70, 0.0), (10, 0.74, 0.002), (20, 0.82, 0.010), (30, 0.80, 0.020)]
-    assert drift_at_score(path, 0.78, greater=True) == pytest.approx(0.006)  # halfway 10 -> 20
-    assert drift_at_score(path, 0.70, greater=True) == 0.0
-    assert drift_at_score(path, 0.90, greater=True) is None
+    path = [(10, 0.74, 0.002), (20, 0.82, 0.010), (30, 0.80, 0.020)]
+    drift, bound = drift_at_score(path, 0.78, greater=True)
+    assert drift == pytest.approx(0.006) and not bound  # halfway from step 10 to 20
+    assert drift_at_score(path, 0.72, greater=True) == (0.002, True)  # by its first snapshot
+    assert drift_at_score(path, 0.90, greater=True) == (None, False)
     nll = [(s, -v, d) for s, v, d in path]  # lower is better
-    assert drift_at_score(nll, -0.78, greater=False) == pytest.approx(0.006)
+    assert drift_at_score(nll, -0.78, greater=False)[0] == pytest.approx(0.006)
 
 
 def test_a_larger_step_reaches_the_score_further_along_its_drift() -> None:
     """Planted: the same learning at a larger step moves the representations more per point of
     val score; at a matched score the larger step's run shows more drift, while at a matched
     step the comparison mixes both."""
-    small = [(0, 0.70, 0.0), (10, 0.75, 0.001), (20, 0.80, 0.002), (30, 0.84, 0.003)]
-    large = [(0, 0.70, 0.0), (10, 0.80, 0.008), (20, 0.82, 0.012), (30, 0.83, 0.016)]
+    small = [(10, 0.75, 0.001), (20, 0.80, 0.002), (30, 0.84, 0.003)]
+    large = [(10, 0.80, 0.008), (20, 0.82, 0.012), (30, 0.83, 0.016)]
     summary = _summary("small", 1, small) + _summary("large", 1, large)
     paths = run_paths(summary, "t", "mean_nosink")
     assert matched_score(paths, greater=True) == pytest.approx(0.83)
@@ -52,12 +53,24 @@ def test_a_larger_step_reaches_the_score_further_along_its_drift() -> None:
     assert by["small"] == pytest.approx(0.002 + 0.75 * 0.001)
 
 
-def test_no_matched_score_when_a_run_never_learned() -> None:
-    flat = [(0, 0.70, 0.0), (10, 0.69, 0.004), (20, 0.70, 0.006)]
-    learned = [(0, 0.70, 0.0), (10, 0.80, 0.004)]
+def test_a_run_that_reached_the_score_at_once_gives_an_upper_bound() -> None:
+    """No val score is taken at step 0: a run whose first evaluated snapshot already reached the
+    matched score is read there, flagged as an upper bound, and the note says how many."""
+    from loralens.results.learning import matched_note
+
+    flat = [(10, 0.70, 0.004), (20, 0.69, 0.006)]
+    learned = [(10, 0.66, 0.002), (20, 0.80, 0.004)]
     summary = _summary("flat", 1, flat) + _summary("learned", 1, learned)
     out = drift_at_matched_score(summary, "t", "mean_nosink", greater=True)
-    assert out["score"] is None and out["runs"] == [] and out["reason"]
+    assert out["score"] == pytest.approx(0.70)
+    by = {r["method"]: (r["drift"], r["upper_bound"]) for r in out["runs"]}
+    assert by["flat"] == (0.004, True) and by["learned"][1] is False
+    assert by["learned"][0] == pytest.approx(0.002 + 0.002 * 4 / 14)
+    assert (
+        "1 of 2 runs had reached it by their first evaluated snapshot"
+        in matched_note(out, ["flat", "learned"])[0]
+    )
+    assert drift_at_matched_score([], "t", "mean_nosink", greater=True)["score"] is None
 
 
 def test_the_drift_verdict_says_how_the_learning_rates_were_chosen(tmp_path) -> None:
