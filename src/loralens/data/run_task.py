@@ -10,7 +10,7 @@ Every classification example is then cut to `model.max_length` by its fields (`d
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from loralens.data import TaskData, load_task_from_config
 from loralens.data.spec import Prompt, TaskSpec
@@ -38,11 +38,6 @@ def head_prompt(cfg: RunConfig, spec: TaskSpec) -> Prompt | None:
             f"prompt(s); allowed: 0..{len(spec.prompts) - 1}"
         )
     return spec.prompts[cfg.task.prompt]
-
-
-def head_mode(cfg: RunConfig, spec: TaskSpec) -> Literal["prompt", "fresh"]:
-    """The head a run of `cfg` on `spec` actually builds (recorded with its results)."""
-    return "fresh" if head_prompt(cfg, spec) is None else "prompt"
 
 
 def read_through(spec: TaskSpec, prompt: Prompt | None) -> TaskSpec:
