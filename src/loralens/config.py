@@ -20,7 +20,7 @@ from loralens.errors import ConfigError
 from loralens.hpo.space import HpoConfig
 from loralens.methods import METHODS as _METHOD_REGISTRY
 from loralens.probing.pooling import DEFAULT_POOLING, get_pooling
-from loralens.suggest import unknown_name_message
+from loralens.suggest import name_problem, unknown_name_message
 
 # The standalone sections are imported from here like every other config name.
 __all__ = ["VLLM_ENV_PREFIXES", "ReportConfig", "Section", "ServingConfig", "VllmConfig"]
@@ -202,6 +202,10 @@ class StudyConfig(Section):
 
     @model_validator(mode="after")
     def _methods_known(self) -> StudyConfig:
+        for name in dict.fromkeys([*self.methods, *self.variants]):
+            problem = name_problem("variant", str(name))
+            if problem:  # variants name folders and files (train/<task>/<variant>, hpo)
+                raise ValueError(problem)
         for m in self.methods:
             if m not in METHODS and m not in self.variants:
                 raise ValueError(unknown_name_message("method", m, [*METHODS, *self.variants]))

@@ -88,7 +88,8 @@ def test_paper_config_is_the_published_design() -> None:
 def test_variant_overrides_apply_and_bad_variant_is_rejected(tmp_path: Path) -> None:
     cfg = load_config(CONFIGS / "quickstart.yaml")
     full = variant_config(cfg, "full-ft")
-    assert full.method == "full" and full.training.learning_rate == pytest.approx(5e-5)
+    assert full.method == "full" and full.training.learning_rate == pytest.approx(5.62e-5)
+    assert full.training.learning_rate != cfg.training.learning_rate  # the variant overrides
     bad = tmp_path / "bad.yaml"
     bad.write_text("study:\n  methods: [x]\n  variants:\n    x: {method: lora, lora: {rank: -2}}\n")
     with pytest.raises(ConfigError, match=r"lora\.rank"):
@@ -173,3 +174,14 @@ def test_tuned_learning_rates_need_one_space_for_every_variant() -> None:
         load_config(None, [*two, f"hpo.space={{full: {space}, lora: {other}}}"])
     with pytest.raises(ConfigError, match=r"same hpo\.space"):
         load_config(None, [*two, f"hpo.space={{full: {space}}}"])
+
+
+@pytest.mark.parametrize("name", ["../../tmp/X", "a/b", ".hidden", "", "x" * 101, "sp ace"])
+def test_a_variant_name_that_is_not_one_path_component_is_refused(name: str) -> None:
+    """A variant names folders and files (hpo wrote `../../tmp/X-trials` outside --out)."""
+    with pytest.raises(ConfigError, match="not a plain name"):
+        load_config(None, [f"study.methods=['{name}']", f"study.variants={{'{name}': {{}}}}"])
+    ok = load_config(
+        None, ["study.methods=[lora-r8_v1.2+qv]", "study.variants={lora-r8_v1.2+qv: {}}"]
+    )
+    assert ok.study.methods == ["lora-r8_v1.2+qv"]

