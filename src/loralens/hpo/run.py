@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import warnings
 from dataclasses import dataclass
@@ -108,10 +109,11 @@ def run_search(search: Search, storage, url: str, root: Path) -> dict[str, Any]:
     study.sampler = optuna.samplers.TPESampler(
         seed=hpo.seed + len(study.trials), n_startup_trials=startup
     )
-    todo = max(0, hpo.trials - len(_finished(study)))
     target = result_path(root, search.task.name, search.variant)
     target.parent.mkdir(parents=True, exist_ok=True)
     folder = target.parent / f"{search.variant}-trials"
+    _fail_killed_trials(study, folder)
+    todo = max(0, hpo.trials - len(_finished(study)))
     seeds = cfg.study.seeds[: hpo.seeds]  # the objective averages these seeds' runs
     objective = make_objective(cfg, search.space, folder, metric, greater, fit_on_val, seeds)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -205,6 +207,19 @@ def importance(study) -> dict[str, Any]:
     except (ValueError, RuntimeError) as exc:
         return {"importance": {}, "importance_not_computed": str(exc)}
     return {"importance": {k: float(v) for k, v in shares.items()}}
+
+
+def _fail_killed_trials(study, folder: Path) -> None:
+    """Mark trials whose process died (heartbeat stale) failed, so they leave the budget and are
+    run again, and remove what they left on disk."""
+    import optuna
+    from optuna.trial import TrialState
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        shutil.rmtree(folder / f"trial-{t.number:04d}", ignore_errors=True)
 
 
 def _remove_empty(folder: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
     import optuna
 
 SQLITE_TIMEOUT_S = 300  # workers sharing one SQLite file wait this long for its lock
+# A running trial records a heartbeat this often; one silent for STALE_AFTER_S (its process was
+# killed) is marked failed when a search on the storage next starts, so it is run again.
+HEARTBEAT_S = 30
+STALE_AFTER_S = 120
 
 
 def default_url(hpo_dir: Path) -> str:
@@ -45,7 +50,14 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
     try:
         with _sqlite_lock(url):  # workers starting together would race to create the tables
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=kwargs,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=STALE_AFTER_S,
+                )
             probe = storage.create_new_study(
                 [optuna.study.StudyDirection.MAXIMIZE], f"loralens-write-check-{os.getpid()}"
             )

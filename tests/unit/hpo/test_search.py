@@ -129,3 +129,32 @@ def test_using_tuned_values_without_a_search_is_refused(tmp_path: Path) -> None:
     cfg = load_config(None, [*STUDY, "hpo.use=true"])
     with pytest.raises(ConfigError, match=r"hpo\.use: no search result .*full\.json \(2 missing\)"):
         use_tuned(cfg, tmp_path, ["rotten_tomatoes"])
+
+
+def test_a_trial_whose_process_died_is_failed_cleaned_and_run_again(
+    tmp_path: Path, stub_fit: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 during a trial left it RUNNING for ever with its checkpoints on disk: once its
+    heartbeat is stale, the next search marks it failed, removes its folder and runs the
+    budget's trial again."""
+    import time
+
+    from loralens.hpo import storage as hpo_storage
+    from loralens.hpo.storage import default_url
+
+    monkeypatch.setattr(hpo_storage, "STALE_AFTER_S", 1)
+    cfg = load_config(None, [*STUDY, "hpo.trials=2"])
+    (search,) = hpo_run.plan_searches(cfg, None, ["lora"])
+    (tmp_path / "hpo").mkdir()
+    storage = open_storage(default_url(tmp_path / "hpo"))
+    study = optuna.create_study(storage=storage, study_name=search.name, direction="maximize")
+    killed = study.ask()  # a trial started, then its process died
+    storage.record_heartbeat(killed._trial_id)
+    left = tmp_path / "hpo" / "rotten_tomatoes" / "lora-trials" / "trial-0000" / "seed-3"
+    left.mkdir(parents=True)
+    time.sleep(2.5)  # the database clock counts whole seconds
+    (record,) = hpo_run.run_searches(cfg, tmp_path, [search], None)
+    states = [t.state for t in optuna.load_study(study_name=search.name, storage=storage).trials]
+    assert states[0] == optuna.trial.TrialState.FAIL
+    assert record["trials"]["finished"] == 2 and len(stub_fit) == 2
+    assert not left.parent.exists()
