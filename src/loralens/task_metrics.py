@@ -17,6 +17,8 @@ import numpy as np
 
 # labels, predictions (label indices), number of labels, positive label -> value
 MetricFn = Callable[[np.ndarray, np.ndarray, int, int], float]
+# one test record of a run (predictions.jsonl) -> that example's score
+ExampleFn = Callable[[dict], float]
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,21 @@ class Metric:
     aggregation: Literal["mean"] = "mean"  # over seeds: mean ± SD, intervals from the seeds
     percent: bool = False  # a fraction in results, shown as a percentage in reports
     val_only: bool = False  # a selection score on val, never a task's (test) metric
+    # A per-example mean: each test record's score, whose mean over a run's records is the
+    # metric (the verdict then crosses examples with runs). None: not a mean of examples
+    # (F1 and MCC of a test set, NLL per token over windows of unequal length).
+    example_score: ExampleFn | None = None
 
 
 def _accuracy(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
     from sklearn.metrics import accuracy_score
 
     return float(accuracy_score(y, p))
+
+
+def _correct(record: dict) -> float:
+    """1 if a classification record's prediction is its label, else 0."""
+    return float(record["pred"] == record["label"])
 
 
 def _f1(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
@@ -53,10 +64,21 @@ def _mcc(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
     return float(matthews_corrcoef(y, p))
 
 
+def _record(field: str) -> ExampleFn:
+    """A record's own `field` as its score (QA records carry "exact" and "f1")."""
+    return lambda record: float(record[field])
+
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", "share of correct predictions", _accuracy, percent=True),
+        Metric(
+            "accuracy",
+            "share of correct predictions",
+            _accuracy,
+            percent=True,
+            example_score=_correct,
+        ),
         Metric("f1", "F1 of the positive label (binary) or macro F1", _f1, percent=True),
         Metric("mcc", "Matthews correlation coefficient", _mcc),
         # Language modelling: the mean cross-entropy of each predicted token (nats) is the
@@ -80,14 +102,14 @@ METRICS: dict[str, Metric] = {
         # / 100, like accuracy), overall and per group of answerable (HasAns) and unanswerable
         # (NoAns) questions; a group without questions has no entry in a run's test scores.
         *(
-            Metric(name, text, None, kind="extractive_qa", percent=True)
-            for name, text in (
-                ("squad_f1", "SQuAD token-overlap F1, max over gold answers"),
-                ("exact_match", "SQuAD exact match after answer normalization"),
-                ("has_answer_f1", "SQuAD F1 on the answerable questions"),
-                ("has_answer_exact", "SQuAD exact match on the answerable questions"),
-                ("no_answer_f1", "SQuAD F1 on the unanswerable questions"),
-                ("no_answer_exact", "SQuAD exact match on the unanswerable questions"),
+            Metric(name, text, None, kind="extractive_qa", percent=True, example_score=score)
+            for name, text, score in (
+                ("squad_f1", "SQuAD token-overlap F1, max over gold answers", _record("f1")),
+                ("exact_match", "SQuAD exact match after answer normalization", _record("exact")),
+                ("has_answer_f1", "SQuAD F1 on the answerable questions", None),
+                ("has_answer_exact", "SQuAD exact match on the answerable questions", None),
+                ("no_answer_f1", "SQuAD F1 on the unanswerable questions", None),
+                ("no_answer_exact", "SQuAD exact match on the unanswerable questions", None),
             )
         ),
         # The Trainer cannot generate on val, so QA checkpoints are selected by this instead.

@@ -32,8 +32,11 @@ from loralens.results.schema_tuning import tuning_rows
 from loralens.results.serving import group_verdicts, serving_note, task_serving
 from loralens.results.variants import adalora_rank_rows, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis, not_applicable
-from loralens.task_metrics import get_metric
+from loralens.task_metrics import METRICS, get_metric
 from loralens.training.folder import TrainingRun
+
+# What the analysis reads of a run and results.json leaves out: per-example test data, val log.
+ANALYSIS_ONLY = ("predictions", "labels", "val_log", "example_scores", "example_keys")
 
 
 def _read(path: Path) -> Any:
@@ -109,8 +112,21 @@ def _run_record(run: TrainingRun, variant: str, adalora: list[dict]) -> dict[str
         # classification only: a language-modelling run's records are scoring windows
         "predictions": [r["pred"] for r in rows if "pred" in r],
         "labels": [r["label"] for r in rows if "label" in r],
+        **example_scores(rows, metrics["test"]),
         "val_log": run.log()["val"],
     }
+
+
+def example_scores(rows: list[dict], test: dict[str, float]) -> dict[str, Any]:
+    """Per-example test scores of each per-example-mean metric the run reports, and the
+    examples' identities (id, else index, with the label where there is one)."""
+    scores = {
+        name: [METRICS[name].example_score(r) for r in rows]
+        for name in test
+        if name in METRICS and METRICS[name].example_score is not None
+    }
+    keys = [[r.get("id", r.get("index")), r.get("label")] for r in rows]
+    return {"example_scores": scores, "example_keys": keys}
 
 
 def encoder_baselines(encoder_runs: list[dict]) -> list[dict]:
@@ -155,10 +171,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     from loralens.results.comparisons import baseline_table, comparisons, study_statistics
 
     got = collect(inputs, params["cells"])
-    runs = [
-        {k: v for k, v in r.items() if k not in ("predictions", "labels", "val_log")}
-        for r in got["train"]
-    ]
+    runs = [{k: v for k, v in r.items() if k not in ANALYSIS_ONLY} for r in got["train"]]
     drift = drift_section(got["drift"])
     attach_val_scores(drift["summary"], got["train"], params["primary_metrics"])
     missing = params.get("missing") or {}
@@ -247,6 +260,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             serving_note=serving_note(got["serving"], task, engine),
             metric=metric,
             greater_is_better=get_metric(metric).greater_is_better,
+            examples=acc["examples"],
             **drift_args,
         )
         why, below = gate(over, task, pair)

@@ -48,24 +48,39 @@ def _safe(fn, *args, **kwargs) -> dict[str, Any]:
         return {"not_computed": str(exc)}
 
 
-def correctness(runs: list[dict]) -> np.ndarray:
-    """(runs, examples) 0/1 correctness on test; ValueError when the runs' test sets differ."""
-    labels = [tuple(r.get("labels") or ()) for r in runs]
-    if not labels[0] or any(lab != labels[0] for lab in labels):
-        raise ValueError("the runs do not all carry predictions on the same test labels")
-    if any(len(r.get("predictions") or ()) != len(labels[0]) for r in runs):
-        raise ValueError("a run's predictions do not match its test labels in number")
-    gold = np.asarray(labels[0])
-    return np.stack([np.asarray(r["predictions"]) == gold for r in runs]).astype(float)
+def example_matrix(runs: list[dict], metric: str) -> np.ndarray:
+    """(runs, examples) per-example test scores of `metric`, whose row means are the runs' test
+    scores; ValueError when the metric is not a per-example mean or the runs' examples differ."""
+    if any(metric not in (r.get("example_scores") or {}) for r in runs):
+        raise ValueError(f"{metric} is not a mean of per-example scores, or a run lacks them")
+    keys = [r.get("example_keys") for r in runs]
+    if not keys[0] or any(k != keys[0] for k in keys):
+        raise ValueError("the runs do not all score the same test examples")
+    scores = np.asarray([r["example_scores"][metric] for r in runs], dtype=float)
+    reported = np.asarray([r["test"][metric] for r in runs], dtype=float)
+    if not np.allclose(scores.mean(1), reported, rtol=0, atol=1e-9):
+        raise ValueError(f"the per-example scores' means are not the runs' test {metric}")
+    return scores
 
 
-def per_example(lora: list[dict], full: list[dict]) -> dict[str, Any]:
-    """The crossed examples x runs test of test accuracy, or why it was not computed."""
+def per_example(lora: list[dict], full: list[dict], metric: str) -> dict[str, Any]:
+    """The crossed examples x runs test of the primary metric, or why it was not computed."""
     try:
-        scores = correctness(lora + full)  # (runs, examples)
+        scores = example_matrix(lora + full, metric)  # (runs, examples)
     except ValueError as exc:
         return {"not_computed": str(exc)}
     return _safe(crossed_difference_test, scores[: len(lora)], scores[len(lora) :])
+
+
+def examples_of(lora: list[dict], full: list[dict], metric: str) -> dict[str, Any] | None:
+    """The two methods' (runs, examples) scores for verdict A's crossed test, or None (then
+    Welch across seeds decides): `metric` is not a per-example mean, or the runs' examples
+    differ."""
+    try:
+        scores = example_matrix(lora + full, metric)  # (runs, examples)
+    except ValueError:
+        return None
+    return {"lora": scores[: len(lora)], "full": scores[len(lora) :]}
 
 
 def compare_accuracy(
@@ -98,7 +113,7 @@ def compare_accuracy(
         "mann_whitney": _safe(mann_whitney_u, a, b),
         "hedges_g": _safe(hedges_g, a, b),
         "power": _safe(seeds_for_noninferiority, a, b, margin=th.accuracy_margin, alpha=th.alpha),
-        "per_example": per_example(lora, full),
+        "per_example": per_example(lora, full, metric),
         "mcnemar_per_seed_pair": mcnemar,
     }
 
@@ -145,6 +160,7 @@ def study_statistics(
             verdict_inputs[(task, treatment, reference)] = {
                 "lora": [r["test"][metric] for r in lora],
                 "full": [r["test"][metric] for r in full],
+                "examples": examples_of(lora, full, metric),
             }
     stats = {
         "accuracy": tests,

@@ -138,9 +138,17 @@ def not_applicable(verdict: Verdict, reason: str) -> Verdict:
     )
 
 
-def accuracy_verdict(lora: Any, full: Any, /, *, thresholds: Thresholds | None = None) -> Verdict:
-    """Part A: LoRA's accuracy over seeds is at most `accuracy_margin` below full FT's."""
-    ev = accuracy_evidence(lora, full, thresholds or Thresholds())
+def accuracy_verdict(
+    lora: Any,
+    full: Any,
+    /,
+    *,
+    thresholds: Thresholds | None = None,
+    examples: tuple[Any, Any] | None = None,
+) -> Verdict:
+    """Part A: LoRA's accuracy over seeds is at most `accuracy_margin` below full FT's;
+    `examples`: the two methods' (runs, examples) scores (then the crossed test decides)."""
+    ev = accuracy_evidence(lora, full, thresholds or Thresholds(), examples=examples)
     return _decide(ev, ev.p_value)
 
 
@@ -236,10 +244,13 @@ def evaluate_hypothesis(
     drift_note: str = "",
     metric: str = "accuracy",
     greater_is_better: bool = True,
+    examples: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """Verdict on H = performance AND (drift OR serving), an intersection-union test.
 
     `accuracy` maps "lora" and "full" to per-seed values of the task's primary `metric`;
+    `examples` (a per-example-mean metric) maps them to (runs, examples) scores whose row means
+    are those values: part A is then the crossed examples x runs test, else Welch across seeds;
     `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
     `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence;
     `serving_note`: whose serving measurement part C is (one study-level result), likewise.
@@ -255,7 +266,13 @@ def evaluate_hypothesis(
         else drift_evidence(*_pick(drift, ("lora", "full"), "drift"), th, family=2)
     )
     evidence = (
-        accuracy_evidence(*acc, th, metric, greater_is_better),
+        accuracy_evidence(
+            *acc,
+            th,
+            metric,
+            greater_is_better,
+            None if examples is None else _pick(examples, ("lora", "full"), "examples"),
+        ),
         noted(drift_ev, drift_note),
         noted(
             serving_not_measured(th, serving_reason or "not measured")

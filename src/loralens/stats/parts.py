@@ -10,8 +10,10 @@ from typing import Any, Literal
 import numpy as np
 
 from loralens.stats._checks import as_positive_sample, as_sample, check_level
+from loralens.stats.crossed import CrossedResult, crossed_difference_test
 from loralens.stats.results import StatResult
-from loralens.stats.seeds import log_ratio_test, paired_log_ratio_test, welch_noninferiority
+from loralens.stats.seeds import log_ratio_test, welch_noninferiority
+from loralens.stats.signed_rank import paired_signed_rank_log_ratio
 
 PERFORMANCE = "Performance (LoRA non-inferior on the primary metric)"
 DRIFT = "Drift (LoRA moves representations less)"
@@ -99,7 +101,7 @@ def untestable(
 
 def evidence(
     name: str,
-    r: StatResult,
+    r: StatResult | CrossedResult,
     estimate: float,
     ci: tuple[float, float],
     threshold: float,
@@ -138,14 +140,21 @@ def _is_fraction(metric: str) -> bool:
 
 
 def accuracy_evidence(
-    lora: Any, full: Any, th: Thresholds, metric: str = "accuracy", greater: bool = True
+    lora: Any,
+    full: Any,
+    th: Thresholds,
+    metric: str = "accuracy",
+    greater: bool = True,
+    examples: tuple[Any, Any] | None = None,
 ) -> Evidence:
+    """Part A's evidence: the crossed examples x runs test when `examples` holds the two
+    methods' (runs, examples) scores of a per-example-mean metric, else Welch across seeds."""
     name, margin = PERFORMANCE, th.accuracy_margin
     groups = samples(False, lora=lora, full=full)
     if _is_fraction(metric) and margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
         raise ValueError("scores above 1 look like percentages: give accuracy_margin in points")
-    if not greater:  # lower is better: LoRA may be at most `margin` above full fine-tuning
-        groups = {k: -v for k, v in groups.items()}
+    sign = 1.0 if greater else -1.0  # lower is better: LoRA may be at most `margin` above full
+    groups = {k: sign * v for k, v in groups.items()}
     lo, fu = groups["lora"], groups["full"]
     diff = float(lo.mean() - fu.mean()) if lo.size and fu.size else math.nan
     what = f"{metric}, mean LoRA - full" if greater else f"{metric}, mean full - LoRA"
@@ -153,14 +162,29 @@ def accuracy_evidence(
     early = untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
         return dataclasses.replace(early, metric=metric)
-    r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
+    if examples is None:
+        r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
+        unit = "seeds"
+    else:
+        r = crossed_noninferiority(*(sign * np.asarray(e) for e in examples), margin, th.alpha)
+        unit = f"seeds x {r.n_examples} test examples"
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
         f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g})"
     )
     ci = (r.ci_low, r.ci_high)
-    ev = evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, "seeds")
+    ev = evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, unit)
     return dataclasses.replace(ev, metric=metric)
+
+
+def crossed_noninferiority(a: Any, b: Any, margin: float, alpha: float) -> CrossedResult:
+    """One-sided crossed examples x runs test of H0: mean(a) - mean(b) <= -margin."""
+    r = crossed_difference_test(
+        a, b, alternative="greater", null_difference=-margin, confidence_level=1 - 2 * alpha
+    )
+    return dataclasses.replace(
+        r, test=f"crossed examples x runs non-inferiority (margin {margin:g})"
+    )
 
 
 def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evidence:
@@ -201,15 +225,17 @@ def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evi
 def serving_evidence(
     merged: Any, adapters: Any, th: Thresholds, family: int = 1, paired: bool = False
 ) -> Evidence:
+    """Part C: paired timings (A-B-A pairs) by the signed-rank test of their log ratios with a
+    Hodges–Lehmann interval; unpaired ones (older results) by Welch on log latency."""
     name, limit = "Serving (two adapters cost little extra)", th.serving_overhead
     groups = samples(True, merged=merged, adapters=adapters)
-    unit = "rounds" if paired else "measurements"
+    unit = "pairs" if paired else "measurements"
     observed = gm_ratio(groups["adapters"], groups["merged"]) - 1.0
     point = (observed, f"overhead = {pct(observed)}")
     early = untestable(name, groups, point, limit, th, unit)
     if early is not None:
         return early
-    test = paired_log_ratio_test if paired else log_ratio_test
+    test = paired_signed_rank_log_ratio if paired else log_ratio_test
     r = test(
         groups["adapters"],
         groups["merged"],
@@ -218,9 +244,16 @@ def serving_evidence(
         confidence_level=1 - 2 * th.alpha / family,
     )
     overhead, ci = r.estimate - 1.0, (r.ci_low - 1.0, r.ci_high - 1.0)
+    what = "overhead (paired ratio - 1, Hodges-Lehmann median of pairs)" if paired else "overhead"
+    mean = f"; geometric mean {pct(observed)}" if paired else ""
+    role = (
+        f"tested inside H at alpha/2 = {th.alpha / 2:g}"
+        if family == 2
+        else f"tested alone at alpha = {th.alpha:g}"
+    )
     describe = (
-        f"overhead = {pct(overhead)} ({100 * r.confidence_level:.0f}% CI {pct(ci[0])} "
-        f"to {pct(ci[1])}; allowed <= {pct(limit)})"
+        f"{what} = {pct(overhead)} ({100 * r.confidence_level:.0f}% CI {pct(ci[0])} "
+        f"to {pct(ci[1])}{mean}; allowed <= {pct(limit)}; {role})"
     )
     return evidence(name, r, overhead, ci, limit, False, groups, th, describe, unit)
 

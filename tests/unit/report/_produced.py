@@ -17,7 +17,7 @@ from loralens.results.build import build_results
 from loralens.training.folder import TrainingRun
 
 IDENT = ("task", "method", "seed", "artifact")
-EXAMPLES = 50  # test examples per run: predictions for McNemar
+EXAMPLES = 1000  # test examples per run: predictions for McNemar and the crossed test
 
 
 def _write(path: Path, data: Any) -> None:
@@ -70,12 +70,16 @@ def _train(study: Study, run: dict[str, Any], val: list[dict], ranks: dict | Non
     folder = TrainingRun(study.stage("train", run["task"], run["method"], run["seed"]))
     recorded = ("artifact", "base_method", "learning_rate", "head")  # config.yaml, data.json
     metrics = {**_without(run, recorded), "method": run["base_method"]}
+    predictions = _predictions(run["test"]["accuracy"], run["seed"])
+    # A run's test accuracy is its predictions' (the crossed test checks they agree).
+    correct = [p["pred"] == p["label"] for p in predictions]
+    metrics["test"] = {**metrics["test"], "accuracy": sum(correct) / EXAMPLES}
     config = RunConfig().model_dump(mode="json")
     config["training"]["learning_rate"] = run.get("learning_rate") or 1e-4
     folder.write_config(RunConfig.model_validate(config))
     folder.write_json(TrainingRun.DATA, {"head": {"mode": run.get("head")}})
     folder.write_json(TrainingRun.METRICS, metrics)
-    folder.write_predictions(_predictions(run["test"]["accuracy"], run["seed"]))
+    folder.write_predictions(predictions)
     folder.write_json(TrainingRun.LOG, {"train": [], "val": val})
     if ranks is not None:
         folder.write_json(TrainingRun.RANK_PATTERN, ranks)

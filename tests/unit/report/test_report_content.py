@@ -266,3 +266,13 @@ def test_drift_table_says_whose_last_layer_it_shows(full: Results) -> None:
     pooling = drift_pooling(full)
     assert f"Last layer: given for the compared pooling, {pooling}" in table.note
     assert all(row[4] != fmt.NA for row in table.rows if row[2] == pooling)
+
+
+def test_part_a_names_the_crossed_test_that_decided_it(full: Results) -> None:
+    # Accuracy is a mean of per-example scores: the analysis decided A by crossing examples with
+    # runs, and the verdict's facts say so (the report derives nothing).
+    for v in full.hypotheses:
+        part_a = v.components[0]
+        assert part_a.test.startswith("crossed examples x runs non-inferiority")
+        assert dict(verdicts.facts(part_a))["Test"] == part_a.test
+        assert "seeds x 1000 test examples" in part_a.sentence

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from loralens.errors import LoralensError
+from loralens.results.build import example_scores
 from loralens.results.comparisons import anova_table, comparisons, study_statistics
 from loralens.stats.hypotheses import Thresholds
 
@@ -29,7 +30,7 @@ def _runs(tasks: dict[str, float], seeds: int = 3, lora_shift: float = -0.01) ->
                         "predictions": [1, 0, 1, 1],
                         "labels": [1, 0, 0, 1],
                     }
-                )
+                )  # no per-example scores: their mean would not be `acc`
     return out
 
 
@@ -105,16 +106,29 @@ def _scored(variant: str, seed: int, correct: np.ndarray) -> dict:
     """A run record whose test predictions are right exactly where `correct` is."""
     labels = [i % 2 for i in range(correct.size)]
     predictions = [lab if ok else 1 - lab for lab, ok in zip(labels, correct, strict=True)]
-    acc = float(correct.mean())
+    records = [
+        {"index": i, "label": lab, "pred": p}
+        for i, (lab, p) in enumerate(zip(labels, predictions, strict=True))
+    ]
+    test = {"accuracy": float(correct.mean()), "f1": 0.5}  # f1: not a mean of examples
     base = "full" if variant == "full-ft" else "lora"
     return {
-        "task": "a", "method": variant, "base_method": base, "seed": seed,
-        "test": {"accuracy": acc}, "predictions": predictions, "labels": labels,
+        "task": "a", "method": variant, "base_method": base, "seed": seed, "test": test,
+        "predictions": predictions, "labels": labels, **example_scores(records, test),
     }  # fmt: skip
 
 
 def test_per_example_test_reads_each_runs_predictions() -> None:
     # LoRA is right on 10 more of 200 examples in every run: the crossed test measures +5 points.
+    stats, _ = study_statistics(_planted_runs(), Thresholds(), {"a": "accuracy"}, PAIRS)
+    crossed = stats["accuracy"][0]["per_example"]
+    assert crossed["estimate"] == pytest.approx(0.05)
+    assert crossed["n_runs"] == [3, 3] and crossed["n_examples"] == 200
+    assert crossed["ci_low"] > 0
+
+
+def _planted_runs() -> list[dict]:
+    """3 seeds each; LoRA is right on 10 more of 200 examples in every run."""
     rng = np.random.default_rng(5)
     base = rng.random(200) < 0.6
     runs = []
@@ -124,18 +138,42 @@ def test_per_example_test_reads_each_runs_predictions() -> None:
         lora = full.copy()
         lora[np.flatnonzero(~full)[:10]] = True
         runs += [_scored("full-ft", seed, full), _scored("lora-r8", seed, lora)]
-    stats, _ = study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)
-    crossed = stats["accuracy"][0]["per_example"]
-    assert crossed["estimate"] == pytest.approx(0.05)
-    assert crossed["n_runs"] == [3, 3] and crossed["n_examples"] == 200
-    assert crossed["ci_low"] > 0
+    return runs
 
 
 def test_per_example_test_of_runs_scored_on_different_examples_is_not_computed() -> None:
-    runs = _runs({"a": 0.7})
-    runs[0] = {**runs[0], "labels": [0, 0, 0, 0]}
-    stats, _ = study_statistics(runs, Thresholds(), PRIMARY, PAIRS)
-    assert "same test labels" in stats["accuracy"][0]["per_example"]["not_computed"]
+    runs = _planted_runs()
+    runs[0]["example_keys"] = [[k, 1 - lab] for k, lab in runs[0]["example_keys"]]
+    stats, inputs = study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)
+    assert "same test examples" in stats["accuracy"][0]["per_example"]["not_computed"]
+    assert inputs[("a", *PAIRS[0])]["examples"] is None  # verdict A falls back to Welch
+
+
+def test_per_example_test_of_a_metric_that_is_no_mean_of_examples_is_not_computed() -> None:
+    stats, inputs = study_statistics(_planted_runs(), Thresholds(), {"a": "f1"}, PAIRS)
+    assert "not a mean of per-example scores" in stats["accuracy"][0]["per_example"]["not_computed"]
+    assert inputs[("a", *PAIRS[0])]["examples"] is None
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss")  # Welch on near-equal run scores
+def test_per_example_scores_that_do_not_average_to_the_runs_score_are_refused() -> None:
+    runs = _planted_runs()
+    runs[1]["test"]["accuracy"] += 0.01  # the run's own score and its examples disagree
+    stats, inputs = study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)
+    assert (
+        "means are not the runs' test accuracy"
+        in stats["accuracy"][0]["per_example"]["not_computed"]
+    )
+    assert inputs[("a", *PAIRS[0])]["examples"] is None
+
+
+def test_verdict_a_reads_the_examples_of_each_run() -> None:
+    runs = _planted_runs()
+    _, inputs = study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)
+    examples = inputs[("a", *PAIRS[0])]["examples"]
+    assert examples["lora"].shape == examples["full"].shape == (3, 200)
+    np.testing.assert_allclose(examples["lora"].mean(1), inputs[("a", *PAIRS[0])]["lora"])
+    assert examples["lora"].sum() - examples["full"].sum() == 30  # 10 more right per run
 
 
 def test_the_same_runs_give_the_same_statistics_every_time() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from loralens.stats.hypotheses import (
     Thresholds,
@@ -120,3 +121,40 @@ def test_paired_serving_rounds_are_calibrated_and_see_through_machine_load() -> 
     assert at_limit <= ALPHA / 2 + 0.02  # tested at alpha / 2 inside H
     # 10% overhead under 30% round-to-round load swings: pairing still shows it is below 30%.
     assert _rate(lambda: serving(1.1)) > 0.9
+
+
+def _crossed_acc(rng: np.random.Generator, diff: float) -> tuple[np.ndarray, np.ndarray]:
+    """(runs, examples) scores of LoRA and full, true mean difference `diff`, where the methods
+    differ example by example (w) as much as examples differ (u) and runs barely differ (v)."""
+    examples = 200
+    u = rng.normal(0, 0.3, examples)  # difficulty, shared
+    lora, full = (
+        0.8 + shift + u + rng.normal(0, 0.3, examples) + rng.normal(0, 0.01, (SEEDS, 1))
+        + rng.normal(0, 0.3, (SEEDS, examples))
+        for shift in (diff, 0.0)
+    )  # fmt: skip
+    return lora, full
+
+
+def test_part_a_from_examples_is_calibrated_where_welch_across_seeds_is_not() -> None:
+    # Welch across seeds treats the test set as fixed: with example-by-method variation it
+    # says "supported" at the margin far more often than alpha; the crossed test does not.
+    rng = np.random.default_rng(7)
+
+    def status(crossed: bool) -> str:
+        lora, full = _crossed_acc(rng, -TH.accuracy_margin)
+        examples = (lora, full) if crossed else None
+        means = (lora.mean(1), full.mean(1))
+        return accuracy_verdict(*means, thresholds=TH, examples=examples).status
+
+    assert _rate(lambda: status(crossed=True)) <= ALPHA + 0.02
+    assert _rate(lambda: status(crossed=False)) > 2 * ALPHA
+
+
+def test_part_a_from_examples_finds_a_planted_equivalence() -> None:
+    rng = np.random.default_rng(8)
+    lora, full = _crossed_acc(rng, 0.0)
+    v = accuracy_verdict(lora.mean(1), full.mean(1), thresholds=TH, examples=(lora, full))
+    assert v.test.startswith("crossed examples x runs non-inferiority")
+    assert v.estimate == pytest.approx(lora.mean() - full.mean())
+    assert "3 lora vs 3 full seeds x 200 test examples" in v.sentence
