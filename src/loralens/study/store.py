@@ -1,9 +1,15 @@
-"""Content-addressed artifact store: atomic stage directories with verified manifests."""
+"""Content-addressed artifact store: atomic stage directories with verified manifests.
+
+An artifact folder is trusted only as what its name says: its manifest matches its own digest,
+names the folder's kind and key, and lists exactly the files in the folder, each with its sha256.
+`loralens status`, `run` and `verify` all apply this one check (`artifact_problems`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -20,6 +26,8 @@ from loralens.study.plan import Stage
 MANIFEST = "manifest.json"
 LOCK = ".lock"  # held by the `loralens run` working on the folder
 MISSING, CHANGED = "is missing", "does not match its sha256"  # how a listed file differs
+UNLISTED = "is not in its manifest"  # a file present in an artifact folder but not listed
+DIGEST = "digest"  # a manifest's sha256 of its own other fields (canonical JSON)
 PID = ".pid"  # in a partial folder: "<pid> <host>" of the process writing it
 
 
@@ -48,19 +56,15 @@ class ArtifactStore:
         return self.logs / (stage.id.replace("/", "__") + ".log")
 
     def verify(self, stage: Stage) -> str | None:
-        """None if the artifact exists and every file matches its manifest, else the problem."""
+        """None if the artifact exists and is what its name says (artifact_problems), else the
+        first problem ("missing" when there is no folder, "no manifest" when it has none)."""
         folder = self.path(stage)
-        manifest = folder / MANIFEST
-        if not manifest.is_file():
+        if not (folder / MANIFEST).is_file():
             return "missing" if not folder.exists() else "no manifest"
-        try:
-            files = json.loads(manifest.read_text())["files"]
-            pairs = list(files.items())
-        except (ValueError, KeyError, TypeError, AttributeError):  # bytes flipped, key lost
-            return "its manifest is unreadable (corrupted)"
-        for rel, how in changed_files(folder, dict(pairs)):
-            return f"{rel} {how}" if how == MISSING else f"{rel} {how} (corrupted)"
-        return None
+        problem = next(artifact_problems(folder), None)
+        if problem is None or problem.endswith(MISSING):
+            return problem
+        return f"{problem} (corrupted)"
 
     def begin(self, stage: Stage, resumable: bool) -> Path:
         """A clean (or, for resumable stages, kept) partial directory to write into."""
@@ -104,7 +108,9 @@ class ArtifactStore:
                 "seconds": time.time() - started,
             },
         }
-        (part / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        manifest = json.loads(json.dumps(manifest, default=str))  # as it will be read back
+        manifest[DIGEST] = manifest_digest(manifest)
+        (part / MANIFEST).write_text(json.dumps(manifest, indent=2))
         final = self.path(stage)
         if final.exists():  # a corrupted earlier artifact: replaced, never read
             shutil.rmtree(final)
@@ -134,6 +140,50 @@ class ArtifactStore:
                 tmp.unlink(missing_ok=True)  # a half-written record is worse than none
             return False
         return True
+
+
+def manifest_digest(manifest: dict) -> str:
+    """sha256 of a manifest's canonical JSON, its own digest left out."""
+    body = {k: v for k, v in manifest.items() if k != DIGEST}
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def read_manifest(folder: Path) -> dict:
+    """An artifact folder's manifest, checked against its own digest; ValueError saying why
+    it cannot be trusted (unreadable, no digest, or a digest it does not match)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files, kind, key = manifest["files"], manifest["kind"], manifest["key"]
+        if not isinstance(files, dict) or not all(isinstance(x, str) for x in (kind, key)):
+            raise TypeError
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # bytes flipped
+        raise ValueError("its manifest is unreadable") from None
+    if DIGEST not in manifest:
+        raise ValueError("its manifest has no digest (written by an older loralens)")
+    if manifest[DIGEST] != manifest_digest(manifest):
+        raise ValueError("its manifest does not match its own digest (edited or damaged)")
+    return manifest
+
+
+def artifact_problems(folder: Path) -> Iterator[str]:
+    """Each way an artifact folder is not what its name says, cheapest checks first: its
+    manifest untrustworthy (read_manifest), naming another kind or key (a folder moved or
+    swapped), a file present but unlisted, a listed file missing or changed."""
+    try:
+        manifest = read_manifest(folder)
+    except ValueError as err:
+        yield str(err)
+        return
+    named = f"{manifest['kind']}-{manifest['key']}"
+    if folder.name != named:
+        yield f"holds {named} (its manifest says so), not {folder.name} (folders moved or swapped?)"
+    files = manifest["files"]
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    for rel in sorted(present - set(files) - {MANIFEST}):
+        yield f"{rel} {UNLISTED}"
+    for rel, how in changed_files(folder, files):
+        yield f"{rel} {how}"
 
 
 def changed_files(folder: Path, files: dict[str, str]) -> Iterator[tuple[str, str]]:

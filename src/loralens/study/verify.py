@@ -1,7 +1,8 @@
 """`loralens verify RUN_DIR`: recheck every artifact of a study run folder against its manifest.
 
-Per artifact: the manifest is readable; every listed file exists and matches its sha256, and no
-file is present that the manifest does not list; the folder is named by its kind and key; the key
+Per artifact, the check `status` and `run` make too (store.artifact_problems): the manifest is
+readable and matches its own digest; the folder is named by its kind and key; every listed file
+exists and matches its sha256, and no file is present that the manifest does not list. Then: the key
 follows from the manifest's params and upstream keys under this loralens (its version and the
 kind's computation version); every upstream artifact is in the folder; the software that wrote it
 (loralens, Python, the pinned packages, the torch build) is the software here. And results.json
@@ -11,14 +12,13 @@ on another machine).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loralens.errors import LoralensError
 from loralens.study.plan import content_key
-from loralens.study.store import MANIFEST, changed_files
+from loralens.study.store import artifact_problems, read_manifest
 
 SOFTWARE = ("loralens", "python", "torch_build")  # plus every entry of "packages"
 
@@ -52,14 +52,12 @@ def verify_run(root: Path, here: dict[str, Any]) -> tuple[int, list[Mismatch]]:
 
 def _artifact(folder: Path, here: dict[str, Any]) -> list[str]:
     """What is wrong with one artifact folder (empty: nothing)."""
+    problems = list(artifact_problems(folder))  # the check status and run make too
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-        files, kind, key = dict(manifest["files"]), manifest["kind"], manifest["key"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return ["its manifest is missing or unreadable"]
-    problems = _files(folder, files)
-    if folder.name != f"{kind}-{key}":
-        problems.append(f"named {folder.name}, but its manifest says {kind}-{key}")
+        manifest = read_manifest(folder)
+    except ValueError:
+        return problems  # its one problem: nothing else in it can be trusted
+    kind, key = manifest["kind"], manifest["key"]
     inputs = manifest.get("inputs") or {}
     upstream = [Path(str(p)).name for p in inputs.values()]
     problems += [
@@ -74,16 +72,6 @@ def _artifact(folder: Path, here: dict[str, Any]) -> list[str]:
             "edited, or written by another version of loralens or of this stage's computation)"
         )
     problems += _software(manifest.get("environment") or {}, here)
-    return problems
-
-
-def _files(folder: Path, files: dict[str, str]) -> list[str]:
-    """Missing, changed and unlisted files of an artifact folder."""
-    problems = [f"{rel} {how}" for rel, how in changed_files(folder, files)]
-    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    problems += [
-        f"{rel} is not in its manifest" for rel in sorted(present - set(files) - {MANIFEST})
-    ]
     return problems
 
 

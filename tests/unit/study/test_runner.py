@@ -149,3 +149,37 @@ def test_a_byte_flipped_in_a_manifest_recomputes_that_stage_only(
     again = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
     recomputed = json.loads(manifest.read_text())["stage"]
     assert again.done == [recomputed] and len(again.cached) == 2
+
+
+def test_swapped_artifact_folders_are_recomputed_never_read_under_the_wrong_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loralens.study.status import study_status
+
+    fake_study(monkeypatch, fail=False)
+    submit = LocalExecutor(tmp_path)
+    run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+    a, b = sorted(ArtifactStore(tmp_path).artifacts.glob("data-*"))
+    a.rename(tmp_path / "held")
+    b.rename(a)
+    (tmp_path / "held").rename(b)
+    states = {r["id"]: r["state"] for r in study_status(tmp_path)}
+    assert states == {"data/a": "corrupted", "data/b": "corrupted", "analysis": "done"}
+    again = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+    assert sorted(again.done) == ["data/a", "data/b"] and again.cached == ["analysis"]
+    for folder in (a, b):  # each folder now holds the artifact its name says
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert folder.name == f"{manifest['kind']}-{manifest['key']}"
+
+
+def test_an_unlisted_file_in_an_artifact_recomputes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_study(monkeypatch, fail=False)
+    submit = LocalExecutor(tmp_path)
+    run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+    folder = sorted(ArtifactStore(tmp_path).artifacts.glob("data-*"))[0]
+    (folder / "planted.json").write_text("{}")
+    again = run_study(None, tmp_path, submit)  # type: ignore[arg-type]
+    assert len(again.done) == 1 and len(again.cached) == 2
+    assert not (folder / "planted.json").exists()

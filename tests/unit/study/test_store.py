@@ -1,5 +1,6 @@
 """Artifact store: atomic commit, manifest verification, corruption detection."""
 
+import json
 import os
 from pathlib import Path
 
@@ -93,3 +94,67 @@ def test_a_folder_holding_another_study_is_refused(tmp_path: Path) -> None:
         "holds the study 'glue-cpu', not 'quickstart'" in proc.stderr and "--force" in proc.stderr
     )
     assert not (run / "plan.json").exists()
+
+
+def _committed(store: ArtifactStore, stage: Stage, text: str = "{}") -> Path:
+    """A committed artifact of `stage` holding out.json."""
+    (store.begin(stage, resumable=False) / "out.json").write_text(text)
+    return store.commit(stage, {}, started=0.0)
+
+
+def test_a_manifest_edited_into_other_valid_json_is_corrupted(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    stage = _stage()
+    manifest = _committed(store, stage) / "manifest.json"
+    text = manifest.read_text()
+    manifest.write_text(text.replace('"stage": "x/1"', '"stage": "x/2"'))  # one byte, still JSON
+    assert json.loads(manifest.read_text())["stage"] == "x/2"
+    expected = "its manifest does not match its own digest (edited or damaged) (corrupted)"
+    assert store.verify(stage) == expected
+    data = json.loads(text)
+    del data["digest"]  # as written before manifests carried a digest
+    manifest.write_text(json.dumps(data))
+    assert "has no digest" in store.verify(stage)
+
+
+def test_a_file_present_but_unlisted_is_corrupted(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    stage = _stage()
+    final = _committed(store, stage)
+    (final / "sub").mkdir()
+    (final / "sub" / "extra.bin").write_bytes(b"?")
+    assert store.verify(stage) == "sub/extra.bin is not in its manifest (corrupted)"
+
+
+def test_a_manifest_that_lost_a_file_entry_is_corrupted_even_if_redigested(
+    tmp_path: Path,
+) -> None:
+    from loralens.study.store import manifest_digest
+
+    store = ArtifactStore(tmp_path)
+    stage = _stage()
+    manifest = _committed(store, stage) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    del data["files"]["out.json"]
+    manifest.write_text(json.dumps(data))
+    assert "does not match its own digest" in store.verify(stage)
+    data["digest"] = manifest_digest(data)  # a consistent manifest that leaves the file out
+    manifest.write_text(json.dumps(data))
+    assert store.verify(stage) == "out.json is not in its manifest (corrupted)"
+
+
+def test_swapped_artifact_folders_are_each_corrupted_naming_what_they_hold(
+    tmp_path: Path,
+) -> None:
+    store = ArtifactStore(tmp_path)
+    a, b = Stage("t/a", "train", {}, key="ka"), Stage("t/b", "train", {}, key="kb")
+    _committed(store, a, '"a"')
+    _committed(store, b, '"b"')
+    store.path(a).rename(tmp_path / "tmp")
+    store.path(b).rename(store.path(a))
+    (tmp_path / "tmp").rename(store.path(b))
+    assert store.verify(a) == (
+        "holds train-kb (its manifest says so), not train-ka (folders moved or swapped?) "
+        "(corrupted)"
+    )
+    assert store.verify(b) is not None and "holds train-ka" in store.verify(b)

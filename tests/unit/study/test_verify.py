@@ -10,6 +10,7 @@ import pytest
 
 from loralens.study.executors import LocalExecutor
 from loralens.study.runner import run_study
+from loralens.study.store import manifest_digest
 from loralens.study.verify import verify_run
 from tests.unit.study._fake_study import fake_study
 
@@ -46,8 +47,8 @@ def test_a_changed_file_and_an_unlisted_one_are_named(run: Path) -> None:
     (folder / "stats.json").write_text('{"x": 1}')
     (folder / "extra.txt").write_text("?")
     assert _only(run) == [
+        f"artifacts/{folder.name}: extra.txt is not in its manifest",  # the cheap check first
         f"artifacts/{folder.name}: stats.json does not match its sha256",
-        f"artifacts/{folder.name}: extra.txt is not in its manifest",
     ]
 
 
@@ -55,6 +56,12 @@ def test_edited_params_break_the_key(run: Path) -> None:
     manifest = _data(run) / "manifest.json"
     data = json.loads(manifest.read_text())
     data["params"]["name"] = "edited"
+    manifest.write_text(json.dumps(data))
+    (line,) = _only(run)  # the manifest no longer matches its own digest: nothing else is read
+    assert line == f"artifacts/{_data(run).name}: its manifest does not match its own digest " + (
+        "(edited or damaged)"
+    )
+    data["digest"] = manifest_digest(data)  # edited with its digest recomputed
     manifest.write_text(json.dumps(data))
     (line,) = _only(run)
     assert "its key does not follow from its params" in line and _data(run).name in line
