@@ -64,8 +64,12 @@ class ServingConfig(Section):
     num_adapters: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
     prompt_length: int = Field(64, ge=1)
     output_length: int = Field(16, ge=1)
-    warmup: int = Field(2, ge=0)
-    repeats: int = Field(10, ge=1)
+    warmup: int = Field(2, ge=0)  # at least this many untimed calls per engine and setting
+    warmup_max: int = Field(12, ge=1)  # then more, until stable, at most this many
+    warmup_window: int = Field(3, ge=2)  # stable: the last k calls of every engine agree ...
+    warmup_tolerance: float = Field(0.10, gt=0)  # ... within this (max - min) / median
+    repeats: int = Field(20, ge=1)  # rounds: forward, A-B-A pairs per engine (the verdict's n)
+    generate_repeats: int | None = Field(None, ge=1)  # generation rounds (None: repeats)
     generation_batch_size: int = Field(8, ge=1)
     mixed_batch_size: int | None = Field(None, ge=1)  # None: the largest of batch_sizes
     orders: list[Literal["round_robin", "random"]] = Field(

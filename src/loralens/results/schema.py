@@ -36,8 +36,10 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # the config as RunConfig), so keys that were free-form are now checked; 5: the per-example
 # crossed test, serving verdicts once per serving group; 6: the values tuned on val (tuning);
 # 7: forgetting (each run against the base model on probes no run trained on); 8: over_baselines
-# (each variant against the baselines), "not applicable" verdicts of models that did not learn.
-SCHEMA_VERSION = 8
+# (each variant against the baselines), "not applicable" verdicts of models that did not learn;
+# 9: serving timed in A-B-A pairs after a warm-up until stable (paired_ratio, warmup, noise_floor),
+# part C by the signed-rank test with a Hodges-Lehmann interval.
+SCHEMA_VERSION = 9
 
 
 class Study(Fixed):
@@ -396,7 +398,7 @@ class Decisions(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[8]
+    schema_version: Literal[9]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")

@@ -20,6 +20,39 @@ class Latency(Fixed):
     n: int = Field(description="samples")
 
 
+class PairedRatio(Fixed):
+    """A forward row's per-pair ratios against its A-B-A baseline (`serving.measure.add_pairs`)."""
+
+    hodges_lehmann: float = Field(description="exp(Hodges-Lehmann median of per-pair log ratios)")
+    ci_low: float | None = Field(description="exact signed-rank interval (None: unbounded)")
+    ci_high: float | None
+    confidence_level: float
+    median: float = Field(description="exp(median of per-pair log ratios)")
+    geometric_mean: float = Field(description="exp(mean of per-pair log ratios)")
+    pairs: int
+    baseline_median_ms: float = Field(description="median of this row's own paired baselines")
+    baseline_calls_median_ms: float = Field(description="median of every baseline call")
+    design: str = Field(description="how the pairs were timed")
+
+
+class WarmupRecord(Fixed):
+    """Untimed calls of one engine in one setting before its timed rounds."""
+
+    calls: int
+    stable: bool = Field(description="the last calls agreed within the tolerance (else: cap)")
+    spread: float = Field(description="(max - min) / median of the last window of calls")
+
+
+class NoiseFloor(Fixed):
+    """The same baseline call's median in every setting of one batch size."""
+
+    workload: str
+    batch_size: int
+    baseline_median_ms: dict[str, float] = Field(description="per setting ('K = 2, round_robin')")
+    relative_spread: float = Field(description="(max - min) / median across settings")
+    detail: str
+
+
 class ServingRow(Open):
     """One timed measurement; vLLM's load rows add their own keys (arrival, rate, errors, ...)."""
 
@@ -35,9 +68,13 @@ class ServingRow(Open):
     tokens_per_s: Num = Field(None, description="prompt (forward) or generated tokens per second")
     samples_ms: list[float] | None = Field(None, description="raw repeats (forward)")
     paired_baseline_ms: list[float] | None = Field(
-        None, description="merged serving one adapter's batch, timed in the same rounds"
+        None, description="per pair: geometric mean of the two merged calls around the call"
     )
-    overhead_vs_merged: Num = Field(None, description="latency over merged weights, - 1")
+    paired_ratio: PairedRatio | None = Field(None, description="forward rows timed in pairs")
+    warmup: WarmupRecord | None = None
+    overhead_vs_merged: Num = Field(
+        None, description="paired ratio - 1 (forward), else ratio of medians - 1"
+    )
     overhead_definition: str | None = None
     analytic_extra_flops_ratio: Num = Field(None, description="LoRA FLOPs / base linear FLOPs")
 
@@ -143,6 +180,9 @@ class ServingResult(Open):
     refused: dict[str, str] = Field(description="engines not timed, with the reason")
     failed: dict[str, str] = Field(description="separate-process engines that failed")
     rows: list[ServingRow]
+    noise_floor: list[NoiseFloor] = Field(
+        default_factory=list, description="the paired baseline's spread across settings"
+    )
     memory: ServingMemory | None = Field(description="None: not measured")
     switching: Switching | None = Field(None, description="None: not measured")
     cold_start_s: dict[str, float] = Field(

@@ -24,15 +24,23 @@ Result schema (every value JSON-able; times in ms unless the key says `_s`):
   itl_ms, requests_per_s, server_rss_mb, errors; batch_size = concurrency (None: open loop)
 - rows: [{engine, workload ("forward" | "generate"), batch_size, k_adapters, order ("single" |
   "round_robin" | "random"), sampling (None for forward), latency_ms, ttft_ms, tpot_ms,
-  tokens_per_s, samples_ms (forward), paired_baseline_ms, overhead_vs_merged,
-  overhead_definition, analytic_extra_flops_ratio}], each *_ms a summary
+  tokens_per_s, samples_ms (forward), paired_baseline_ms, paired_ratio, warmup,
+  overhead_vs_merged, overhead_definition, analytic_extra_flops_ratio}], each *_ms a summary
   {p50, p95, p99, median, mad, n}. forward: latency of one batch call, tokens = prompt tokens;
   generate: per request (row) end to end, TTFT = time to its first token (prefill plus any
   wait for earlier adapter groups), TPOT = (e2e - TTFT) / (new tokens - 1), tokens = generated.
-  Forward rows also carry paired_baseline_ms: `merged` serving one adapter's batch of the same
-  size, timed in the same rounds; their overhead_vs_merged is the geometric mean over rounds of
-  latency / baseline - 1 (the definition the verdict tests). Generation rows: median / median of
-  `merged`'s K = 1 row - 1. overhead_definition says which.
+  Every setting first warms up until the last `warmup_window` calls of every engine agree
+  within `warmup_tolerance` (at least `warmup`, at most `warmup_max` calls; `warmup`: {calls,
+  stable, spread}). Forward settings with `merged` are then timed in `repeats` rounds of A-B-A
+  pairs (`serving.pairing`): each engine call between two calls of merged weights serving one
+  adapter's batch of the same size (merged itself at K = 1); paired_baseline_ms holds each
+  pair's baseline (geometric mean of its two flanking calls) and paired_ratio {hodges_lehmann,
+  ci_low, ci_high, confidence_level, median, geometric_mean, pairs, baseline_median_ms,
+  baseline_calls_median_ms, design} the per-pair ratios; overhead_vs_merged = hodges_lehmann
+  - 1. Generation rows (interleaved, `generate_repeats` rounds): median / median of `merged`'s
+  K = 1 row - 1. overhead_definition says which.
+- noise_floor: [{workload, batch_size, baseline_median_ms: {setting: ms}, relative_spread,
+  detail}]: the same baseline call's median in each forward setting, and how far they spread
 - memory: {base_mb, base_params_mb, per_adapter_mb: {engine: MiB}, engine_total_mb,
   adapter_weights_mb, merged_copy_mb, merged_copies_mb, break_even_adapters, method, detail}
 - switching: {set_adapter_ms, merge_unmerge_ms, note}
@@ -68,6 +76,7 @@ from loralens.serving.adapters import (
 from loralens.serving.base import BaseSource, quiet_transformers
 from loralens.serving.errors import ServingError
 from loralens.serving.interface import EngineOptions
+from loralens.serving.pairing import DESIGN
 from loralens.serving.registry import check_servable, make_engine, resolve_engines
 from loralens.serving.runner import BenchContext, Progress, run_mode
 from loralens.serving.synthetic import make_synthetic_adapters
@@ -239,7 +248,12 @@ def _skeleton(ctx: BenchContext, threads: int) -> dict[str, Any]:
         "sampling": list(s.sampling),
         "temperature": s.temperature,
         "warmup": s.warmup,
+        "warmup_max": max(s.warmup, s.warmup_max),
+        "warmup_window": s.warmup_window,
+        "warmup_tolerance": s.warmup_tolerance,
         "repeats": s.repeats,
+        "generate_repeats": s.generate_repeats or s.repeats,
+        "pairing": DESIGN,
         "atol": s.atol,
         "rtol": s.rtol,
         "num_labels": ctx.num_labels,
@@ -259,6 +273,7 @@ def _skeleton(ctx: BenchContext, threads: int) -> dict[str, Any]:
         "refused": {},
         "failed": {},
         "rows": [],
+        "noise_floor": [],
         "memory": {},
         "switching": {},
         "cold_start_s": {},

@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 from loralens.serving.interface import Generation
+from loralens.serving.pairing import DESIGN, spread
 from loralens.serving.timing import summarize, time_ms
 from loralens.serving.workloads import Setting
+from loralens.stats.signed_rank import ratio_summary
 
 
 def result_row(
@@ -43,13 +45,34 @@ def result_row(
     return row
 
 
+PAIRED_DEFINITION = (
+    "paired ratio - 1: Hodges-Lehmann median of per-pair ratios, each call timed between two "
+    "calls of merged weights serving one adapter's batch of the same size (A-B-A)"
+)
+MEDIANS_DEFINITION = "ratio of medians against merged's K = 1 row (not paired)"
+
+
+def add_pairs(
+    row: dict[str, Any], flanks_s: list[float], baseline: list[tuple[float, Any]]
+) -> None:
+    """A paired row's baseline per pair (ms) and its paired ratio (Hodges–Lehmann, 95%)."""
+    row["paired_baseline_ms"] = [dt * 1e3 for dt in flanks_s]
+    if len(flanks_s) < 2:
+        return
+    ratio = ratio_summary(row["samples_ms"], row["paired_baseline_ms"])
+    ratio["baseline_median_ms"] = float(np.median(row["paired_baseline_ms"]))
+    ratio["baseline_calls_median_ms"] = statistics.median(dt * 1e3 for dt, _ in baseline)
+    ratio["design"] = DESIGN
+    row["paired_ratio"] = ratio
+
+
 def add_overheads(rows: list[dict[str, Any]]) -> None:
     """overhead_vs_merged: latency over `merged` serving one adapter's batch of that size, - 1.
 
-    Forward rows carry `paired_baseline_ms`, the baseline timed in the same rounds: the
-    overhead is then the geometric mean over rounds of the per-round ratio (the one definition
-    the verdict tests). Other rows (generation, vLLM's load, whose row names a
-    `baseline_engine`) use the ratio of medians against the baseline's K = 1 row.
+    Paired rows (forward, A-B-A against merged) carry `paired_ratio`: the overhead is its
+    Hodges–Lehmann ratio - 1, the estimate the verdict tests. Other rows (generation, vLLM's
+    load, whose row names a `baseline_engine`) use the ratio of medians against the baseline's
+    K = 1 row. `overhead_definition` says which.
     """
     merged = {
         (r["engine"], r["workload"], r["batch_size"], r["sampling"], r.get("arrival")): r[
@@ -59,17 +82,46 @@ def add_overheads(rows: list[dict[str, Any]]) -> None:
         if r["k_adapters"] == 1 and r["latency_ms"]
     }
     for r in rows:
-        if r.get("paired_baseline_ms") and r.get("samples_ms"):
-            logs = np.log(r["samples_ms"]) - np.log(r["paired_baseline_ms"])  # (rounds,)
-            r["overhead_vs_merged"] = float(np.exp(logs.mean()) - 1)
-            r["overhead_definition"] = "geometric mean of per-round ratios, same rounds"
+        if r.get("paired_ratio"):
+            r["overhead_vs_merged"] = r["paired_ratio"]["hodges_lehmann"] - 1.0
+            r["overhead_definition"] = PAIRED_DEFINITION
             continue
         key = (r["workload"], r["batch_size"], r["sampling"], r.get("arrival"))
         ref = merged.get((r.get("baseline_engine", "merged"), *key))
         lat = r["latency_ms"]
         r["overhead_vs_merged"] = lat["median"] / ref - 1 if ref and lat else None
         if r["overhead_vs_merged"] is not None:
-            r["overhead_definition"] = "ratio of medians against the K = 1 row"
+            r["overhead_definition"] = MEDIANS_DEFINITION
+
+
+def noise_floor(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per forward batch size, the paired baseline's median in each setting and their spread.
+
+    The baseline (merged weights serving one adapter's batch) is the same call in every setting
+    of a batch size: how much its median moves between settings is the machine's drift, the
+    floor below which an unpaired comparison of settings means nothing.
+    """
+    by_batch: dict[int, dict[str, float]] = {}
+    for r in rows:
+        if r.get("paired_ratio") and r["workload"] == "forward":
+            label = f"K = {r['k_adapters']}, {r['order']}"
+            medians = by_batch.setdefault(r["batch_size"], {})
+            medians[label] = r["paired_ratio"]["baseline_calls_median_ms"]
+    out = []
+    for batch, medians in sorted(by_batch.items()):
+        if len(medians) < 2:  # one setting: no spread across settings to show
+            continue
+        values = list(medians.values())
+        out.append(
+            {
+                "workload": "forward",
+                "batch_size": batch,
+                "baseline_median_ms": medians,
+                "relative_spread": spread([v / 1e3 for v in values]),
+                "detail": "(max - min) / median of the paired baseline's median across settings",
+            }
+        )
+    return out
 
 
 def switching_cost(peft: Any, names: list[str], repeats: int, device: torch.device) -> dict:

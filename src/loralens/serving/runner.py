@@ -17,7 +17,15 @@ from loralens.serving.correctness import Reference, check_engine, failed_engines
 from loralens.serving.engines import UnmergedEngine
 from loralens.serving.errors import ServingError
 from loralens.serving.interface import Engine, EngineOptions, Sampling
-from loralens.serving.measure import add_overheads, memory_summary, result_row, switching_cost
+from loralens.serving.measure import (
+    add_overheads,
+    add_pairs,
+    memory_summary,
+    noise_floor,
+    result_row,
+    switching_cost,
+)
+from loralens.serving.pairing import WarmupPolicy, paired_rounds, warm_until_stable
 from loralens.serving.timing import interleaved, memory_mb
 from loralens.serving.workloads import (
     Setting,
@@ -70,6 +78,8 @@ def run_mode(ctx: BenchContext, mode: Mode, result: dict[str, Any]) -> None:
     for group in filter(None, groups):
         _run_group(ctx, ref, group, source, workload, result, cold, increments)
     add_overheads(result["rows"])
+    if mode == "classify":
+        result["noise_floor"] = noise_floor(result["rows"])
     if mode == "generate":
         result["cold_start_generate_s"] = cold
         return
@@ -221,12 +231,17 @@ def _check(
 def _time_all(
     ctx: BenchContext, engines: dict[str, Engine], source: BaseSource, workload: Workload
 ) -> list[dict[str, Any]]:
-    """Rows for every setting of the workload, engines interleaved within each setting."""
+    """Rows for every setting of the workload: warm-up until stable, then timed rounds.
+
+    Forward settings with `merged` are timed in A-B-A pairs against merged weights serving one
+    adapter's batch of the same size (`serving.pairing`); the others interleave the engines.
+    """
     if not engines:
         return []
     s = ctx.serving
     settings = forward_settings(s) if workload == "forward" else generate_settings(s)
     names = [a.name for a in ctx.adapters]
+    policy = warmup_policy(s)
     rows = []
     for setting in settings:
         padding = "right" if workload == "forward" else "left"
@@ -236,26 +251,39 @@ def _time_all(
         plan = assign(setting, names, s.seed)
         calls = {n: _call(e, setting, batch, plan, s) for n, e in engines.items()}
         paired = workload == "forward" and "merged" in engines
+        baseline = "merged"
         if paired and setting.k_adapters > 1:
             # The baseline of the overhead: merged weights serving one adapter's batch of the
-            # same size, timed in the same rounds so that each round gives a paired ratio.
+            # same size, timed around every engine call (A-B-A pairs).
             one = [plan[0]] * setting.batch_size
             calls[PAIRED_BASELINE] = _call(engines["merged"], setting, batch, one, s)
+            baseline = PAIRED_BASELINE
         ctx.progress(
             f"{workload}: B={setting.batch_size} K={setting.k_adapters} {setting.order}"
             + ("" if setting.sampling is None else f" sampling={setting.sampling}")
         )
-        samples = interleaved(calls, s.warmup, s.repeats, ctx.device)
+        warm = warm_until_stable(calls, policy, ctx.device)
+        if paired:
+            timed = paired_rounds(calls, baseline, s.repeats, ctx.device, s.seed)
+            samples, flanks = timed.samples, timed.baseline_s
+        else:
+            rounds = s.generate_repeats or s.repeats
+            samples, flanks = interleaved(calls, 0, rounds, ctx.device), {}
         used = [a for a in ctx.adapters if a.name in set(plan)]
         ratio = analytic.row_ratio(used, ctx.base)
-        baseline = PAIRED_BASELINE if PAIRED_BASELINE in samples else "merged"
         for name in engines:
             row = result_row(name, setting, samples[name], sum(lengths), s.output_length)
             row["analytic_extra_flops_ratio"] = ratio
-            if paired and name != baseline:
-                row["paired_baseline_ms"] = [dt * 1e3 for dt, _ in samples[baseline]]
+            row["warmup"] = warm[name]
+            if name in flanks:
+                add_pairs(row, flanks[name], samples[baseline])
             rows.append(row)
     return rows
+
+
+def warmup_policy(s: ServingConfig) -> WarmupPolicy:
+    """The warm-up the config asks for (its cap never below its minimum)."""
+    return WarmupPolicy(s.warmup, max(s.warmup, s.warmup_max), s.warmup_window, s.warmup_tolerance)
 
 
 PAIRED_BASELINE = "merged, one adapter"  # the timed call every forward overhead is paired with

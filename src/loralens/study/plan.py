@@ -84,7 +84,8 @@ STAGE_VERSIONS: dict[str, int] = {
     "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
     "control": 2,  # 2: the base's probe snapshot beside the random-init one
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
-    "serve": 2,  # 2: merged's one-adapter baseline timed in the same rounds (paired)
+    "serve": 3,  # 2: merged's one-adapter baseline timed in the same rounds (paired); 3: A-B-A
+    # pairs after a warm-up until stable
     "sparsity": 2,  # 2: each matrix's chance level of intruders beside its count
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 
@@ -20,6 +21,7 @@ TINY = ServingConfig(
     prompt_length=6,
     output_length=2,
     warmup=0,
+    warmup_max=4,
     repeats=2,
     orders=["round_robin"],
     sampling=[False],
@@ -111,21 +113,33 @@ def test_result_schema(result):
         "tokens_per_s",
         "overhead_vs_merged",
     }
+    merged_single = [r for r in result["rows"] if r["engine"] == "merged" and r["k_adapters"] == 1]
     for row in result["rows"]:
         assert set(row) >= row_keys
-        assert row["latency_ms"]["n"] == (2 if row["workload"] == "forward" else 4)
+        assert row["warmup"]["calls"] >= s["warmup_window"]
+        if row["workload"] == "generate":
+            assert row["latency_ms"]["n"] == 4  # 2 rounds x 2 requests
+        elif row in merged_single:  # the baseline: before the first pair, then after each
+            assert row["latency_ms"]["n"] == 2 * 2  # 2 rounds x (1 + fused's pair)
+        else:
+            assert row["latency_ms"]["n"] == 2
     gen = [r for r in result["rows"] if r["workload"] == "generate"]
     assert {(r["k_adapters"], r["order"]) for r in gen} == {(1, "single"), (2, "round_robin")}
     assert all(r["ttft_ms"] and r["tpot_ms"] for r in gen)
-    merged_single = [r for r in result["rows"] if r["engine"] == "merged" and r["k_adapters"] == 1]
     assert all(r["overhead_vs_merged"] == 0 for r in merged_single)
-    # Every other forward row carries its baseline, timed in the same rounds (one per repeat),
-    # and its overhead is the geometric mean of the per-round ratios.
+    # Every other forward row carries its baseline per pair (A-B-A, one pair per round), and
+    # its overhead is the Hodges-Lehmann median of the per-pair ratios, - 1.
     forward = [r for r in result["rows"] if r["workload"] == "forward" and r not in merged_single]
     assert forward and all(len(r["paired_baseline_ms"]) == len(r["samples_ms"]) for r in forward)
     for r in forward:
-        ratios = [a / b for a, b in zip(r["samples_ms"], r["paired_baseline_ms"], strict=True)]
-        assert r["overhead_vs_merged"] == pytest.approx(math.prod(ratios) ** (1 / len(ratios)) - 1)
+        logs = [
+            math.log(a / b) for a, b in zip(r["samples_ms"], r["paired_baseline_ms"], strict=True)
+        ]
+        walsh = [(x + y) / 2 for i, x in enumerate(logs) for y in logs[i:]]
+        assert r["overhead_vs_merged"] == pytest.approx(math.exp(statistics.median(walsh)) - 1)
+        assert r["paired_ratio"]["pairs"] == 2 and r["paired_ratio"]["ci_high"] is None
+    (floor,) = result["noise_floor"]  # the mixed batch size: K = 1 and K = 2 share a baseline
+    assert set(floor["baseline_median_ms"]) == {"K = 1, single", "K = 2, round_robin"}
     mem = result["memory"]
     assert set(mem["per_adapter_mb"]) >= {"merged", "fused"}  # loaded, even if refused later
     assert mem["break_even_adapters"] is None or mem["break_even_adapters"] >= 1

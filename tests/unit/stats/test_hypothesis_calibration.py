@@ -23,7 +23,7 @@ from loralens.stats.hypotheses import (
 
 ALPHA, N = 0.05, 2000
 TH = Thresholds(accuracy_margin=0.03, drift_reduction=0.2, serving_overhead=0.3, alpha=ALPHA)
-SEEDS, REPEATS = 3, 5
+SEEDS, REPEATS, PAIRS = 3, 5, 20
 
 
 def _acc(rng: np.random.Generator, diff: float) -> dict[str, np.ndarray]:
@@ -44,10 +44,11 @@ def _serving(rng: np.random.Generator, ratio: float) -> dict[str, np.ndarray]:
 
 
 def _paired_serving(rng: np.random.Generator, ratio: float) -> dict:
-    """Per-round latencies: a shared round effect (machine load) times independent noise."""
-    load = np.exp(rng.normal(0.0, 0.3, REPEATS))  # rounds differ far more than the noise
-    merged = 10 * load * np.exp(rng.normal(0, 0.03, REPEATS))
-    adapters = 10 * ratio * load * np.exp(rng.normal(0, 0.03, REPEATS))
+    """Per-pair latencies: a shared pair effect (machine load) times independent noise; as many
+    pairs as the quickstart times (the signed-rank test needs >= 6 at alpha / 2)."""
+    load = np.exp(rng.normal(0.0, 0.3, PAIRS))  # pairs differ far more than the noise
+    merged = 10 * load * np.exp(rng.normal(0, 0.03, PAIRS))
+    adapters = 10 * ratio * load * np.exp(rng.normal(0, 0.03, PAIRS))
     return {"merged": merged, "adapters": adapters, "paired": True}
 
 
