@@ -138,6 +138,57 @@ def test_corrupted_artifact_is_recomputed_not_read(finished: Path, tmp_path: Pat
     )
 
 
+def _train_folder(run: Path, stage_id: str) -> Path:
+    """The artifact folder the plan names for a stage."""
+    (key,) = [s["key"] for s in json.loads((run / "plan.json").read_text()) if s["id"] == stage_id]
+    return run / "artifacts" / f"train-{key}"
+
+
+def test_swapped_training_folders_are_recomputed_never_read_under_the_wrong_name(
+    finished: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished), str(copy)], check=True)
+    full = _train_folder(copy, "train/rotten_tomatoes/full-ft/1")
+    lora = _train_folder(copy, "train/rotten_tomatoes/lora-r4/1")
+    full.rename(tmp_path / "held")
+    lora.rename(full)
+    (tmp_path / "held").rename(lora)
+    status = run_cli("status", str(copy), "--json")
+    states = {r["id"]: r for r in json.loads(status.stdout)}
+    assert status.returncode == 1
+    for sid, folder, holds in (("full-ft/1", full, lora), ("lora-r4/1", lora, full)):
+        record = states[f"train/rotten_tomatoes/{sid}"]
+        assert record["state"] == "corrupted"
+        assert f"holds {holds.name} (its manifest says so), not {folder.name}" in record["error"]
+    proc = run_cli("run", str(finished.parent / "study.yaml"), "--out", str(copy))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "2 stages run" in proc.stdout  # the two runs; what read them was computed before
+    assert run_cli("verify", str(copy)).returncode == 0
+    assert stable(json.loads((copy / "results.json").read_text())) == stable(
+        json.loads((finished / "results.json").read_text())
+    )
+
+
+def test_an_earlier_plans_results_json_is_named_by_verify_and_refused_by_report(
+    finished: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished), str(copy)], check=True)
+    study = str(finished.parent / "study.yaml")
+    earlier = run_cli("run", study, "report.alpha=0.1", "--out", str(copy))  # another analysis
+    assert earlier.returncode == 0, earlier.stderr[-2000:]
+    stale = (copy / "results.json").read_bytes()
+    assert run_cli("run", study, "--out", str(copy)).returncode == 0  # back to the first plan
+    (copy / "results.json").write_bytes(stale)
+    check = run_cli("verify", str(copy))
+    assert check.returncode == 1
+    (line,) = check.stdout.splitlines()[:-1]
+    assert line.startswith("results.json: ") and "the current plan names" in line
+    report = run_cli("report", str(copy))
+    assert report.returncode == 2 and "an earlier plan's" in report.stderr
+
+
 def test_sigkill_mid_study_then_resume_gives_the_same_results(
     finished: Path, tiny_llama_dir: Path, tmp_path: Path
 ) -> None:

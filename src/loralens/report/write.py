@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -71,25 +70,36 @@ def read_results(path: Path) -> Results:
 
 
 def provenance(run_dir: Path) -> str:
-    """Which analysis artifact results.json is (its sha256 in that artifact's manifest).
+    """Which analysis artifact results.json is: the one the run folder's plan names (its sha256
+    in that artifact's verified manifest).
 
-    A study run folder's results.json must be byte-equal to one of its analysis artifacts: a
-    hand-edited number is refused. A results.json without a study folder around it is rendered
-    and said to be unverified.
+    A study run folder's results.json must be byte-equal to the current plan's analysis
+    artifact: a hand-edited number, or an earlier plan's results, is refused. A results.json
+    without a study folder around it is rendered and said to be unverified.
     """
-    artifacts = run_dir / "artifacts"
-    manifests = sorted(artifacts.glob("analysis-*/manifest.json"))
-    if not manifests:
-        return "unverified: no analysis artifact beside it"
-    digest = sha256_file(run_dir / RESULTS)
-    for manifest in manifests:
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            if json.loads(manifest.read_text())["files"][RESULTS] == digest:
-                return f"verified: equal to artifacts/{manifest.parent.name}/{RESULTS}"
+    from loralens.study.status import current_analysis
+    from loralens.study.store import read_manifest
+
+    if not (run_dir / "plan.json").is_file():
+        if not any((run_dir / "artifacts").glob("analysis-*/manifest.json")):
+            return "unverified: no analysis artifact beside it"
+        raise ReportError(
+            f"{run_dir} holds analysis artifacts but no plan.json, so which one is current "
+            "cannot be told; rerun `loralens run` to restore it, or copy results.json out of the "
+            "run folder to render it unverified"
+        )
+    try:
+        analysis = current_analysis(run_dir)
+    except LoralensError as err:
+        raise ReportError(str(err)) from None
+    named = f"artifacts/{analysis.name}/{RESULTS}"
+    files = read_manifest(analysis)["files"]
+    if RESULTS in files and files[RESULTS] == sha256_file(run_dir / RESULTS):
+        return f"verified: equal to {named}"
     raise ReportError(
-        f"{run_dir / RESULTS} matches no analysis artifact of this run (edited by hand, or "
-        "copied from elsewhere?); rerun `loralens run` to restore it, or copy it out of the "
-        "run folder to render it unverified"
+        f"{run_dir / RESULTS} is not {named}, the results of the analysis the current plan "
+        "names (an earlier plan's, or edited by hand); rerun `loralens run` to restore it, or "
+        "copy it out of the run folder to render it unverified"
     )
 
 

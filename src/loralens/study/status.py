@@ -91,6 +91,28 @@ def _degraded(store: ArtifactStore, s: dict) -> str | None:
     )
 
 
+def current_analysis(root: Path) -> Path:
+    """The analysis artifact the folder's plan names, verified: the complete one, else the one
+    written without some failed stages (plan.json records it); LoralensError if neither is."""
+    record = next((s for s in _read_plan(root / "plan.json") if s["kind"] == "analysis"), None)
+    if record is None:
+        raise LoralensError(f"{root / 'plan.json'} names no analysis stage; rerun the study")
+    store = ArtifactStore(root)
+    degraded = record.get("degraded")
+    keys = [record["key"], *([degraded["key"]] if isinstance(degraded, dict) else [])]
+    problems = []
+    for key in keys:
+        stage = Stage(record["id"], "analysis", {}, key=key)
+        problem = store.verify(stage)
+        if problem is None:
+            return store.path(stage)
+        problems.append(f"artifacts/{store.path(stage).name}: {problem}")
+    raise LoralensError(
+        f"the analysis the plan of {root} names is not there ({'; '.join(problems)}); "
+        "rerun `loralens run` on its study to compute it"
+    )
+
+
 def _failure_info(path: Path) -> dict[str, str]:
     """A failure record's error and log (a damaged record is said to be one)."""
     try:

@@ -2,12 +2,12 @@
 
 Per artifact, the check `status` and `run` make too (store.artifact_problems): the manifest is
 readable and matches its own digest; the folder is named by its kind and key; every listed file
-exists and matches its sha256, and no file is present that the manifest does not list. Then: the key
-follows from the manifest's params and upstream keys under this loralens (its version and the
+exists and matches its sha256, and no file is present that the manifest does not list. Then: the
+key follows from the manifest's params and upstream keys under this loralens (its version and the
 kind's computation version); every upstream artifact is in the folder; the software that wrote it
 (loralens, Python, the pinned packages, the torch build) is the software here. And results.json
-equals an analysis artifact's. Hardware and thread counts are not compared (a run may be checked
-on another machine).
+equals the analysis artifact the folder's plan names. Hardware and thread counts are not compared
+(a run may be checked on another machine).
 """
 
 from __future__ import annotations
@@ -87,15 +87,14 @@ def _software(there: dict[str, Any], here: dict[str, Any]) -> list[str]:
 
 
 def _results(root: Path) -> list[Mismatch]:
-    """results.json must equal one analysis artifact's (the report's own provenance check)."""
+    """results.json must equal the current plan's analysis artifact's (the report's own
+    provenance check), named with why not."""
     from loralens.report.write import ReportError, provenance
 
     if not (root / "results.json").is_file():
         return []
     try:
-        verified = provenance(root).startswith("verified")
-    except ReportError:
-        verified = False
-    if verified:
-        return []
-    return [Mismatch("results.json", "equals no analysis artifact's results.json (edited?)")]
+        provenance(root)
+    except ReportError as err:
+        return [Mismatch("results.json", str(err))]
+    return []

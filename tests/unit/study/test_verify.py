@@ -75,7 +75,7 @@ def test_a_missing_input_another_software_and_an_edited_results_file(run: Path) 
     assert checked == 2
     assert any("its input data/a" in x and "is not in this run folder" in x for x in lines)
     assert sum("written with torch_build 2.13.0+cpu, here 2.12.0" in x for x in lines) == 2
-    assert "results.json: equals no analysis artifact's results.json (edited?)" in lines
+    assert any(x.startswith("results.json: ") and "edited by hand" in x for x in lines)
 
 
 def test_a_folder_without_artifacts_is_one_error(tmp_path: Path) -> None:
@@ -83,3 +83,39 @@ def test_a_folder_without_artifacts_is_one_error(tmp_path: Path) -> None:
 
     with pytest.raises(LoralensError, match="not a study run folder"):
         verify_run(tmp_path, HERE)
+
+
+def test_an_earlier_plans_results_are_named_stale_and_the_report_refuses_them(run: Path) -> None:
+    from loralens.report.write import ReportError, provenance
+    from loralens.study.plan import Stage
+    from loralens.study.store import ArtifactStore
+
+    (planned,) = (run / "artifacts").glob("analysis-*")
+    assert provenance(run) == f"verified: equal to artifacts/{planned.name}/results.json"
+    store = ArtifactStore(run)  # an analysis of an earlier plan, intact and verified
+    earlier = Stage("analysis", "analysis", {}, key="earlier")
+    (store.begin(earlier, resumable=False) / "results.json").write_text('["stale"]')
+    store.commit(earlier, {}, started=0.0)
+    shutil.copy(store.path(earlier) / "results.json", run / "results.json")
+    checked, found = verify_run(run, HERE)
+    assert checked == 4  # the earlier analysis itself is intact; results.json is not current
+    (line,) = [m.line() for m in found if m.artifact == "results.json"]
+    assert f"is not artifacts/{planned.name}/results.json" in line and "earlier plan" in line
+    with pytest.raises(ReportError, match=f"is not artifacts/{planned.name}/results.json"):
+        provenance(run)
+
+
+def test_the_analysis_written_without_a_failed_stage_is_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loralens.report.write import ReportError, provenance
+
+    monkeypatch.setattr("loralens.study.store.fingerprint", lambda: HERE)
+    fake_study(monkeypatch, fail=True)  # data/b fails: the analysis runs without it
+    run_study(None, tmp_path, LocalExecutor(tmp_path))  # type: ignore[arg-type]
+    (analysis,) = (tmp_path / "artifacts").glob("analysis-*")
+    shutil.copy(analysis / "results.json", tmp_path / "results.json")
+    assert provenance(tmp_path) == f"verified: equal to artifacts/{analysis.name}/results.json"
+    (analysis / "results.json").write_text("[]")  # the current analysis corrupted: refused
+    with pytest.raises(ReportError, match="does not match its sha256"):
+        provenance(tmp_path)
