@@ -15,6 +15,7 @@ from loralens.cli_args import (
     BUILTIN_CONFIGS,
     check_names,
     config_path,
+    float_at_least,
     int_at_least,
     split_config_args,
     writable_out,
@@ -331,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int_at_least(0),
         default=1,
         help="leading tokens mean_nosink leaves out",
+    )
+    p.add_argument(
+        "--sink-ratio",
+        type=float_at_least(0.0),
+        help="mean_nosink also leaves out tokens whose norm at some layer exceeds this multiple "
+        "of the input's median token norm (massive activations; 0: off; default: "
+        "probing.sink_ratio's)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)

@@ -51,6 +51,21 @@ def int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def float_at_least(low: float) -> Callable[[str], float]:
+    """An argparse type: a finite number ≥ `low` (argparse names the flag and exits 2 otherwise)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number ≥ {low:g}, got {text!r}") from None
+        if not low <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number ≥ {low:g}, got {value}")
+        return value
+
+    return parse
+
+
 def writable_out(path: Path, flag: str = "--out", folder: bool = True) -> Path:
     """`path` if a folder (`folder`) or file can be written there, else one LoralensError naming
     what is in the way, raised before any work (not after it, when saving)."""

@@ -94,6 +94,7 @@ def cmd_probe(args: argparse.Namespace) -> None:
         args.max_examples,
         args.max_length,
         sink_tokens=args.sink_tokens,
+        sink_ratio=args.sink_ratio,
     )
     if args.json:
         print_json(info)

@@ -19,7 +19,7 @@ from loralens.config_sections import (
 from loralens.errors import ConfigError
 from loralens.hpo.space import HpoConfig
 from loralens.methods import METHODS as _METHOD_REGISTRY
-from loralens.probing.pooling import DEFAULT_POOLING, get_pooling
+from loralens.probing.pooling import DEFAULT_POOLING, DEFAULT_SINK_RATIO, get_pooling
 from loralens.suggest import name_problem, unknown_name_message
 
 # The standalone sections are imported from here like every other config name.
@@ -142,6 +142,12 @@ class ProbingConfig(Section):
     )
     sink_tokens: int = Field(
         1, ge=0, description="leading tokens mean_nosink leaves out (attention sinks)"
+    )
+    sink_ratio: float = Field(
+        DEFAULT_SINK_RATIO,
+        ge=0,
+        description="mean_nosink also leaves out every token whose state norm at some layer "
+        "exceeds this multiple of its input's median token norm (massive activations); 0: off",
     )
 
     @field_validator("pooling")

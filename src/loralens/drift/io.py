@@ -63,7 +63,8 @@ def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
     random_model = AutoModelForSequenceClassification.from_config(model_cfg)
     random_model.config.pad_token_id = tok.pad_token_id
     args = (tok, probe.texts, cfg.model.max_length, cfg.probing.batch_size)
-    return capture(random_model, *args, sink_tokens=cfg.probing.sink_tokens)
+    p = cfg.probing
+    return capture(random_model, *args, sink_tokens=p.sink_tokens, sink_ratio=p.sink_ratio)
 
 
 def write_control(cfg: RunConfig, out: Path) -> None:

@@ -12,9 +12,10 @@ from safetensors.torch import save_file
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from loralens.batching import in_original_order, length_order
-from loralens.probing.pooling import check_sink_tokens, pool_all
+from loralens.probing.pooling import DEFAULT_SINK_RATIO, check_sink_tokens, pool_all, sink_mask
 
 LENGTHS = "lengths"  # (n,) real-token count of each probe input, stored beside the layers
+SINKS = "sinks"  # (n,) tokens of each input mean_nosink left out (leading and massive ones)
 METADATA_KEY = "loralens"  # the one safetensors metadata entry: the fields as sorted JSON
 
 
@@ -37,9 +38,11 @@ def capture(
     max_length: int,
     batch_size: int = 32,
     sink_tokens: int = 1,
+    sink_ratio: float = DEFAULT_SINK_RATIO,
 ) -> dict[str, torch.Tensor]:
     """{'<pooling>.layer_i'}: (n, d) float32 for every registered pooling and i = 0 (embeddings)
-    .. num_layers, and 'lengths' (n,). Rows are batched by length, returned in `texts` order.
+    .. num_layers, 'lengths' (n,) and 'sinks' (n,). Rows are batched by length, returned in
+    `texts` order.
     """
     was_training = model.training
     model.eval()
@@ -57,10 +60,11 @@ def capture(
         batch = [rows[i] for i in order[start : start + batch_size]]
         enc = tokenizer.pad(batch, padding=True, return_tensors="pt").to(device)
         hidden_states = model(**enc, output_hidden_states=True).hidden_states  # L+1 x (B, T, d)
+        mask = enc["attention_mask"]
+        sinks = sink_mask(hidden_states, mask, sink_tokens, sink_ratio)  # (B, T)
+        parts.setdefault(SINKS, []).append(sinks.sum(1).cpu())
         for i, hidden in enumerate(hidden_states):
-            for name, pooled in pool_all(
-                hidden.float(), enc["attention_mask"], sink_tokens
-            ).items():
+            for name, pooled in pool_all(hidden.float(), mask, sinks).items():
                 parts.setdefault(f"{name}.layer_{i}", []).append(pooled.cpu())
     model.train(was_training)
     reps = {k: in_original_order(torch.cat(v), order).contiguous() for k, v in parts.items()}

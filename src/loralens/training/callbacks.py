@@ -16,6 +16,7 @@ from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState,
 
 from loralens.errors import LoralensError
 from loralens.probing.capture import capture, save_snapshot
+from loralens.probing.pooling import DEFAULT_SINK_RATIO
 from loralens.probing.probe_set import ProbeSet
 from loralens.training.adalora import (
     is_adalora,
@@ -99,10 +100,11 @@ class SnapshotCallback(TrainerCallback):
         batch_size: int,
         sink_tokens: int = 1,
         step0: Path | None = None,
+        sink_ratio: float = DEFAULT_SINK_RATIO,
     ) -> None:
         self.probe, self.tokenizer, self.folder = probe, tokenizer, folder
         self.every, self.max_length, self.batch_size = every, max_length, batch_size
-        self.sink_tokens = sink_tokens
+        self.sink_tokens, self.sink_ratio = sink_tokens, sink_ratio
         self.step0 = step0  # the base's snapshot, when the step-0 model is the base bit for bit
 
     @classmethod
@@ -113,7 +115,7 @@ class SnapshotCallback(TrainerCallback):
         p = cfg.probing
         return cls(
             probe, tokenizer, folder, p.snapshot_every, cfg.model.max_length, p.batch_size,
-            p.sink_tokens, step0,
+            p.sink_tokens, step0, p.sink_ratio,
         )  # fmt: skip
 
     def step_path(self, step: int) -> Path:
@@ -125,11 +127,15 @@ class SnapshotCallback(TrainerCallback):
         path = path or self.step_path(step)
         if not path.exists():
             texts, tok = self.probe.texts, self.tokenizer
-            reps = capture(model, tok, texts, self.max_length, self.batch_size, self.sink_tokens)
+            reps = capture(
+                model, tok, texts, self.max_length, self.batch_size, self.sink_tokens,
+                self.sink_ratio,
+            )  # fmt: skip
             info = {
                 "probe_sha256": self.probe.sha256,
                 "n": len(texts),
                 "sink_tokens": self.sink_tokens,
+                "sink_ratio": self.sink_ratio,
             }
             save_snapshot(reps, path, {"step": str(step), "info": json.dumps(info)})
         return path

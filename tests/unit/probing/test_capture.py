@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from loralens.probing.capture import LENGTHS, capture
+from loralens.probing.capture import LENGTHS, SINKS, capture
 from loralens.probing.pooling import POOLINGS, PoolingError
 
 
@@ -25,7 +25,8 @@ def test_batched_capture_equals_one_text_at_a_time(
     batched = capture(model, tok, mixed_length_texts, 32, batch_size=2, sink_tokens=0)
     alone = [capture(model, tok, [t], 32, sink_tokens=0) for t in mixed_length_texts]
     layers = {f"{p}.layer_{i}" for p in POOLINGS for i in range(3)}
-    assert set(batched) == layers | {LENGTHS}
+    assert set(batched) == layers | {LENGTHS, SINKS}
+    assert batched[SINKS].tolist() == [0] * len(mixed_length_texts)  # a random model: none
     assert batched[LENGTHS].tolist() == [len(tok(t)["input_ids"]) for t in mixed_length_texts]
     for key in layers:
         assert batched[key].shape == (len(mixed_length_texts), 64)
@@ -42,6 +43,33 @@ def test_sink_count_is_checked_against_the_probe_set(
     reps = capture(model, tok, long, 32, sink_tokens=1)
     # Leaving the first token out changes the mean (it is no longer the plain mean).
     assert not torch.allclose(reps["mean_nosink.layer_2"], reps["mean.layer_2"])
+
+
+def test_a_planted_second_token_sink_is_left_out_and_counted(tiny_llama_dir: Path) -> None:
+    # A massive activation planted on token 1 of the last layer's states (the final norm's
+    # output: no other token sees it). mean_nosink then equals leaving out the first two tokens
+    # of the unplanted model at every layer, and the snapshot counts two sinks per input.
+    model, tok = _model(tiny_llama_dir)
+    texts = ["a b c d e f g h", "one two three four five six seven"]
+
+    def spike(module, args, output):
+        output[:, 1, 0] += 1e4
+        return output
+
+    plain = capture(model, tok, texts, 32, sink_tokens=1)
+    assert plain[SINKS].tolist() == [1, 1]  # the random model has no massive activation
+    two = capture(model, tok, texts, 32, sink_tokens=2, sink_ratio=0.0)
+    handle = model.norm.register_forward_hook(spike)
+    try:
+        planted = capture(model, tok, texts, 32, sink_tokens=1)
+    finally:
+        handle.remove()
+    assert planted[SINKS].tolist() == [2, 2]
+    last = len(model.layers)
+    for i in range(last + 1):
+        key = f"mean_nosink.layer_{i}"
+        assert torch.allclose(planted[key], two[key], atol=1e-6), key
+        assert torch.equal(planted[f"mean.layer_{i}"], plain[f"mean.layer_{i}"]) == (i < last)
 
 
 def test_snapshot_bytes_do_not_depend_on_the_metadata_order(tmp_path):
