@@ -18,6 +18,7 @@ from loralens.errors import LoralensError, disk_full, is_disk_full
 from loralens.hpo.tuned import use_tuned
 from loralens.study.executors import LocalExecutor, RayExecutor
 from loralens.study.plan import Stage, study_tasks
+from loralens.study.preflight import check_study_data
 from loralens.study.runner import Outcome, run_study
 from loralens.study.store import ArtifactStore, run_lock
 
@@ -68,6 +69,7 @@ def run_command(cfg: RunConfig, args: argparse.Namespace) -> int:
     """Run the study with progress on stderr; exit 1 naming failed stages."""
     root = Path(args.out or Path("runs") / safe_folder_name(cfg.name))
     cfg = use_tuned(cfg, root, [t.name for t in study_tasks(cfg)])  # hpo.use: the searches' values
+    check_study_data(cfg)  # bad data refused before the folder, lock, plan or logs exist
     check_writable(root)
     console = Console(stderr=True)
     store = ArtifactStore(root)
