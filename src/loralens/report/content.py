@@ -206,7 +206,8 @@ def serving_section(results: Results, figures: Collection[str]) -> Section:
 
 def _serving_blocks(view: Results, figures: Collection[str], suffix: str) -> list[Block]:
     """Setup, timing tables, figures (keys ending in `suffix`), memory and correctness."""
-    timing = [t for t in (ts.latency_table(view), ts.mixed_table(view)) if t is not None]
+    tables = (ts.latency_table(view), ts.mixed_table(view), ts.paired_table(view))
+    timing = [t for t in tables if t is not None]
     memory = ts.memory_table(view)
     if not timing and memory is None:
         return [missing("Serving results", "results.json has no serving benchmark.")]

@@ -61,7 +61,24 @@ def _normalize(row: ServingRow) -> dict[str, Any]:
         "overhead": num(row.overhead_vs_merged),
     }
     out.update({p: num(getattr(lat, p)) if lat is not None else num(None) for p in PERCENTILES})
+    out.update(_paired(row))
     return out
+
+
+def _paired(row: ServingRow) -> dict[str, Any]:
+    """A row's paired ratio against its own A-B-A baseline (NaN and paired=False without)."""
+    pr = row.paired_ratio
+    return {
+        "paired": pr is not None,
+        "ratio": num(pr.hodges_lehmann) if pr else num(None),
+        "ratio_low": num(pr.ci_low) if pr else num(None),
+        "ratio_high": num(pr.ci_high) if pr else num(None),
+        "ratio_level": num(pr.confidence_level) if pr else num(None),
+        "ratio_gm": num(pr.geometric_mean) if pr else num(None),
+        "baseline_median": num(pr.baseline_median_ms) if pr else num(None),
+        "pairs": num(pr.pairs) if pr else num(None),
+        "warmup_calls": num(row.warmup.calls) if row.warmup else num(None),
+    }
 
 
 def serving_rows(results: Results) -> list[dict[str, Any]]:

@@ -97,8 +97,17 @@ def _overhead_panel(ax: Axes, rows: list[dict], colour: dict, marker: dict) -> l
                     linestyle=_line_style(order),
                     label=f"{e}, {order}",
                 )
+                _paired_bars(ax, mine, colour[e])
                 ks += xs
     return ks
+
+
+def _paired_bars(ax: Axes, rows: list[dict], colour: str) -> None:
+    """The paired ratio's interval at each row timed in pairs (bounded sides only)."""
+    for r in rows:
+        if r["paired"] and finite(r["ratio_low"]) and finite(r["ratio_high"]):
+            low, high = 100 * (r["ratio_low"] - 1), 100 * (r["ratio_high"] - 1)
+            ax.vlines(r["k"], low, high, color=colour, linewidth=1.0, alpha=0.7)
 
 
 def overhead(results: Results) -> Figure | None:
@@ -129,7 +138,11 @@ def overhead(results: Results) -> Figure | None:
         ax.set(
             title=f"{workload}, batch {batch:g}",
             xlabel="Adapters mixed in the batch (K)",
-            ylabel="p50 latency vs merged (%)",
+            ylabel=(
+                "paired ratio − 1 vs merged (%), HL with CI"
+                if any(r["paired"] for r in mine)
+                else "p50 vs merged's p50 at K = 1 (%)"
+            ),
         )
     legend_below(fig, axes, "engine, order of requests (solid: round-robin, dashed: random)")
     return fig

@@ -48,17 +48,21 @@ def latency_table(results: Results) -> Table | None:
         "Tokens/s",
         "vs merged",
     )
-    note = (
-        f"{workload.capitalize()} workload, every request in the batch on the same adapter. "
-        "vs merged: p50 latency over merged weights at the same batch size."
+    paired = any(r["paired"] for r in single)
+    note = f"{workload.capitalize()} workload, every request in the batch on the same adapter. " + (
+        "vs merged: the paired ratio - 1 (Hodges–Lehmann median over A-B-A pairs, each call "
+        "timed between two calls of merged weights at the same batch size)."
+        if paired
+        else "vs merged: p50 latency over merged weights' p50 at the same batch size."
     )
     return Table("serving", "Latency by batch size (one adapter)", columns, out, "", note)
 
 
 def _cell(r: dict[str, Any]) -> str:
-    """'45.1 ms (+12.3%)'."""
+    """'45.1 ms' (paired rows: their overhead is in the paired table, against their own
+    baseline), '45.1 ms (+12.3%)' for a ratio of p50s against the K = 1 column."""
     ms = f"{fmt.number(r['p50'])} ms"
-    if r["engine"] == sv.MERGED and r["k"] == 1:
+    if (r["engine"] == sv.MERGED and r["k"] == 1) or r["paired"]:
         return ms
     return f"{ms} ({fmt.pct(r['overhead'], sign=True)})"
 
@@ -91,8 +95,10 @@ def mixed_table(results: Results) -> Table | None:
         return None
     columns = ("Workload", "Batch", "Order", "Engine", *(f"K = {k:g}" for k in ks))
     note = (
-        "p50 latency (overhead against merged weights serving one adapter's batch of the "
-        "same size). K = 1: every request on one adapter. Generation: greedy decoding."
+        "p50 latency. K = 1: every request on one adapter. Forward rows timed in A-B-A pairs "
+        "show their overhead in the paired table, against their own baseline; other rows: "
+        "(p50 over merged's p50 at K = 1, the column beside them, - 1). Generation: greedy "
+        "decoding."
     )
     return Table(
         "serving_mixed",
@@ -101,6 +107,87 @@ def mixed_table(results: Results) -> Table | None:
         tuple(out),
         "lrll" + "r" * len(ks),
         note,
+    )
+
+
+def _x(v: float) -> str:
+    """A ratio to three decimals, '…' when unbounded or missing."""
+    return f"{v:.3f}" if fmt.finite(v) else "…"
+
+
+def _ratio_ci(r: dict[str, Any]) -> str:
+    """'×1.044 [0.987, 1.102]' (an unbounded side as '…')."""
+    return f"×{_x(r['ratio'])} [{_x(r['ratio_low'])}, {_x(r['ratio_high'])}]"
+
+
+def paired_table(results: Results) -> Table | None:
+    """Each paired forward row against its own baseline: medians, the paired ratio, pairs."""
+    rows = [r for r in sv.serving_rows(results) if r["paired"]]
+    if not rows:
+        return None
+    names = sv.engines(rows)
+    rows.sort(key=lambda r: (r["batch_size"], r["k"], r["order"], names.index(r["engine"])))
+    out = tuple(
+        (
+            fmt.number(r["batch_size"]),
+            f"{r['k']:g}",
+            r["order"].replace("_", "-"),
+            r["engine"],
+            fmt.number(r["p50"]),
+            fmt.number(r["baseline_median"]),
+            _ratio_ci(r),
+            f"×{_x(r['ratio_gm'])}",
+            fmt.number(r["pairs"]),
+            fmt.number(r["warmup_calls"]),
+        )
+        for r in rows
+    )
+    level = next((r["ratio_level"] for r in rows if fmt.finite(r["ratio_level"])), 0.95)
+    columns = (
+        "Batch",
+        "K",
+        "Order",
+        "Engine",
+        "p50 (ms)",
+        "Its baseline, median (ms)",
+        f"Paired ratio, HL [{100 * level:.0f}% CI]",
+        "Geometric mean",
+        "Pairs",
+        "Warm-up calls",
+    )
+    note = (
+        "Forward workload. Each call of the engine was timed between two calls of merged "
+        "weights serving one adapter's batch of the same size (A-B-A, engine order shuffled "
+        "per round); its baseline is the geometric mean of the two. Paired ratio: Hodges–Lehmann "
+        "median of the per-pair ratios with the exact Wilcoxon signed-rank interval, "
+        "descriptive (the verdicts test at their own α); the geometric mean beside it."
+    )
+    return Table(
+        "serving_paired",
+        "Paired overhead against merged weights",
+        columns,
+        out,
+        "rrll" + "r" * 6,
+        note,
+    )
+
+
+def noise_floor_text(results: Results) -> str:
+    """The paired baseline's median across settings of one batch size, and its spread."""
+    group = sv.serving(results)
+    if group is None or not group.noise_floor:
+        return ""
+    parts = []
+    for f in group.noise_floor:
+        meds = ", ".join(f"{k} {fmt.number(v)} ms" for k, v in f.baseline_median_ms.items())
+        parts.append(
+            f"the same baseline call (merged, {f.workload} batch {f.batch_size}) read {meds}: "
+            f"{fmt.pct(f.relative_spread)} apart"
+        )
+    return (
+        "Noise floor: "
+        + "; ".join(parts)
+        + ". Between settings the machine drifts this much; within a pair it cancels."
     )
 
 
@@ -171,7 +258,7 @@ def settings_text(results: Results) -> str:
     parts = [
         f"{s.model} on {s.device} ({s.dtype}, {s.threads} threads)",
         f"prompt {s.prompt_length} tokens, {s.output_length} new tokens",
-        f"warm-up {s.warmup}, {s.repeats} repeats, engines interleaved",
+        _timing_text(s),
     ]
     if adapters:
         parts.append(
@@ -188,11 +275,26 @@ def settings_text(results: Results) -> str:
     return "; ".join(parts) + "."
 
 
+def _timing_text(s: Any) -> str:
+    """How the timings were taken: the warm-up and the rounds (pairs when recorded)."""
+    extra = s.model_extra or {}
+    if "pairing" not in extra:
+        return f"warm-up {s.warmup}, {s.repeats} repeats, engines interleaved"
+    return (
+        f"warm-up until the last {extra['warmup_window']} calls of every engine agree within "
+        f"{fmt.pct(extra['warmup_tolerance'], 0)} (at least {s.warmup}, at most "
+        f"{extra['warmup_max']} calls); forward: {s.repeats} rounds of A-B-A pairs against "
+        f"merged weights; generation: {extra['generate_repeats']} rounds, engines interleaved"
+    )
+
+
 def extra_items(results: Results) -> tuple[str, ...]:
     """Switching cost, cold starts and the analytic FLOPs of LoRA, as short sentences."""
     group, out = sv.serving(results), []
     if group is None:
         return ()
+    if floor := noise_floor_text(results):
+        out.append(floor)
     if (sw := group.switching) is not None:
         out.append(
             f"Switching adapters: set_adapter {fmt.number(sw.set_adapter_ms.median)} ms "

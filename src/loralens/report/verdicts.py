@@ -139,9 +139,29 @@ def task_of(v: Verdict, parent: Verdict | None = None) -> str:
     return task
 
 
-def short_name(v: Verdict) -> str:
-    """'Overall' for a combined verdict, else the first word of its name ('Drift')."""
-    return "Overall" if v.components or v.name.startswith("H:") else v.name.split(" ")[0]
+def short_name(v: Verdict, parent: Verdict | None = None) -> str:
+    """'Overall' for a combined verdict, else the first word of its name ('Drift'); a serving
+    verdict with its role and level ('Serving (alone, α = 0.05)')."""
+    if v.components or v.name.startswith("H:"):
+        return "Overall"
+    word, why = v.name.split(" ")[0], role(v, parent)
+    return f"{word} ({why})" if why else word
+
+
+def role(v: Verdict, parent: Verdict | None = None) -> str:
+    """A serving verdict's role and level: 'inside H, α/2 = 0.025' (part C of a combined
+    verdict) or 'alone, α = 0.05' (the study-level verdict); '' for other verdicts."""
+    if _kind(v) != "serving":
+        return ""
+    if parent is not None or (v.adjustment and not isinstance(v, ServingVerdict)):
+        return f"inside H, α/2 = {v.alpha / 2:g}"
+    return f"alone, α = {v.alpha:g}"
+
+
+def full_name(v: Verdict, parent: Verdict | None = None) -> str:
+    """The verdict's name, with its role and level for a serving verdict."""
+    why = role(v, parent)
+    return f"{v.name} — {why}" if why else v.name
 
 
 def _titled(label: str, task: str) -> str:
@@ -149,11 +169,17 @@ def _titled(label: str, task: str) -> str:
     return f"{label} · {task}" if task else label
 
 
-def card(v: Verdict, parts: list[Verdict] | None = None, task: str | None = None) -> VerdictCard:
+def card(
+    v: Verdict,
+    parts: list[Verdict] | None = None,
+    task: str | None = None,
+    parent: Verdict | None = None,
+) -> VerdictCard:
     """A verdict as a card (its task in the title), its parts as nested cards."""
     task = task_of(v) if task is None else task
-    nested = tuple(card(c, task=task_of(c, v)) for c in parts or [])
-    return VerdictCard(_titled(v.name, task), v.status, facts(v), v.sentence, nested)
+    nested = tuple(card(c, task=task_of(c, v), parent=v) for c in parts or [])
+    title = _titled(full_name(v, parent), task)
+    return VerdictCard(title, v.status, facts(v), v.sentence, nested)
 
 
 def cards(results: Results) -> list[VerdictCard]:
@@ -166,15 +192,15 @@ def chips(results: Results) -> tuple[tuple[str, str], ...]:
     out = []
     for v, parts in groups(results):
         out.append((_titled(short_name(v), task_of(v)), status(v)))
-        out += [(_titled(short_name(c), task_of(c, v)), status(c)) for c in parts]
+        out += [(_titled(short_name(c, v), task_of(c, v)), status(c)) for c in parts]
     return tuple(out)
 
 
-def _row(v: Verdict, task: str) -> tuple[str, ...]:
+def _row(v: Verdict, task: str, parent: Verdict | None = None) -> tuple[str, ...]:
     """One verdict as a row of the hypotheses table."""
     return (
         task or "—",
-        v.name,
+        full_name(v, parent),
         value(v, v.estimate),
         f"{ci(v)} ({ci_level(v).removesuffix(' CI')})" if fmt.finite(v.ci_low) else ci(v),
         threshold(v),
@@ -191,7 +217,7 @@ def hypotheses_table(results: Results) -> Table | None:
     rows = []
     for v, parts in groups(results):
         rows.append(_row(v, task_of(v)))
-        rows += [_row(c, task_of(c, v)) for c in parts]
+        rows += [_row(c, task_of(c, v), v) for c in parts]
     if not rows:
         return None
     columns = (

@@ -42,7 +42,8 @@ def test_schema_form_parts_then_combined_is_not_duplicated() -> None:
     results = _with_hypotheses([*combined["components"], combined])  # parts, then combined
     cards = verdicts.cards(results)
     assert len(cards) == 1 and len(cards[0].parts) == 3
-    assert [c[0] for c in verdicts.chips(results)] == ["Overall", "Performance", "Drift", "Serving"]
+    chips = [c[0] for c in verdicts.chips(results)]
+    assert chips == ["Overall", "Performance", "Drift", "Serving (inside H, α/2 = 0.025)"]
     table = verdicts.hypotheses_table(results)
     assert table is not None and len(table.rows) == 4
 
