@@ -11,10 +11,11 @@ H = A and (B or C), thresholds configurable through `Thresholds`:
   3-5 seeds a study affords, a t-test on logs behaves far better than a bootstrap of the ratio
   (which cannot resample 3 values meaningfully), and the log keeps the ratio's CI positive.
 - C, serving: two unmerged adapters cost at most `serving_overhead` more than merged weights.
-  The benchmark times merged weights serving one adapter's batch in the same rounds as the
-  two-adapter batch; the per-round ratios are the units: a one-sided paired t-test on their
-  logs, H0: GM(adapters_i / merged_i) >= 1.30. (Unpaired timings of older results: Welch on
-  log latency.)
+  The benchmark times each two-adapter call between two calls of merged weights serving one
+  adapter's batch (A-B-A pairs, `loralens.serving.pairing`); the per-pair ratios are the units:
+  a one-sided Wilcoxon signed-rank test on their logs, H0: pseudo-median ratio >= 1.30, with the
+  Hodges-Lehmann estimate and its exact interval, so one pair hit by a transient weighs one rank
+  (`loralens.stats.signed_rank`). (Unpaired timings of older results: Welch on log latency.)
 
 H is an intersection-union test: it holds when A holds and (B or C) holds. A needs no
 adjustment (every part of an AND must hold on its own); the OR over B and C is a union of two
