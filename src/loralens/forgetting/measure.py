@@ -19,8 +19,8 @@ from loralens.config import RunConfig
 from loralens.data import TaskData, load_task
 from loralens.errors import ConfigError
 from loralens.evaluation import score
-from loralens.evaluation.perplexity import nll_metrics, token_stream, window_nll, windows
-from loralens.kinds.language_modeling import stride_of
+from loralens.evaluation.perplexity import nll_metrics, window_nll
+from loralens.kinds.language_modeling import document_records, plan_summary, test_plan
 from loralens.task_metrics import get_metric
 from loralens.training.folder import TrainingRun
 
@@ -48,18 +48,21 @@ def probe_data(cfg: RunConfig) -> tuple[TaskData | None, list[TaskData]]:
 def text_score(
     model: PreTrainedModel, tok: PreTrainedTokenizerBase, text: TaskData, block: int, limit: int
 ) -> dict[str, Any]:
-    """Perplexity of the text's test documents over strided windows, with per-window sums."""
-    ids = token_stream(tok, [e.texts[0] for e in text.splits.test])
-    wins = windows(len(ids), block, stride_of(block), limit)
-    per_window = window_nll(model, ids, wins)  # (W, 2)
+    """Perplexity of the text's test documents over strided windows within each, at most
+    `limit` windows sampled evenly across all of them (split seed 0), with per-document sums."""
+    plan = test_plan(text, tok, block, limit, seed=0)
+    per_window = window_nll(model, plan.ids, plan.windows)  # (W, 2)
+    records = document_records(plan, per_window)
     return {
         "task": text.spec.name,
         **nll_metrics(per_window),
         "tokens": int(per_window[:, 1].sum()),
-        "windows": len(wins),
-        "block": block,
-        "stride": stride_of(block),
-        "window_nll": per_window[:, 0].tolist(),
+        **plan_summary(plan),
+        "block": plan.block,
+        "stride": plan.stride,
+        "document_ids": [r["id"] for r in records],
+        "document_nll": [r["nll_sum"] for r in records],
+        "document_tokens": [r["tokens"] for r in records],
     }
 
 

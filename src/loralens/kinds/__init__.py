@@ -47,6 +47,17 @@ class TaskKind:
     servable: bool  # its adapters can join the in-process serving benchmark
     # the val score checkpoints (and hyperparameters) are selected by; None: the task's primary
     selection_metric: str | None = None
+    # (data, encoded rows per split) -> per split what the rows hold of it (documents and windows
+    # scored, answers lost to the length), for the run's data record and the data stage
+    summarize: Callable[[TaskData, dict[str, list]], dict[str, dict[str, int]]] | None = None
+    # what encode/evaluate compute: above 1 it enters the cache key of the kind's training and
+    # baseline stages, so a change in what they compute never reuses an older result
+    version: int = 1
+
+
+def encoded_summary(kind: TaskKind, data: TaskData, rows: dict[str, list]) -> dict:
+    """What the encoded rows hold of each split (empty for a kind that says nothing)."""
+    return kind.summarize(data, rows) if kind.summarize is not None else {}
 
 
 def _kinds() -> dict[str, TaskKind]:

@@ -15,7 +15,7 @@ StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
 
 def _config(params: dict[str, Any]):
     """A RunConfig from a stage's config slice (extra bookkeeping keys removed)."""
-    bookkeeping = ("variant", "group", "missing", "inputs")
+    bookkeeping = ("variant", "group", "missing", "inputs", "kind_version")
     config = {k: v for k, v in params.items() if k not in bookkeeping}
     return validate_config(config, "stage params")
 

@@ -18,7 +18,7 @@ from loralens.data import TaskData
 from loralens.data.run_task import load_run_task
 from loralens.env import fingerprint
 from loralens.errors import ConfigError, LoralensError
-from loralens.kinds import TaskKind, get_kind, selection_metric
+from loralens.kinds import TaskKind, encoded_summary, get_kind, selection_metric
 from loralens.memory import peak_rss_mb, reset_peak_rss
 from loralens.methods import Method, get_method
 from loralens.probing.probe_set import run_probe_set
@@ -69,7 +69,8 @@ def train_run(cfg: RunConfig, out: Path, base: Path | None = None) -> RunMetrics
     run.write_json(run.ENV, fingerprint())
     trainable, total = trainable_parameters(model)
     probe = run_probe_set(data, cfg)
-    run.write_json(run.DATA, _data_record(data, probe.sha256, tok))
+    encoded = encoded_summary(kind, data, rows)  # e.g. test documents scored, answers lost
+    run.write_json(run.DATA, _data_record(data, probe.sha256, tok, encoded))
     step0 = shared_step0(cfg, probe.sha256, device, base)
     snapshots = SnapshotCallback.of_run(cfg, probe, tok, run.snapshots, step0)
     trainer = _trainer(cfg, run, device, kind, data.spec, (model, tok), rows, [snapshots])
@@ -273,9 +274,10 @@ def _log_record(history: list[dict]) -> dict:
     }
 
 
-def _data_record(data: TaskData, probe_sha: str, tok) -> dict:
+def _data_record(data: TaskData, probe_sha: str, tok, encoded: dict) -> dict:
     """What data the run saw: split sizes, fingerprints, duplicates, probe set hash, the input
-    its head read (prompt and label words, or plain) and the examples cut to max_length."""
+    its head read (prompt and label words, or plain), the examples cut to max_length and what
+    its kind's encoding read of each split (`encoded`: test documents scored, answers lost)."""
     from loralens.models.heads import verbalizer
 
     s, prompt = data.splits, data.prompt
@@ -294,6 +296,7 @@ def _data_record(data: TaskData, probe_sha: str, tok) -> dict:
             "verbalizer": None if prompt is None else verbalizer(tok, prompt.choices),
         },
         "cut": data.cut,
+        "encoded": encoded,
     }
 
 

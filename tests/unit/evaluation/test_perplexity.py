@@ -12,7 +12,11 @@ from loralens.errors import ConfigError
 from loralens.evaluation.perplexity import (
     blocks,
     check_block,
+    document_ids,
     nll_metrics,
+    per_document,
+    scoring_plan,
+    systematic_sample,
     token_stream,
     window_nll,
     windows,
@@ -33,7 +37,49 @@ def test_windows_give_each_scored_token_the_stride_context():
     wins = windows(100, 16, 8)
     # after the first window, each scored token has at least block - stride tokens before it
     assert all(w.first - w.begin >= 8 for w in wins[1:])
-    assert len(windows(100, 16, 8, limit=3)) == 3
+
+
+def test_a_systematic_sample_spans_the_whole_set_and_is_fixed_by_its_seed():
+    picks = systematic_sample(1000, 10, 4)
+    assert len(set(picks)) == 10 and picks == systematic_sample(1000, 10, 4)
+    assert picks[0] < 100 and picks[-1] >= 900  # one per tenth: the end is read too
+    assert systematic_sample(7, None, 0) == systematic_sample(7, 9, 0) == list(range(7))
+    with pytest.raises(ConfigError, match="at least 1"):
+        systematic_sample(7, 0, 0)
+
+
+def test_each_item_is_sampled_with_equal_chance():
+    counts = np.zeros(50)
+    for seed in range(2000):
+        counts[systematic_sample(50, 7, seed)] += 1
+    assert counts.sum() == 2000 * 7
+    np.testing.assert_allclose(counts / 2000, 7 / 50, atol=0.03)
+
+
+def test_a_scoring_plan_keeps_windows_inside_their_documents():
+    docs = [list(range(30)), list(range(100, 105)), list(range(200, 250))]
+    plan = scoring_plan(docs, 8, 4, None, 0)
+    assert plan.n_documents == 3 and len(plan.windows) == plan.n_windows
+    starts = np.cumsum([0, 30, 5])
+    for w, d in zip(plan.windows, plan.documents, strict=True):
+        lo, hi = starts[d], starts[d] + len(docs[d])
+        assert lo <= w.begin < w.first < w.end <= hi
+    # every token of every document but its first (the EOS before it) is scored once
+    scored = sorted(i for w in plan.windows for i in range(w.first, w.end))
+    assert len(scored) == len(set(scored)) == sum(len(d) - 1 for d in docs)
+    assert plan.scored_documents() == [0, 1, 2]
+
+
+def test_a_window_budget_reads_every_document_not_the_first():
+    docs = [list(range(1000, 1200)) for _ in range(20)]  # 20 documents of 200 tokens
+    plan = scoring_plan(docs, 16, 8, 40, 4)  # 40 of 480 windows
+    assert len(plan.windows) == 40 and plan.n_windows == 20 * 24
+    assert plan.scored_documents() == list(range(20))
+
+
+def test_per_document_sums_the_windows_of_each_document():
+    per_window = np.array([[1.0, 2], [3.0, 4], [5.0, 6]])
+    assert per_document(per_window, [0, 0, 2]) == {0: (4.0, 6), 2: (5.0, 6)}
 
 
 def test_windows_reject_a_stride_outside_the_block():
@@ -99,3 +145,6 @@ def test_token_stream_ends_each_document_with_eos():
     tok = load_tokenizer("smollm2-135m")
     ids = token_stream(tok, ["one two", "three"])
     assert ids.count(tok.eos_token_id) == 2 and ids[-1] == tok.eos_token_id
+    docs = document_ids(tok, ["one two", "three"])
+    assert [d[0] for d in docs] == [d[-1] for d in docs] == [tok.eos_token_id] * 2
+    assert sum(len(d) - 1 for d in docs) == len(ids)  # the same tokens scored

@@ -27,7 +27,16 @@ def test_the_base_backbone_under_the_base_head_forgets_nothing(tiny_llama_dir, t
     classifier = AutoModelForSequenceClassification.from_pretrained(tiny_llama_dir, num_labels=2)
     same = text_score(transplant(_lm(tiny_llama_dir), classifier), tok, text, 32, 6)
     assert same["nll"] == pytest.approx(base["nll"], abs=1e-6)
-    assert same["windows"] == base["windows"] == 6 and base["stride"] == 16
+    assert same["windows_scored"] == base["windows_scored"] == 6 and base["stride"] == 16
+
+
+def test_the_text_is_read_across_all_its_documents(tiny_llama_dir, text):
+    tok = load_tokenizer("smollm2-135m")
+    out = text_score(_lm(tiny_llama_dir), tok, text, 32, 6)
+    # 6 headlines spread over all 612, not the first few of the test set
+    assert out["documents"] == len(text.splits.test) and out["documents_scored"] == 6
+    assert max(out["document_ids"]) > len(text.splits.test) * 5 // 6
+    assert sum(out["document_tokens"]) == out["tokens"]
 
 
 def test_a_perturbed_backbone_is_measured_as_forgetting(tiny_llama_dir, text):
