@@ -35,7 +35,7 @@ class Metric:
     val_only: bool = False  # a selection score on val, never a task's (test) metric
     # A per-example mean: each test record's score, whose mean over a run's records is the
     # metric (the verdict then crosses examples with runs). None: not a mean of examples
-    # (F1 and MCC of a test set, NLL per token over windows of unequal length).
+    # (F1 and MCC of a test set, perplexity: the exp of a mean).
     example_score: ExampleFn | None = None
 
 
@@ -84,12 +84,15 @@ METRICS: dict[str, Metric] = {
         # Language modelling: the mean cross-entropy of each predicted token (nats) is the
         # primary metric: a margin on it is a margin on log perplexity (0.03 nats = 3% more
         # perplexity), so the absolute non-inferiority margin of the verdict keeps its meaning.
+        # A test document's score is its summed NLL over the mean tokens per scored document:
+        # their mean is the token-weighted NLL exactly (loralens.kinds.language_modeling).
         Metric(
             "nll",
             "mean next-token cross-entropy on held-out text (nats; log perplexity)",
             None,
             greater_is_better=False,
             kind="language_modeling",
+            example_score=_record("nll_score"),
         ),
         Metric(
             "perplexity",

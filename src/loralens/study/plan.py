@@ -83,7 +83,9 @@ STAGE_VERSIONS: dict[str, int] = {
     "analysis": SCHEMA_VERSION,
     "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
     "control": 2,  # 2: the base's probe snapshot beside the random-init one
+    "data": 2,  # 2: what each kind's encoding reads of a split (documents scored, answers lost)
     "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
+    "forgetting_base": 2,  # 2: the text read by document, windows sampled across all of it
     "serve": 3,  # 2: merged's one-adapter baseline timed in the same rounds (paired); 3: A-B-A
     # pairs after a warm-up until stable
     "sparsity": 2,  # 2: each matrix's chance level of intruders beside its count
@@ -149,7 +151,8 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 sid = f"train/{task.name}/{variant}/{seed}"
                 cell = Cell(task.name, variant, seed)
                 run_reads = _reads(cfg, task, run.model.name)
-                params = _with_inputs({**run_fields(run), "variant": variant}, run_reads)
+                params = {**run_fields(run), "variant": variant, **_kind_version(task.kind)}
+                params = _with_inputs(params, run_reads)
                 # the task's base snapshot: the step-0 snapshot of runs that start at the base
                 control_id = f"control/{task.name}"
                 stages.append(Stage(sid, "train", params, deps=(control_id,), gpus=gpus, cell=cell))
@@ -240,6 +243,13 @@ def _sparsity_params(cfg: RunConfig, run: RunConfig) -> dict[str, Any]:
     return params
 
 
+def _kind_version(kind: str) -> dict[str, int]:
+    """The task kind's computation version as a stage param, above 1 only (so the keys of kinds
+    that never changed, classification, stay as they were)."""
+    version = get_kind(kind).version
+    return {"kind_version": version} if version > 1 else {}
+
+
 def _with_inputs(params: dict[str, Any], inputs: dict[str, str]) -> dict[str, Any]:
     """Stage params with the digests of the files it reads by path (unchanged if there are none,
     so the keys of built-in tasks and registered models stay as they were)."""
@@ -278,6 +288,7 @@ def _baseline_stages(cfg: RunConfig, task: StudyTask, gpus: float) -> list[Stage
             "model": cfg.model.model_dump(mode="json"),
             "baselines": simple,
             "eval_batch_size": cfg.training.eval_batch_size,
+            **_kind_version(task.kind),
         }
         cell = Cell(task.name)
         params = _with_inputs(params, _reads(cfg, task, cfg.model.name))
