@@ -112,10 +112,49 @@ class ReportConfig(Section):
     """Hypothesis thresholds and significance level."""
 
     alpha: float = Field(0.05, gt=0, lt=1)
-    max_accuracy_loss: float = Field(0.03, ge=0, le=1)
+    max_accuracy_loss: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="part A's margin for every percent metric (accuracy, F1, EM: 0.03 = 3 "
+        "points) not in `margins`",
+    )
+    margins: dict[str, float] = Field(
+        default_factory=dict,
+        description="part A's margin per primary metric, in the metric's own scale (e.g. nll: "
+        "0.03 nats = 3% more perplexity); required for a metric that is not a percentage",
+    )
     min_drift_reduction: float = Field(0.20, ge=0, le=1)
     max_serving_overhead: float = Field(0.30, ge=0)
     serving_engine: str = "peft-mixed"  # the multi-adapter engine the hypothesis is tested on
+
+    @field_validator("margins")
+    @classmethod
+    def _known_metrics(cls, v: dict[str, float]) -> dict[str, float]:
+        from loralens.task_metrics import METRICS
+
+        for name, margin in v.items():
+            if name not in METRICS or METRICS[name].val_only:
+                allowed = ", ".join(m for m, x in METRICS.items() if not x.val_only)
+                raise ValueError(f"unknown metric {name!r}; allowed: {allowed}")
+            if not 0 <= margin < float("inf") or (METRICS[name].percent and margin > 1):
+                top = "1 (a fraction: 0.03 = 3 points)" if METRICS[name].percent else "finite"
+                raise ValueError(f"{name}: the margin must be >= 0 and {top}, got {margin}")
+        return v
+
+    def margin(self, metric: str) -> float:
+        """Part A's margin on `metric`, in its own scale; ValueError when none is declared."""
+        from loralens.task_metrics import get_metric
+
+        if metric in self.margins:
+            return self.margins[metric]
+        if get_metric(metric).percent:
+            return self.max_accuracy_loss
+        unit = get_metric(metric).difference_unit
+        raise ValueError(
+            f"report.margins has no margin for the primary metric {metric!r} (a difference in "
+            f"{unit}, not a percentage): declare report.margins.{metric}"
+        )
 
 
 class WandbConfig(Section):

@@ -37,6 +37,17 @@ class Metric:
     # metric (the verdict then crosses examples with runs). None: not a mean of examples
     # (F1 and MCC of a test set, perplexity: the exp of a mean).
     example_score: ExampleFn | None = None
+    unit: str = ""  # of a difference in the metric when not percent (e.g. "nats")
+
+    @property
+    def difference_unit(self) -> str:
+        """What a difference of two scores is measured in: points for percent metrics."""
+        return "points" if self.percent else self.unit or f"{self.name} units"
+
+    def difference(self, value: float, signed: bool = True) -> str:
+        """A difference of two scores in its unit: '-3.0 points', '0.03 nats'."""
+        shown, digits = (100 * value, ".1f") if self.percent else (value, ".3g")
+        return f"{shown:{'+' if signed else ''}{digits}} {self.difference_unit}"
 
 
 def _accuracy(y: np.ndarray, p: np.ndarray, num_labels: int, positive: int) -> float:
@@ -93,6 +104,7 @@ METRICS: dict[str, Metric] = {
             greater_is_better=False,
             kind="language_modeling",
             example_score=_record("nll_score"),
+            unit="nats",
         ),
         Metric(
             "perplexity",
@@ -123,6 +135,7 @@ METRICS: dict[str, Metric] = {
             greater_is_better=False,
             kind="extractive_qa",
             val_only=True,
+            unit="nats",
         ),
     )
 }

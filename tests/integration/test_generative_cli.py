@@ -73,6 +73,7 @@ def study_file(folder: Path, tiny: Path) -> Path:
             },
         },
         "serving": {"engines": []},
+        "report": {"margins": {"nll": 0.03}},
     }
     path = folder / "study.yaml"
     path.write_text(yaml.safe_dump(cfg))

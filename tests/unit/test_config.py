@@ -42,6 +42,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
             ["cannot set LD_PRELOAD for the server", "allowed: VLLM_*, OMP_*, KMP_*"],
         ),
         ("probing.sink_tokens=-1", ["'probing.sink_tokens'", "greater than or equal to 0"]),
+        ("report.margins={nope: 0.1}", ["'report.margins'", "unknown metric 'nope'", "nll"]),
+        ("report.margins={accuracy: 3}", ["accuracy: the margin must be >= 0 and 1", "3 points"]),
+        ("report.margins={nll: -1}", ["nll: the margin must be >= 0 and finite"]),
     ],
 )
 def test_bad_values_name_key_value_and_allowed(override: str, fragments: list[str]) -> None:
@@ -70,7 +73,7 @@ def test_an_override_whose_value_is_not_yaml_is_one_clear_error(bad: str) -> Non
         parse_overrides([bad])
 
 
-@pytest.mark.parametrize("name", ["quickstart", "paper", "glue-cpu"])
+@pytest.mark.parametrize("name", ["quickstart", "paper", "glue-cpu", "generative-cpu"])
 def test_shipped_configs_validate(name: str) -> None:
     cfg = load_config(CONFIGS / f"{name}.yaml")
     for variant in cfg.study.methods:

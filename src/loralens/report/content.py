@@ -68,15 +68,20 @@ def _table_or(table: Table | None, what: str, why: str) -> list[Block]:
 def _thresholds(results: Results) -> tuple[str, str, str]:
     """The hypothesis thresholds the analysis used, as text."""
     used = results.decisions.thresholds
-    acc, drift, serving = (
-        used[k] for k in ("accuracy_margin", "drift_reduction", "serving_overhead")
-    )
-    metrics = set(results.decisions.primary_metric.values())
-    in_points = [m for m in metrics if fmt.is_percent(m)]
-    own = sorted(metrics - set(in_points))
-    margin = [f"{100 * acc:.1f} points"] if in_points or not own else []
-    margin += [f"{acc:g} in {m}" for m in own]  # e.g. NLL: nats (a margin on log perplexity)
-    return " (".join(margin) + ")" * (len(margin) - 1), fmt.pct(drift, 0), fmt.pct(serving, 0)
+    drift, serving = used["drift_reduction"], used["serving_overhead"]
+    return margins_text(results), fmt.pct(drift, 0), fmt.pct(serving, 0)
+
+
+def margins_text(results: Results) -> str:
+    """Part A's margins as the analysis decided them, each in its unit: '3.0 points (accuracy,
+    f1), 0.03 nats (nll)'."""
+    by_text: dict[str, list[str]] = {}
+    for m in results.decisions.margins.values():
+        scale = 100 if m.unit == "points" else 1
+        by_text.setdefault(f"{scale * m.margin:g} {m.unit}", []).append(m.metric)
+    if len(by_text) == 1 and len(set(next(iter(by_text.values())))) == 1:
+        return next(iter(by_text))
+    return ", ".join(f"{t} ({', '.join(sorted(set(ms)))})" for t, ms in by_text.items()) or fmt.NA
 
 
 def question_section(results: Results) -> Section:

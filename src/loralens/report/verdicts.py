@@ -53,7 +53,7 @@ def value(v: Verdict, x: Any, sign: bool = False) -> str:
     if kind == "accuracy" and in_points(v):
         return fmt.points(x)
     if kind == "accuracy":
-        return fmt.number(x)
+        return f"{fmt.number(x)} {v.metric_unit}".strip()
     if kind in ("drift", "serving"):
         return fmt.pct(x, sign=sign or kind == "serving")
     return fmt.number(x)

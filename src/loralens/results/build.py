@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import defaultdict
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from loralens.config_sections import ReportConfig
 from loralens.probing.pooling import DEFAULT_POOLING
 from loralens.results.drift import (
     attach_val_scores,
@@ -168,7 +170,12 @@ def sparsity_section(entries: list) -> dict[str, list]:
 def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
     """The results.json document (see docs/results-schema.md)."""
     from loralens.env import fingerprint
-    from loralens.results.comparisons import baseline_table, comparisons, study_statistics
+    from loralens.results.comparisons import (
+        baseline_table,
+        comparisons,
+        shared_thresholds,
+        study_statistics,
+    )
 
     got = collect(inputs, params["cells"])
     runs = [{k: v for k, v in r.items() if k not in ANALYSIS_ONLY} for r in got["train"]]
@@ -190,18 +197,19 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             "adalora_ranks": got["adalora"],
         },
     }
+    report = ReportConfig.model_validate(params["report"])
     th = Thresholds(
-        accuracy_margin=params["report"]["max_accuracy_loss"],
-        drift_reduction=params["report"]["min_drift_reduction"],
-        serving_overhead=params["report"]["max_serving_overhead"],
-        alpha=params["report"]["alpha"],
+        drift_reduction=report.min_drift_reduction,
+        serving_overhead=report.max_serving_overhead,
+        alpha=report.alpha,
     )
     primary = params["primary_metrics"]
+    margins = {task: report.margin(metric) for task, metric in primary.items()}
     study_cfg = (params.get("config") or {}).get("study") or {}
     order = study_cfg.get("methods") or list(dict.fromkeys(r["method"] for r in got["train"]))
     base_of = {r["method"]: r["base_method"] for r in got["train"]}
     pairs = comparisons(base_of, order, study_cfg.get("compare") or [])
-    stats, verdict_inputs = study_statistics(got["train"], th, primary, pairs)
+    stats, verdict_inputs = study_statistics(got["train"], th, primary, pairs, margins)
     results["statistics"] = stats
     engine = params["report"]["serving_engine"]
     probing = (params.get("config") or {}).get("probing") or {}
@@ -210,7 +218,11 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     results["decisions"] = {  # made here once; the report reads them and derives none
         "primary_metric": primary,
         "greater_is_better": {t: get_metric(m).greater_is_better for t, m in primary.items()},
-        "thresholds": th.__dict__,
+        "thresholds": shared_thresholds(th),
+        "margins": {
+            task: {"metric": m, "margin": margins[task], "unit": get_metric(m).difference_unit}
+            for task, m in primary.items()
+        },
         "serving_engine": engine,
         "drift": drift_decision(drift["summary"], params["tasks"], pooling),
         "comparisons": [list(p) for p in pairs],
@@ -255,7 +267,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             acc,
             dr,
             samples,
-            thresholds=th,
+            thresholds=dataclasses.replace(th, accuracy_margin=margins[task]),
             serving_reason=reason,
             serving_note=serving_note(got["serving"], task, engine),
             metric=metric,

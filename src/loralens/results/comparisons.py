@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from typing import Any
 
@@ -135,13 +136,20 @@ def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
     return {**_safe(two_way_anova, frame), "levels": levels}
 
 
+def shared_thresholds(th: Thresholds) -> dict[str, float]:
+    """The thresholds every task shares (part A's margin is per metric: `decisions.margins`)."""
+    return {k: v for k, v in dataclasses.asdict(th).items() if k != "accuracy_margin"}
+
+
 def study_statistics(
     runs: list[dict],
     th: Thresholds,
     metric_of: dict[str, str],
     pairs: list[tuple[str, str]],
+    margins: dict[str, float] | None = None,
 ) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict]]:
-    """(statistics section, per (task, treatment, reference): primary-metric scores by seed)."""
+    """(statistics section, per (task, treatment, reference): primary-metric scores by seed);
+    `margins`: part A's margin per task (default: `th`'s), for the power figure."""
     grouped = _by_task_method(runs)
     tests, verdict_inputs = [], {}
     for task, methods in grouped.items():
@@ -156,7 +164,9 @@ def study_statistics(
                     f"task {task}: its primary metric '{metric}' is not among the test metrics "
                     f"of {', '.join(missing)} ({found}); the runs and the task file disagree"
                 )
-            tests.append(compare_accuracy(task, metric, lora, full, th))
+            margin = th.accuracy_margin if margins is None else margins[task]
+            th_task = dataclasses.replace(th, accuracy_margin=margin)
+            tests.append(compare_accuracy(task, metric, lora, full, th_task))
             verdict_inputs[(task, treatment, reference)] = {
                 "lora": [r["test"][metric] for r in lora],
                 "full": [r["test"][metric] for r in full],
@@ -165,7 +175,7 @@ def study_statistics(
     stats = {
         "accuracy": tests,
         "anova": anova_table(runs, metric_of),
-        "thresholds": th.__dict__,
+        "thresholds": shared_thresholds(th),
     }
     return stats, verdict_inputs
 
@@ -175,4 +185,4 @@ def baseline_table(baselines: list[dict]) -> list[dict]:
     return [{k: v for k, v in b.items() if k != "predictions"} for b in baselines]
 
 
-__all__ = ["baseline_table", "comparisons", "study_statistics"]
+__all__ = ["baseline_table", "comparisons", "shared_thresholds", "study_statistics"]

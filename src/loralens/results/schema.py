@@ -38,7 +38,9 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # 7: forgetting (each run against the base model on probes no run trained on); 8: over_baselines
 # (each variant against the baselines), "not applicable" verdicts of models that did not learn;
 # 9: serving timed in A-B-A pairs after a warm-up until stable (paired_ratio, warmup, noise_floor),
-# part C by the signed-rank test with a Hodges-Lehmann interval.
+# part C by the signed-rank test with a Hodges-Lehmann interval; part A by the crossed examples x
+# runs test where the metric is a mean of examples, its margin per metric with its unit
+# (decisions.margins).
 SCHEMA_VERSION = 9
 
 
@@ -381,12 +383,23 @@ class LearningRates(Fixed):
     search: dict[str, Any] | None = Field(description="tuned: the search (trials, seeds, space)")
 
 
+class Margin(Fixed):
+    """Part A's non-inferiority margin for one task, in its primary metric's own scale."""
+
+    metric: str
+    margin: float = Field(ge=0, description="in the metric's scale (fractions for percents)")
+    unit: str = Field(description="what a difference is measured in: points, nats, ...")
+
+
 class Decisions(Fixed):
     """Choices made once by the analysis; the report reads them and derives none."""
 
     primary_metric: dict[str, str] = Field(description="per task, from its task file")
     greater_is_better: dict[str, bool] = Field(description="per task, from the metric registry")
-    thresholds: dict[str, float] = Field(description="the hypothesis thresholds used")
+    thresholds: dict[str, float] = Field(
+        description="the hypothesis thresholds every task shares (alpha, drift, serving)"
+    )
+    margins: dict[str, Margin] = Field(description="per task: part A's margin and its unit")
     serving_engine: str = Field(description="the multi-adapter engine part C is tested on")
     drift: DriftDecision
     comparisons: list[list[str]] = Field(

@@ -168,6 +168,9 @@ class Verdict(Fixed):
     metric: str = Field(
         "", description="performance part: the primary metric its numbers are in (else empty)"
     )
+    metric_unit: str = Field(
+        "", description="performance part: what a difference of its metric is in (points, nats)"
+    )
     not_applicable_reason: str = Field(
         "", description="why the status is 'not applicable' (which model did not learn; else empty)"
     )

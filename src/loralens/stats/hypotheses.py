@@ -85,6 +85,7 @@ class Verdict:
     confidence_level: float = math.nan  # of the interval shown (NaN: none)
     adjustment: str = ""  # how p_adjusted was obtained from p_value
     metric: str = ""  # the performance part's metric, whose unit its numbers are in
+    metric_unit: str = ""  # what a difference of that metric is in: points, nats, ...
     not_applicable_reason: str = ""  # why the status is "not applicable" (else empty)
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +125,7 @@ def _decide(ev: Evidence, p_adjusted: float, adjustment: str = "") -> Verdict:
         confidence_level=ev.level,
         adjustment=adjustment if math.isfinite(ev.p_value) else "",
         metric=ev.metric,
+        metric_unit=ev.metric_unit,
     )
 
 

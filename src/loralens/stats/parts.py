@@ -64,7 +64,8 @@ class Evidence:
     describe: str  # "<finding> (<CI>; <threshold>)" or why there is no test
     unit: str  # "seeds" or "measurements"
     level: float = math.nan  # confidence level of the interval
-    metric: str = ""  # the performance part's metric (its unit: points, or e.g. nats)
+    metric: str = ""  # the performance part's metric
+    metric_unit: str = ""  # what its differences are in: points, nats, ...
 
 
 def pct(x: float) -> str:
@@ -139,6 +140,23 @@ def _is_fraction(metric: str) -> bool:
     return metric not in METRICS or METRICS[metric].percent
 
 
+def _metric_unit(metric: str) -> str:
+    """What a difference of `metric` is in (the registry's word; '' for an unregistered one)."""
+    from loralens.task_metrics import METRICS
+
+    return METRICS[metric].difference_unit if metric in METRICS else ""
+
+
+def _unit(metric: str, margin: float) -> str:
+    """After a margin: ' = -3.0 points' (a percent metric), ' nats', or '' (unregistered)."""
+    from loralens.task_metrics import METRICS
+
+    if metric not in METRICS:
+        return ""
+    m = METRICS[metric]
+    return f" = {m.difference(-margin)}" if m.percent else f" {m.difference_unit}"
+
+
 def accuracy_evidence(
     lora: Any,
     full: Any,
@@ -161,7 +179,7 @@ def accuracy_evidence(
     point = (diff, f"{what} = {diff:.4g}")
     early = untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
-        return dataclasses.replace(early, metric=metric)
+        return dataclasses.replace(early, metric=metric, metric_unit=_metric_unit(metric))
     if examples is None:
         r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
         unit = "seeds"
@@ -170,11 +188,11 @@ def accuracy_evidence(
         unit = f"seeds x {r.n_examples} test examples"
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
-        f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g})"
+        f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g}{_unit(metric, margin)})"
     )
     ci = (r.ci_low, r.ci_high)
     ev = evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, unit)
-    return dataclasses.replace(ev, metric=metric)
+    return dataclasses.replace(ev, metric=metric, metric_unit=_metric_unit(metric))
 
 
 def crossed_noninferiority(a: Any, b: Any, margin: float, alpha: float) -> CrossedResult:

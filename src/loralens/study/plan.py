@@ -69,6 +69,10 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
                 f"study.tasks: '{entry}' and '{clash.entry}' both declare the task name "
                 f"'{spec.name}'; every task of a study needs its own name"
             )
+        try:
+            cfg.report.margin(spec.primary_metric)  # part A needs one, in the metric's unit
+        except ValueError as exc:
+            raise ConfigError(f"task '{spec.name}': {exc}") from None
         out.append(StudyTask(spec.name, entry, spec.num_labels, spec.primary_metric, spec.kind))
     return out
 

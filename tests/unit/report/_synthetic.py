@@ -255,7 +255,6 @@ def _drift(rng: np.random.Generator) -> dict[str, Any]:
 
 
 THRESHOLDS = {
-    "accuracy_margin": 0.03,
     "drift_reduction": 0.2,
     "serving_overhead": 0.3,
     "alpha": 0.05,
@@ -287,6 +286,7 @@ def decisions(tasks: Any, step: int | None = STEPS[-1]) -> dict[str, Any]:
         "primary_metric": dict.fromkeys(tasks, "accuracy"),
         "greater_is_better": dict.fromkeys(tasks, True),
         "thresholds": THRESHOLDS,
+        "margins": {t: {"metric": "accuracy", "margin": 0.03, "unit": "points"} for t in tasks},
         "serving_engine": "peft-mixed",
         "drift": {
             "measure": "1 - debiased CKA",

@@ -100,6 +100,7 @@ def variant_dict() -> dict[str, Any]:
             "primary_metric": {TASK: "accuracy"},
             "greater_is_better": {TASK: True},
             "thresholds": THRESHOLDS,
+            "margins": {TASK: {"metric": "accuracy", "margin": 0.03, "unit": "points"}},
             "serving_engine": "peft-mixed",
             "drift": {"measure": "1 - debiased CKA", "pooling": "mean", "step": {TASK: None},
                       "not_compared": {TASK: "no drift stage"}},

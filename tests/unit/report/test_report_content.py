@@ -277,3 +277,38 @@ def test_part_a_names_the_crossed_test_that_decided_it(full: Results) -> None:
         assert part_a.test.startswith("crossed examples x runs non-inferiority")
         assert dict(verdicts.facts(part_a))["Test"] == part_a.test
         assert "seeds x 1000 test examples" in part_a.sentence
+        assert "allowed >= -0.03 = -3.0 points)" in part_a.sentence
+        margin = full.decisions.margins[v.task]
+        assert (margin.metric, margin.margin, margin.unit) == ("accuracy", 0.03, "points")
+
+
+def test_margins_are_printed_in_each_metrics_unit() -> None:
+    # A 0.03 margin is 3 points of accuracy and 0.03 nats of NLL: the question section says
+    # which, from decisions.margins (the analysis' decision), and part A's numbers carry it.
+    from loralens.report.content import margins_text
+
+    d = minimal_dict()
+    d["decisions"]["margins"] = {
+        "sst2": {"metric": "accuracy", "margin": 0.03, "unit": "points"},
+        "speeches": {"metric": "nll", "margin": 0.05, "unit": "nats"},
+    }
+    assert margins_text(typed(d)) == "3 points (accuracy), 0.05 nats (nll)"
+    d["decisions"]["margins"] = {"sst2": d["decisions"]["margins"]["sst2"]}
+    assert margins_text(typed(d)) == "3 points"
+    lm = evaluate_hypothesis(
+        {"lora": [3.10, 3.12, 3.11], "full": [3.08, 3.09, 3.07]},
+        {"lora": [0.1, 0.11, 0.12], "full": [0.2, 0.21, 0.22]},
+        thresholds=Thresholds(accuracy_margin=0.05),
+        metric="nll",
+        greater_is_better=False,
+    ).components[0]
+    assert "allowed >= -0.05 nats)" in lm.sentence
+    assert lm.metric_unit == "nats"
+    assert verdicts.threshold(typed_verdict(lm)) == "≥ −0.05 nats"
+
+
+def typed_verdict(v) -> object:
+    """A stats Verdict as the report reads it (the results schema's model)."""
+    from loralens.results.schema_stats import Verdict
+
+    return Verdict.model_validate(v.to_dict())

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loralens.cli_args import BUILTIN_CONFIGS
 from loralens.config import load_config
 from loralens.errors import ConfigError
 from loralens.study.plan import content_key, plan_study, with_missing
@@ -124,6 +125,20 @@ def test_two_entries_declaring_one_name_are_refused(tmp_path: Path) -> None:
     a = _custom_task(tmp_path, "rotten_tomatoes", ["neg", "pos"])
     with pytest.raises(ConfigError, match="both declare the task name 'rotten_tomatoes'"):
         plan_study(load_config(None, [f"study.tasks=[rotten_tomatoes, {a}]"]))
+
+
+def test_a_primary_metric_without_a_declared_margin_is_refused_before_work() -> None:
+    # A 3-point margin means nothing in nats: a language-modelling task's margin is declared.
+    shipped = BUILTIN_CONFIGS / "generative-cpu.yaml"
+    cfg = load_config(shipped)
+    cfg.report.margins = {}
+    with pytest.raises(
+        ConfigError,
+        match=r"no margin for the primary metric 'nll' \(a "
+        r"difference in nats, not a percentage\): declare report.margins.nll",
+    ):
+        plan_study(cfg)
+    plan_study(load_config(shipped))  # the shipped config declares it
 
 
 def test_adapters_are_served_in_groups_by_head_size(tmp_path: Path) -> None:
