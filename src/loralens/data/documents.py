@@ -40,9 +40,13 @@ def _csv_column(text: str, column: str, where: str) -> list[str]:
     """One column of a CSV text, or a DataError naming the columns there are."""
     csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if column not in (reader.fieldnames or []):
-        raise DataError(f"{where}: no column '{column}' (columns: {reader.fieldnames})")
-    return [row[column] or "" for row in reader]
+    try:
+        if column not in (reader.fieldnames or []):
+            raise DataError(f"{where}: no column '{column}' (columns: {reader.fieldnames})")
+        return [row[column] or "" for row in reader]
+    except csv.Error as exc:  # a field over MAX_FIELD_CHARS (a quote left open?), a NUL byte
+        line = reader.line_num + 1  # the record that failed is not counted yet
+        raise DataError(f"{where} line {line}: {exc}; an unclosed quote?") from None
 
 
 def _documents(path: Path, spec: TaskSpec) -> list[str]:

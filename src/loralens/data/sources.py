@@ -153,14 +153,7 @@ def read_table(path: Path, fmt: str | None) -> list[dict[str, Any]]:
         raise DataError(
             f"cannot tell the format of {path}: use .csv, .tsv or .jsonl, or set format"
         )
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{path} line {line}: byte {raw[exc.start]:#04x} is not UTF-8; save the file as UTF-8"
-        ) from None
+    text = utf8_text(path.read_bytes(), path)
     if fmt == "jsonl":
         return [
             _json_row(line, path, i) for i, line in enumerate(text.splitlines(), 1) if line.strip()
@@ -171,6 +164,18 @@ def read_table(path: Path, fmt: str | None) -> list[dict[str, Any]]:
         return list(reader)
     except csv.Error as exc:
         raise DataError(f"{path} line {reader.line_num}: {exc} (an unclosed quote?)") from None
+
+
+def utf8_text(raw: bytes, path: Path) -> str:
+    """A file's bytes as UTF-8 text (a BOM dropped), or a DataError naming the file, line and
+    the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path} line {line}: byte {raw[exc.start]:#04x} is not UTF-8; save the file as UTF-8"
+        ) from None
 
 
 def _json_row(line: str, path: Path, number: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loralens.data.sources import utf8_text
 from loralens.errors import DataError
 
 
@@ -74,7 +75,7 @@ def _read_text(path: Path) -> str:
     """The file's text, or raise if it is missing or holds nothing but whitespace."""
     if not path.is_file():
         raise DataError(f"SQuAD file not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
+    text = utf8_text(path.read_bytes(), path)
     if not text.strip():
         raise DataError(f"SQuAD file is empty: {path}")
     return text

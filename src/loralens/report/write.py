@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 import loralens
-from loralens.errors import LoralensError
+from loralens.errors import LoralensError, is_disk_full
 from loralens.models.convert import sha256_file
 from loralens.report.content import build_document
 from loralens.report.figures import draw_figures
@@ -145,9 +145,17 @@ def write_report(run_dir: Path) -> dict[str, Path]:
     run_dir = Path(run_dir)
     results = read_results(run_dir / RESULTS)
     source = provenance(run_dir)
-    _remove_leftovers(run_dir)
     files = render_all(results, source)  # everything in memory first: a failure writes nothing
-    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=run_dir))
+    try:
+        _remove_leftovers(run_dir)
+        staging = Path(tempfile.mkdtemp(prefix=".report-", dir=run_dir))
+    except OSError as exc:  # a read-only run folder: said before anything is written
+        if is_disk_full(exc):
+            raise
+        raise ReportError(
+            f"cannot write the report into {run_dir} ({exc.strerror}); make the folder "
+            "writable, or copy results.json elsewhere and run `loralens report` there"
+        ) from None
     try:
         (staging / FIGURES_DIR).mkdir()
         for name, data in files.items():

@@ -7,6 +7,7 @@ Built-in tasks and registered models are keyed by name and version as before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -32,12 +33,22 @@ def file_digest(path: Path) -> str:
         known = {}
     if ident not in known:
         known[ident] = sha256_file(path)
-        store.parent.mkdir(parents=True, exist_ok=True)
-        tmp = store.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known))
-        tmp.replace(store)
+        _remember(store, known)
     _SEEN[ident] = known[ident]
     return known[ident]
+
+
+def _remember(store: Path, known: dict[str, str]) -> None:
+    """Save the digests for the next process; a cache that cannot be written (read-only, full)
+    only costs a rehash next time, never the run."""
+    tmp = store.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(known))
+        tmp.replace(store)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def task_inputs(entry: str, data_dir: Path | None = None) -> dict[str, str]:

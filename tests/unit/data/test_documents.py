@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from loralens.data import load_task
@@ -57,3 +59,15 @@ def test_a_language_modelling_task_has_no_labels_or_classification_metrics(tmp_p
     )
     with pytest.raises(DataError, match=r"metrics \['accuracy'\] are not language_modeling"):
         read_task_file(path)
+
+
+def test_a_csv_field_over_the_limit_is_one_line_naming_file_and_line(tmp_path, monkeypatch):
+    monkeypatch.setattr("loralens.data.documents.MAX_FIELD_CHARS", 1000)
+    (tmp_path / "t.csv").write_text('text\nshort\n"' + "x" * 2000 + '"\n')
+    expected = r"t\.csv line 3: field larger than field limit \(1000\); an unclosed quote\?$"
+    limit = csv.field_size_limit()  # process-wide: restored for the tests after this one
+    try:
+        with pytest.raises(DataError, match=expected):
+            load_task(_task(tmp_path, "{kind: file, file: t.csv}"))
+    finally:
+        csv.field_size_limit(limit)

@@ -245,3 +245,10 @@ def test_bad_hub_row_names_the_row() -> None:
         examples_from_rows(rows, "squad_v2 train")
     with pytest.raises(DataError, match=r"^squad_v2 train: no questions found$"):
         examples_from_rows([], "squad_v2 train")
+
+
+def test_a_byte_that_is_not_utf8_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path, [_flat("a", [])])
+    path.write_bytes(path.read_bytes() + b'{"id": "caf\xe9"}\n')
+    with pytest.raises(DataError, match=r"dev\.jsonl line 2: byte 0xe9 is not UTF-8"):
+        read_squad(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -148,3 +149,17 @@ def test_empty_and_nan_results_render(tmp_path: Path) -> None:
     assert "n/a" in html
     empty = write_run(tmp_path / "empty", empty_results())
     assert "report.html" in write_report(empty)
+
+
+def test_a_read_only_run_folder_is_one_line_and_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = write_run(tmp_path / "run", minimal_dict())
+
+    def read_only(*args: object, **kwargs: object) -> str:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("loralens.report.write.tempfile.mkdtemp", read_only)
+    with pytest.raises(ReportError, match=r"cannot write the report into .*Read-only file system"):
+        write_report(run)
+    assert sorted(p.name for p in run.iterdir()) == ["results.json"]
