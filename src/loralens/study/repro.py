@@ -81,8 +81,14 @@ def run_repeats(items: Sequence[str], folders: Sequence[Path]) -> None:
         print(f"repeat {i}/{len(folders)}: loralens run -> {folder}", file=sys.stderr, flush=True)
         cmd = [sys.executable, "-m", "loralens", "run", *items, "--out", str(folder)]
         # The runs' own output goes to stderr: stdout is repro's (its table, or --json).
-        if subprocess.run(cmd, check=False, stdout=sys.stderr).returncode != 0:
-            raise LoralensError(f"repeat {i} did not finish (see {folder}/logs); nothing compared")
+        code = subprocess.run(cmd, check=False, stdout=sys.stderr).returncode
+        if code != 0:  # a run refused before work (exit 2) wrote no logs: its line is above
+            logs = folder / "logs"
+            where = f"; its stage logs: {logs}" if logs.is_dir() else ""
+            raise LoralensError(
+                f"repeat {i} did not finish (exit {code}; its error is above{where}); "
+                "nothing compared"
+            )
 
 
 def listed_files(root: Path) -> set[str]:

@@ -92,3 +92,20 @@ def test_repeat_below_two_and_used_folders_are_refused(tmp_path):
     with pytest.raises(LoralensError, match="run-2 already hold a run"):
         repro.run_folders(tmp_path, 2)
     assert repro.run_folders(tmp_path / "new", 3)[-1] == tmp_path / "new" / "run-3"
+
+
+def test_a_repeat_refused_before_work_points_to_its_error_not_to_missing_logs(
+    tmp_path, monkeypatch
+):
+    import subprocess
+
+    refused = subprocess.CompletedProcess([], 2)
+    monkeypatch.setattr("loralens.study.repro.subprocess.run", lambda *a, **k: refused)
+    folders = repro.run_folders(tmp_path, 2)
+    with pytest.raises(LoralensError) as info:
+        repro.run_repeats(["bad.key=1"], folders)
+    expected = "repeat 1 did not finish (exit 2; its error is above); nothing compared"
+    assert str(info.value) == expected
+    (folders[0] / "logs").mkdir(parents=True)  # a run that failed in a stage: its logs named
+    with pytest.raises(LoralensError, match=f"its stage logs: {folders[0] / 'logs'}"):
+        repro.run_repeats([], folders)
