@@ -107,15 +107,13 @@ def make_splits(
 ) -> Splits:
     """Carve train/val (and test if absent) from the pool; duplicates leave the training side."""
     notes = []
+    given = len(pool)
     if test is None:
         pool, test = stratified_split(pool, test_fraction, seed)
         notes.append(f"no official held-out set: test is a stratified {test_fraction:.0%} of data")
     pool, dup_test = drop_overlap(pool, test)
     if len(pool) < 2:
-        raise DataError(
-            f"only {len(pool)} training examples remain after removing test duplicates; "
-            "the train and val splits would be empty"
-        )
+        raise DataError(_too_few(given, len(pool), dup_test))
     train, val = stratified_split(pool, val_fraction, seed + 1)
     train, dup_val = drop_overlap(train, val)
     splits = Splits(
@@ -135,3 +133,14 @@ def make_splits(
     if len({e.label for e in splits.train}) < min_classes:
         raise DataError("the train split holds one class; a classifier needs at least two")
     return splits
+
+
+def _too_few(given: int, left: int, duplicates: int) -> str:
+    """Why train and val would be empty: what the test split took (and what repeated it)."""
+    took = f", {duplicates} repeating a test example" if duplicates else ""
+    need = ", ".join(f"{name} {n}" for name, n in MIN_ROWS.items())
+    return (
+        f"{given} training example(s) leave {left} for train and val once the test split is "
+        f"set aside{took}, so they would be empty; a task needs at least "
+        f"{sum(MIN_ROWS.values())} ({need}): provide more data"
+    )

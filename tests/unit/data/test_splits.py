@@ -95,3 +95,16 @@ def test_splits_too_small_or_of_one_class_are_one_clear_error() -> None:
     one_class = [Example((f"text {i}",), 1) for i in range(40)]
     with pytest.raises(DataError, match="the train split holds one class"):
         make_splits(one_class, _pool(10), val_fraction=0.1, test_fraction=0.2, seed=0)
+
+
+def test_too_little_data_says_what_the_test_split_took_not_duplicates() -> None:
+    one = [Example(texts=("the only document",), label=0)]
+    with pytest.raises(DataError) as info:
+        make_splits(one, None, val_fraction=0.1, test_fraction=0.15, seed=0, min_classes=1)
+    assert str(info.value) == (
+        "1 training example(s) leave 0 for train and val once the test split is set aside, so "
+        "they would be empty; a task needs at least 11 (train 4, val 2, test 5): provide more data"
+    )
+    repeats = [Example(texts=("same",), label=0)] * 3
+    with pytest.raises(DataError, match=r"leave 0 for train and val .*, 3 repeating a test"):
+        make_splits(repeats, repeats[:1], val_fraction=0.1, test_fraction=0.15, seed=0)
