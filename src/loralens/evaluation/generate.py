@@ -124,7 +124,6 @@ def continuation_text(
     return text.split("\n", 1)[0].strip()
 
 
-@torch.no_grad()
 def greedy_generate(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -133,7 +132,33 @@ def greedy_generate(
     batch_size: int = 8,
     max_prompt_length: int | None = None,
 ) -> list[str]:
-    """Greedy continuations of the prompts (stopped at eos or a newline, stripped), in order.
+    """Greedy continuations of the prompts (stopped at eos or a newline, stripped), in order."""
+    scored = greedy_generate_scored(
+        model, tokenizer, prompts, max_new_tokens, batch_size, max_prompt_length
+    )
+    return [text for text, _ in scored]
+
+
+def mean_logprob(step_logits: torch.Tensor, tokens: torch.Tensor, stops: set[int]) -> float:
+    """Mean log-probability of generated `tokens` (T,) under their step logits (T, V), up to and
+    including the first stop token: the model's confidence in what it said."""
+    logp = torch.log_softmax(step_logits.float(), dim=-1)  # (T, V)
+    picked = logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)  # (T,)
+    ends = [i for i, t in enumerate(tokens.tolist()) if t in stops]
+    n = ends[0] + 1 if ends else len(picked)
+    return float(picked[:n].mean())
+
+
+@torch.no_grad()
+def greedy_generate_scored(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int = 8,
+    max_prompt_length: int | None = None,
+) -> list[tuple[str, float]]:
+    """Greedy continuations of the prompts with their mean token log-probability, in order.
 
     Prompts are batched by length and left-padded here (the tokenizer is not touched), in eval
     mode; a prompt longer than max_prompt_length is cut from the left like a training row.
@@ -149,22 +174,28 @@ def greedy_generate(
         num_beams=1,
         eos_token_id=stops,
         pad_token_id=pad,
+        output_scores=True,
+        return_dict_in_generate=True,
     )
     encoded = [prompt_ids(tokenizer, p, max_prompt_length) for p in prompts]
     order = length_order([len(ids) for ids in encoded])
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    out = [""] * len(prompts)
+    out: list[tuple[str, float]] = [("", 0.0)] * len(prompts)
+    ends = {*stops, pad}
     try:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             batch = left_pad([encoded[i] for i in idx], pad)
             width = batch["input_ids"].shape[1]
             batch = {k: v.to(device) for k, v in batch.items()}
-            gen = model.generate(**batch, generation_config=config)  # (B, T + new)
-            for i, row in zip(idx, gen[:, width:].tolist(), strict=True):
-                out[i] = continuation_text(tokenizer, row, {*stops, pad})
+            gen = model.generate(**batch, generation_config=config)
+            new_ids = gen.sequences[:, width:].cpu()  # (B, new)
+            logits = torch.stack(gen.scores, dim=1).cpu()  # (B, new, V)
+            for b, i in enumerate(idx):
+                text = continuation_text(tokenizer, new_ids[b].tolist(), ends)
+                out[i] = (text, mean_logprob(logits[b], new_ids[b], ends))
     finally:
         model.train(was_training)
     return out

@@ -90,9 +90,10 @@ def squad_scores(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict[s
 
 
 def prediction_from_generation(text: str) -> str:
-    """A generated answer as a SQuAD prediction: stripped, and "" when it says unanswerable."""
+    """A generated answer as a SQuAD prediction: stripped, and "" when it says unanswerable
+    once normalized as the official script normalizes answers ("Unanswerable." is no answer)."""
     answer = text.strip()
-    return "" if answer.lower() == UNANSWERABLE else answer
+    return "" if normalize_answer(answer) == normalize_answer(UNANSWERABLE) else answer
 
 
 def _summary(exact: np.ndarray, f1: np.ndarray) -> dict[str, float]:

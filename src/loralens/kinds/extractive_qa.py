@@ -1,10 +1,14 @@
 """The extractive QA kind (SQuAD v2): a causal LM learns to say the answer after a fixed prompt.
 
-Training: rows of `qa_prompt(context, question)` + `qa_target(answers)` + eos, the loss on the
-target tokens only (the first gold answer, or "unanswerable"), cut from the prompt's left to
-`model.max_length`. Test: greedy decoding of at most `MAX_NEW_TOKENS` tokens (prompts cut to
-leave room for them), each generation read as a SQuAD prediction ("unanswerable" -> no answer)
-and scored by the official SQuAD v2 exact match and F1, overall and per HasAns/NoAns group.
+Training: rows of `qa_prompt(window, question)` + `qa_target(answer)` + eos, the loss on the
+target tokens only; a context too long for `model.max_length` is read through sliding windows
+(`loralens.evaluation.qa_windows`): the first window holding a whole gold answer (that answer is
+the target), an unanswerable question's first window ("unanswerable"); a question whose answer
+no window holds is left out and counted, never trained on without its answer. Test: greedy
+decoding of at most `MAX_NEW_TOKENS` tokens in every window of a question (prompts leave room
+for them), each generation read as a SQuAD prediction (no answer when it normalizes to
+"unanswerable"), the most confident answer kept, scored by the official SQuAD v2 exact match
+and F1, overall and per HasAns/NoAns group. Answers no test window holds are counted.
 
 Selection on val: the HF Trainer cannot generate inside `compute_metrics`, so checkpoints (and
 hyperparameter searches) are selected by `answer_nll`, the mean cross-entropy of the gold answer
@@ -24,14 +28,22 @@ from loralens.errors import ConfigError
 from loralens.evaluation.generate import (
     PromptTargetCollator,
     encode_prompt_target,
-    greedy_generate,
+    greedy_generate_scored,
     qa_prompt,
     qa_target,
+)
+from loralens.evaluation.qa_windows import (
+    best_answer,
+    training_prompt,
+    window_prompts,
 )
 from loralens.evaluation.squad_metrics import per_example, prediction_from_generation, squad_scores
 from loralens.kinds import Evaluation, TaskKind
 
 MAX_NEW_TOKENS = 16  # SQuAD answers are short spans; generation stops at eos or a newline
+# What a run computes: 2 = sliding windows over long contexts (never an answer cut away), answers
+# lost counted, "Unanswerable." read as no answer (1 cut every prompt from its left)
+VERSION = 2
 K_SHOT, K_SHOT_SEED = 2, 0  # the k-shot baseline: training demonstrations and their draw
 
 # official summary key -> registry metric (fractions: the script's percentages / 100)
@@ -72,25 +84,62 @@ def prompt_of(example: Example) -> str:
     return qa_prompt(context, question)
 
 
+def training_rows(tok, examples: Sequence[Example], max_length: int) -> list[dict]:
+    """Prompt+target rows of the questions whose answer a window holds (see module doc)."""
+    prompts, targets = [], []
+    for e in examples:
+        picked = training_prompt(tok, e, max_length)
+        if picked is not None:
+            prompt, answer = picked
+            prompts.append(prompt)
+            targets.append(qa_target([answer] if answer is not None else []))
+    return encode_prompt_target(tok, prompts, targets, max_length)
+
+
+def window_rows(tok, examples: Sequence[Example], max_length: int) -> list[dict]:
+    """One row per window of each test question: its prompt, question index, whether it holds
+    a gold answer, and the prompt budget."""
+    budget = max_length - MAX_NEW_TOKENS  # prompt + generation fit in max_length
+    return [
+        {"prompt": w.prompt, "question": i, "holds_answer": w.holds_answer, "budget": budget}
+        for i, e in enumerate(examples)
+        for w in window_prompts(tok, e, budget)
+    ]
+
+
 def _encode(data: TaskData, tok, max_length: int, budgets: dict, seed: int, splits) -> dict:
-    """Train and val as prompt+target rows (loss on the answer); test as prompts to complete.
+    """Train and val as prompt+target rows (loss on the answer); test as window prompts.
 
     The budgets (counted in questions) were applied when splitting.
     """
     rows = {
-        split: encode_prompt_target(
-            tok,
-            [prompt_of(e) for e in examples],
-            [qa_target(e.answers) for e in examples],
-            max_length,
-        )
+        split: training_rows(tok, examples, max_length)
         for split, examples in (("train", data.splits.train), ("val", data.splits.val))
         if split in splits
     }
-    budget = max_length - MAX_NEW_TOKENS  # prompt + generation fit in max_length
     if "test" in splits:
-        rows["test"] = [{"prompt": prompt_of(e), "budget": budget} for e in data.splits.test]
+        rows["test"] = window_rows(tok, data.splits.test, max_length)
     return rows
+
+
+def _summarize(data: TaskData, rows: dict[str, list]) -> dict[str, dict[str, int]]:
+    """Per encoded split: questions, rows (test: windows) and answers lost to the length (train
+    and val: left out; test: no window holds a gold answer, so no model can give it)."""
+    out = {}
+    for split in ("train", "val"):
+        if split in rows:
+            n = len(getattr(data.splits, split))
+            out[split] = {
+                "questions": n,
+                "rows": len(rows[split]),
+                "answers_lost": n - len(rows[split]),
+            }
+    if "test" in rows:
+        test = data.splits.test
+        held = {r["question"] for r in rows["test"] if r["holds_answer"]}
+        lost = sum(bool(e.answers) and i not in held for i, e in enumerate(test))
+        out["test"] = {"questions": len(test), "rows": len(rows["test"]), "answers_lost": lost}
+    return out
 
 
 def _trainer_metrics(spec: TaskSpec):
@@ -116,9 +165,14 @@ def qa_metrics(spec: TaskSpec, summary: dict[str, float]) -> dict[str, float]:
 
 
 def score_generations(
-    spec: TaskSpec, examples: Sequence[Example], generations: Sequence[str], how: str
+    spec: TaskSpec,
+    examples: Sequence[Example],
+    generations: Sequence[str],
+    how: str,
+    windows: Sequence[dict] | None = None,
 ) -> Evaluation:
-    """Generations scored as SQuAD v2 predictions, with one record per question."""
+    """Generations scored as SQuAD v2 predictions, with one record per question (and, with its
+    `windows` summary, how many windows it was read through and whether one held its answer)."""
     preds = [prediction_from_generation(g) for g in generations]
     golds = [list(e.answers) for e in examples]
     summary = squad_scores(golds, preds)
@@ -131,6 +185,7 @@ def score_generations(
             "golds": g,
             "exact": int(x),
             "f1": float(f),
+            **(windows[i] if windows is not None else {}),
         }
         for i, (e, p, g, x, f) in enumerate(zip(examples, preds, golds, exact, f1, strict=True))
     ]
@@ -141,14 +196,48 @@ def score_generations(
     return Evaluation(qa_metrics(spec, summary), records, detail)
 
 
-def _evaluate(data: TaskData, model, tok, rows: list[dict], batch: int) -> Evaluation:
-    """Greedy answers to the test prompts, scored by the official SQuAD v2 script's logic."""
+def answers_of_windows(
+    n_questions: int, rows: Sequence[dict], scored: Sequence[tuple[str, float]]
+) -> tuple[list[str], list[dict]]:
+    """Per question its best window's answer (`best_answer`) and its windows' summary."""
+    preds: list[list[str]] = [[] for _ in range(n_questions)]
+    confs: list[list[float]] = [[] for _ in range(n_questions)]
+    held = [False] * n_questions
+    for row, (text, conf) in zip(rows, scored, strict=True):
+        q = row["question"]
+        preds[q].append(prediction_from_generation(text))
+        confs[q].append(conf)
+        held[q] = held[q] or row["holds_answer"]
+    answers = [best_answer(p, c) for p, c in zip(preds, confs, strict=True)]
+    return answers, [
+        {"windows": len(p), "answer_in_input": h} for p, h in zip(preds, held, strict=True)
+    ]
+
+
+def _windowed(data: TaskData, model, tok, rows: list[dict], batch: int, prefix: str, how: str):
+    """Every window's prompt (after `prefix`) answered greedily; per question the best answer."""
     budget = rows[0]["budget"]
-    generations = greedy_generate(
-        model, tok, [r["prompt"] for r in rows], MAX_NEW_TOKENS, batch, budget
+    prompts = [prefix + r["prompt"] for r in rows]
+    scored = greedy_generate_scored(model, tok, prompts, MAX_NEW_TOKENS, batch, budget)
+    answers, windows = answers_of_windows(len(data.splits.test), rows, scored)
+    lost = sum(
+        bool(e.answers) and not w["answer_in_input"]
+        for e, w in zip(data.splits.test, windows, strict=True)
     )
-    how = f"greedy decoding of at most {MAX_NEW_TOKENS} tokens, prompts cut to {budget} tokens"
-    return score_generations(data.spec, data.splits.test, generations, how)
+    how = (
+        f"{how}, in {len(rows)} windows of the contexts (the most confident answer per question; "
+        f"{lost} answers in no window)"
+    )
+    return score_generations(data.spec, data.splits.test, answers, how, windows)
+
+
+def _evaluate(data: TaskData, model, tok, rows: list[dict], batch: int) -> Evaluation:
+    """Greedy answers in every window of the test prompts, scored by the official SQuAD v2
+    script's logic."""
+    how = (
+        f"greedy decoding of at most {MAX_NEW_TOKENS} tokens, prompts of {rows[0]['budget']} tokens"
+    )
+    return _windowed(data, model, tok, rows, batch, "", how)
 
 
 def demonstrations(train: Sequence[Example], k: int, seed: int) -> str:
@@ -167,20 +256,19 @@ def k_shot_evaluate(
     k: int = K_SHOT,
     seed: int = K_SHOT_SEED,
 ) -> Evaluation:
-    """The base model answering each test prompt after the same k training demonstrations.
+    """The base model answering each test window's prompt after the same k training
+    demonstrations.
 
-    Prompts are cut from the left like every other: a short max_length loses demonstrations
-    first, never the question.
+    The prompt with its window fits the budget alone; the demonstrations before it are cut from
+    the left to what remains: a short max_length loses demonstrations first, never the window.
     """
     prefix = demonstrations(data.splits.train, k, seed)
-    budget = max_length - MAX_NEW_TOKENS
-    prompts = [prefix + prompt_of(e) for e in data.splits.test]
-    generations = greedy_generate(model, tok, prompts, MAX_NEW_TOKENS, batch, budget)
+    rows = window_rows(tok, data.splits.test, max_length)
     how = (
-        f"{k} training demonstrations (seed {seed}) before each prompt, greedy decoding of at "
-        f"most {MAX_NEW_TOKENS} tokens, prompts cut from the left to {budget} tokens"
+        f"{k} training demonstrations (seed {seed}) before each prompt, cut from the left to "
+        f"{rows[0]['budget']} tokens, greedy decoding of at most {MAX_NEW_TOKENS} tokens"
     )
-    return score_generations(data.spec, data.splits.test, generations, how)
+    return _windowed(data, model, tok, rows, batch, prefix, how)
 
 
 EXTRACTIVE_QA = TaskKind(
@@ -194,4 +282,6 @@ EXTRACTIVE_QA = TaskKind(
     check_model=_check_model,
     servable=False,
     selection_metric="answer_nll",
+    summarize=_summarize,
+    version=VERSION,
 )

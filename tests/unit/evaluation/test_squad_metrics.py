@@ -158,7 +158,9 @@ def test_bad_arguments(golds: list, preds: list, message: str) -> None:
         (UNANSWERABLE, ""),
         ("UNANSWERABLE", ""),
         (" Denver Broncos ", "Denver Broncos"),
-        ("unanswerable.", "unanswerable."),  # only the exact target string means no answer
+        ("Unanswerable.", ""),  # normalized as the official script normalizes answers
+        ("the unanswerable!", ""),
+        ("unanswerable question", "unanswerable question"),
         ("", ""),
     ],
 )

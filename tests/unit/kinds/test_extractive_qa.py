@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,15 +10,19 @@ import numpy as np
 import pytest
 import torch
 
-from loralens.data import load_task
-from loralens.errors import ConfigError
+from loralens.data import Example, load_task
+from loralens.errors import ConfigError, DataError
 from loralens.evaluation.generate import IGNORE_INDEX
-from loralens.kinds import get_kind, selection_metric
+from loralens.evaluation.qa_windows import best_answer
+from loralens.kinds import encoded_summary, get_kind, selection_metric
 from loralens.kinds.extractive_qa import (
     MAX_NEW_TOKENS,
+    answers_of_windows,
     demonstrations,
     k_shot_evaluate,
     qa_metrics,
+    training_rows,
+    window_rows,
 )
 from loralens.models.load import load_causal_lm
 from loralens.task_metrics import METRICS
@@ -54,7 +59,9 @@ def test_selection_on_answer_nll_is_lower_is_better(tmp_path: Path) -> None:
 def test_encode_puts_the_loss_on_the_answer_only(data, tiny) -> None:
     _, tok = tiny
     rows = KIND.encode(data, tok, 48, {}, 0, ("train", "val", "test"))
-    assert (len(rows["train"]), len(rows["val"]), len(rows["test"])) == (16, 4, 10)
+    assert (len(rows["train"]), len(rows["val"])) == (16, 4)
+    assert {r["question"] for r in rows["test"]} == set(range(10))  # windows of every question
+    assert KIND.summarize(data, rows)["train"]["answers_lost"] == 0
     for row, ex in zip(rows["train"], data.splits.train, strict=True):
         labels = row["labels"]
         n_prompt = next(i for i, t in enumerate(labels) if t != IGNORE_INDEX)
@@ -102,7 +109,10 @@ def test_evaluate_scores_generations_as_squad(data, tiny) -> None:
         else:
             assert score is None
     assert [r["id"] for r in result.records] == [e.id for e in data.splits.test]
-    assert set(result.records[0]) == {"index", "id", "prediction", "golds", "exact", "f1"}
+    assert set(result.records[0]) == {
+        *("index", "id", "prediction", "golds", "exact", "f1", "windows", "answer_in_input")
+    }
+    assert all(r["answer_in_input"] for r in result.records if r["golds"])
 
 
 def test_an_empty_group_has_no_metric(data) -> None:
@@ -133,3 +143,89 @@ def test_check_model(tiny, max_length: int, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         KIND.check_model(tiny[0], max_length)
     KIND.check_model(tiny[0], 256)
+
+
+def _long_question(answer_at: str) -> Example:
+    """A context of ~300 tokens with the answer at its start, middle or end."""
+    filler = [f"Sentence {i} says nothing of note about the weather." for i in range(30)]
+    place = {"start": 0, "middle": 15, "end": 30}[answer_at]
+    sentences = [*filler[:place], "The treasure is buried under the old oak.", *filler[place:]]
+    context = " ".join(sentences)
+    return Example(
+        texts=(context, "Where is the treasure buried?"),
+        label=0,
+        answers=("under the old oak",),
+        answer_starts=(context.index("under the old oak"),),
+        id=f"long-{answer_at}",
+    )
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_every_training_prompt_holds_its_answer_wherever_it_lies(tiny, where) -> None:
+    _, tok = tiny
+    ex = _long_question(where)
+    (row,) = training_rows(tok, [ex], 64)
+    assert len(row["input_ids"]) <= 64
+    n_prompt = next(i for i, t in enumerate(row["labels"]) if t != IGNORE_INDEX)
+    prompt = tok.decode(row["input_ids"][:n_prompt])
+    assert "under the old oak" in prompt  # planted: a left cut loses it at the start/middle
+    assert tok.decode(row["labels"][n_prompt:-1]).strip() == "under the old oak"
+
+
+def test_a_long_test_context_is_read_in_windows_one_holding_the_answer(tiny) -> None:
+    _, tok = tiny
+    for where in ("start", "middle", "end"):
+        rows = window_rows(tok, [_long_question(where)], 64)
+        assert len(rows) > 2 and any(r["holds_answer"] for r in rows)
+        held = [r for r in rows if r["holds_answer"]]
+        assert all("under the old oak" in r["prompt"] for r in held)
+        assert all(len(tok(r["prompt"])["input_ids"]) <= 64 - MAX_NEW_TOKENS for r in rows)
+
+
+def test_an_answer_no_window_can_hold_is_counted_never_trained_on(tiny, data) -> None:
+    _, tok = tiny
+    long_answer = " ".join(f"word{i}" for i in range(60))
+    context = f"Intro. {long_answer} Outro."
+    lost = Example(
+        texts=(context, "What is said?"),
+        label=0,
+        answers=(long_answer,),
+        answer_starts=(context.index(long_answer),),
+        id="lost",
+    )
+    kept = _long_question("middle")
+    train = [lost, kept]
+    test_set = dataclasses.replace(
+        data, splits=dataclasses.replace(data.splits, train=train, val=[kept], test=train)
+    )
+    rows = KIND.encode(test_set, tok, 64, {}, 0, ("train", "val", "test"))
+    assert len(rows["train"]) == 1  # the question without its answer in any window left out
+    summary = encoded_summary(KIND, test_set, rows)
+    assert summary["train"] == {"questions": 2, "rows": 1, "answers_lost": 1}
+    assert summary["val"]["answers_lost"] == 0
+    assert summary["test"]["answers_lost"] == 1 and summary["test"]["questions"] == 2
+
+
+def test_the_most_confident_window_answers_and_no_answer_needs_every_window() -> None:
+    assert best_answer(["", "oak", "elm"], [-0.1, -0.5, -0.9]) == "oak"
+    assert best_answer(["", ""], [-0.1, -0.2]) == ""
+    rows = [
+        {"question": 0, "holds_answer": False},
+        {"question": 0, "holds_answer": True},
+        {"question": 1, "holds_answer": False},
+    ]
+    answers, windows = answers_of_windows(
+        2, rows, [("Unanswerable.", -0.01), ("oak", -0.3), ("unanswerable", -0.2)]
+    )
+    assert answers == ["oak", ""]
+    assert windows == [
+        {"windows": 2, "answer_in_input": True},
+        {"windows": 1, "answer_in_input": False},
+    ]
+
+
+def test_a_question_too_long_for_max_length_is_a_clear_error(tiny) -> None:
+    _, tok = tiny
+    ex = dataclasses.replace(_long_question("start"), texts=("ctx", "why " * 80))
+    with pytest.raises(DataError, match=r"raise model\.max_length"):
+        window_rows(tok, [ex], 64)
