@@ -80,7 +80,8 @@ def test_two_tasks_of_different_label_counts_run_to_a_report(finished: Path) -> 
     for part in (results["drift"]["summary"], results["sparsity"]["rows"], results["baselines"]):
         assert {r["task"] for r in part} == {"sentiment", "topic"}  # one name everywhere
     assert set(results["data"]) == {"sentiment", "topic"}
-    anova = results["statistics"]["anova"]
+    anova = results["statistics"]["anova"]["accuracy"]  # both tasks' primary metric
+    assert anova["response"] == "accuracy"
     assert anova["levels"]["task"] == ["sentiment", "topic"] and anova["n_obs"] == 8
     assert {r["term"] for r in anova["rows"]} == {"method", "task", "method:task", "Residual"}
     groups = {tuple(g["group"]["tasks"]): g for g in results["serving"]}
@@ -158,7 +159,7 @@ def test_a_failed_serving_stage_still_gives_results_naming_it(
     missing = {m["stage"]: m["reason"] for m in results["missing_stages"]}
     assert set(missing) == {"serve/2-labels", "serve/3-labels"}
     assert all("serving.max_rank" in why for why in missing.values())
-    assert results["serving"] == [] and results["statistics"]["anova"]["rows"]
+    assert results["serving"] == [] and results["statistics"]["anova"]["accuracy"]["rows"]
     for h in results["hypotheses"]:
         serving = h["components"][2]
         # the tiny random models may not beat the majority class: then "not applicable", with
@@ -195,7 +196,7 @@ def test_every_variant_gets_its_own_comparison_and_anova_level(
     assert [tuple(p) for p in results["decisions"]["comparisons"]] == pairs
     verdicts = {(v["task"], v["treatment"], v["reference"]) for v in results["hypotheses"]}
     assert verdicts == {(t, *p) for t in ("sentiment", "topic") for p in pairs}
-    levels = results["statistics"]["anova"]["levels"]["method"]
+    levels = results["statistics"]["anova"]["accuracy"]["levels"]["method"]
     assert levels == ["adalora-r8", "full-ft", "lora-r4", "lora-r8"]
     report = (tmp_path / "run" / "report.md").read_text()
     assert all(f"topic · {t} vs {r}" in report for t, r in pairs)

@@ -261,20 +261,16 @@ def variants_section(results: Results, figures: Collection[str]) -> Section:
 
 def statistics_section(results: Results) -> Section:
     """Seed-level tests, ANOVA and power."""
-    tests = tables_stats.tests_table(results)
-    anova, power = tables_stats.anova_table(results), tables_stats.power_table(results)
-    blocks: list[Block] = [t for t in (tests, anova, power) if t is not None]
+    tests, power = tables_stats.tests_table(results), tables_stats.power_table(results)
+    anovas = tables_stats.anova_tables(results)
+    blocks: list[Block] = [t for t in (tests, *anovas, power) if t is not None]
     if not blocks:
         why = "results.json has no statistics section."
         return Section("statistics", "Statistical comparisons", (missing("Statistics", why),))
-    raw = results.statistics.anova
-    if anova is None:
-        why = (
-            raw.not_computed
-            if isinstance(raw, NotComputed)
-            else "needs at least two tasks and two methods with replicated seeds."
-        )
-        blocks.append(missing("Two-way ANOVA (method x task)", why))
+    for metric, raw in results.statistics.anova.items():
+        if isinstance(raw, NotComputed):
+            what = f"Two-way ANOVA of {fmt.metric_label(metric)} (method x task)"
+            blocks.append(missing(what, raw.not_computed))
     return Section("statistics", "Statistical comparisons", tuple(blocks))
 
 

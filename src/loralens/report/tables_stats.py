@@ -102,9 +102,15 @@ def tests_table(results: Results) -> Table | None:
     return Table("tests", title, columns, tuple(rows), "lllrrrr", note)
 
 
-def anova_table(results: Results) -> Table | None:
-    """The two-way ANOVA (method x task) with partial eta squared."""
-    anova = results.statistics.anova
+def anova_tables(results: Results) -> list[Table]:
+    """The two-way ANOVAs (method x task), one per primary metric, with partial eta squared."""
+    return [
+        t for m, a in results.statistics.anova.items() if (t := anova_table(m, a)) is not None
+    ]
+
+
+def anova_table(metric: str, anova: Anova | NotComputed) -> Table | None:
+    """One metric's two-way ANOVA (method x task) with partial eta squared, if computed."""
     if not isinstance(anova, Anova) or not anova.rows:
         return None
     rows = tuple(
@@ -124,7 +130,8 @@ def anova_table(results: Results) -> Table | None:
         f"{fmt.integer(anova.n_obs)} runs" + (f" ({listed})." if listed else ".")
     )
     columns = ("Term", "df", "F", "p", "Partial η²")
-    return Table("anova", "Two-way ANOVA", columns, rows, "lrrrr", note)
+    title = f"Two-way ANOVA of {fmt.metric_label(metric)}"
+    return Table(f"anova-{metric}", title, columns, rows, "lrrrr", note)
 
 
 def _power_row(entry: Comparison) -> tuple[str, ...]:

@@ -119,21 +119,34 @@ def compare_accuracy(
     }
 
 
-def anova_table(runs: list[dict], metric_of: dict[str, str]) -> dict:
-    """Two-way ANOVA method x task on each task's primary metric, or why it was not computed."""
+def anova_table(runs: list[dict], metric: str) -> dict:
+    """Two-way ANOVA method x task of the runs' `metric` (tasks whose primary metric it is), or
+    why it was not computed."""
     frame = pd.DataFrame(
         {
-            "score": [r["test"][metric_of[r["task"]]] for r in runs],
+            metric: [r["test"][metric] for r in runs],
             "method": [r["method"] for r in runs],  # the variant: each is its own level
             "task": [r["task"] for r in runs],
         }
     )
     n_tasks, n_methods = frame["task"].nunique(), frame["method"].nunique()
     if n_tasks < 2 or n_methods < 2:
-        why = f"needs at least two tasks and two methods; the study has {n_tasks} and {n_methods}"
+        why = (
+            f"needs at least two tasks and two methods on {metric}; the study has {n_tasks} "
+            f"and {n_methods}"
+        )
         return {"not_computed": why}
     levels = {"method": sorted(frame["method"].unique()), "task": sorted(frame["task"].unique())}
-    return {**_safe(two_way_anova, frame), "levels": levels}
+    return {**_safe(two_way_anova, frame, response=metric), "levels": levels}
+
+
+def anova_tables(runs: list[dict], metric_of: dict[str, str]) -> dict[str, dict]:
+    """One two-way ANOVA per primary metric, over the tasks that share it: scores of different
+    metrics (F1, accuracy, NLL) are never one response with one residual variance."""
+    return {
+        metric: anova_table([r for r in runs if metric_of[r["task"]] == metric], metric)
+        for metric in sorted({metric_of[r["task"]] for r in runs})
+    }
 
 
 def shared_thresholds(th: Thresholds) -> dict[str, float]:
@@ -174,7 +187,7 @@ def study_statistics(
             }
     stats = {
         "accuracy": tests,
-        "anova": anova_table(runs, metric_of),
+        "anova": anova_tables(runs, metric_of),
         "thresholds": shared_thresholds(th),
     }
     return stats, verdict_inputs

@@ -40,7 +40,7 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # 9: serving timed in A-B-A pairs after a warm-up until stable (paired_ratio, warmup, noise_floor),
 # part C by the signed-rank test with a Hodges-Lehmann interval; part A by the crossed examples x
 # runs test where the metric is a mean of examples, its margin per metric with its unit
-# (decisions.margins).
+# (decisions.margins); statistics.anova per primary metric.
 SCHEMA_VERSION = 9
 
 

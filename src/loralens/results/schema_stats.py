@@ -137,7 +137,9 @@ class Statistics(Fixed):
     """The seed-level comparisons and the ANOVA."""
 
     accuracy: list[Comparison]
-    anova: Anova | NotComputed
+    anova: dict[str, Anova | NotComputed] = Field(
+        description="per primary metric: the two-way ANOVA over the tasks that share it"
+    )
     thresholds: dict[str, float]
 
 

@@ -271,7 +271,7 @@ EMPTY: dict[str, Any] = {
     "variants": {"rows": [], "adalora_ranks": []},
     "statistics": {
         "accuracy": [],
-        "anova": {"not_computed": "needs at least two tasks and two methods"},
+        "anova": {},
         "thresholds": THRESHOLDS,
     },
     "serving_verdicts": [],

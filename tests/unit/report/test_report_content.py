@@ -125,7 +125,7 @@ def test_full_document_has_cards_tables_and_caveats(full: Results) -> None:
         "serving_correctness",
         "sparsity",
         "tests",
-        "anova",
+        "anova-accuracy",
         "power",
         "environment",
     } <= keys

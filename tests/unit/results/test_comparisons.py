@@ -5,7 +5,7 @@ import pytest
 
 from loralens.errors import LoralensError
 from loralens.results.build import example_scores
-from loralens.results.comparisons import anova_table, comparisons, study_statistics
+from loralens.results.comparisons import anova_tables, comparisons, study_statistics
 from loralens.stats.hypotheses import Thresholds
 
 PRIMARY = {t: "accuracy" for t in ("mrpc", "rte", "sst2", "a", "b")}
@@ -37,7 +37,7 @@ def _runs(tasks: dict[str, float], seeds: int = 3, lora_shift: float = -0.01) ->
 def test_anova_of_a_multi_task_study_lists_every_task() -> None:
     runs = _runs({"mrpc": 0.70, "rte": 0.55, "sst2": 0.85})
     stats, verdict_inputs = study_statistics(runs, Thresholds(), PRIMARY, PAIRS)
-    anova = stats["anova"]
+    anova = stats["anova"]["accuracy"]
     assert anova["levels"]["task"] == ["mrpc", "rte", "sst2"]
     assert anova["n_obs"] == 18
     terms = {r["term"]: r for r in anova["rows"]}
@@ -47,17 +47,32 @@ def test_anova_of_a_multi_task_study_lists_every_task() -> None:
 
 
 def test_anova_planted_method_effect_is_found_and_absent_one_is_not() -> None:
-    shifted = anova_table(_runs({"a": 0.7, "b": 0.6}, lora_shift=-0.05), {"a": "f1", "b": "f1"})
-    same = anova_table(_runs({"a": 0.7, "b": 0.6}, lora_shift=0.0), {"a": "f1", "b": "f1"})
+    f1 = {"a": "f1", "b": "f1"}
+    shifted = anova_tables(_runs({"a": 0.7, "b": 0.6}, lora_shift=-0.05), f1)["f1"]
+    same = anova_tables(_runs({"a": 0.7, "b": 0.6}, lora_shift=0.0), f1)["f1"]
     assert {r["term"]: r for r in shifted["rows"]}["method"]["p_value"] < 1e-3
     assert {r["term"]: r for r in same["rows"]}["method"]["p_value"] > 0.01
 
 
 def test_anova_of_one_task_is_not_computed_with_the_reason() -> None:
-    anova = anova_table(_runs({"mrpc": 0.7}), {"mrpc": "accuracy"})
+    anova = anova_tables(_runs({"mrpc": 0.7}), {"mrpc": "accuracy"})
     assert anova == {
-        "not_computed": "needs at least two tasks and two methods; the study has 1 and 2"
+        "accuracy": {
+            "not_computed": "needs at least two tasks and two methods on accuracy; the study "
+            "has 1 and 2"
+        }
     }
+
+
+def test_tasks_of_different_metrics_get_one_anova_each() -> None:
+    # F1 of one task and accuracy of two others are never one response with one residual
+    # variance: a metric shared by two tasks gets its ANOVA, a metric of one task says why not.
+    runs = _runs({"mrpc": 0.80, "rte": 0.55, "sst2": 0.85})
+    anova = anova_tables(runs, {"mrpc": "f1", "rte": "accuracy", "sst2": "accuracy"})
+    assert set(anova) == {"accuracy", "f1"}
+    assert anova["accuracy"]["levels"]["task"] == ["rte", "sst2"]
+    assert anova["accuracy"]["response"] == "accuracy" and anova["accuracy"]["n_obs"] == 12
+    assert "on f1; the study has 1 and 2" in anova["f1"]["not_computed"]
 
 
 def test_a_test_the_data_cannot_support_is_not_computed_not_a_crash() -> None:
@@ -94,7 +109,7 @@ def test_each_comparison_and_the_anova_see_every_variant() -> None:
     assert [(c["task"], c["lora"]) for c in stats["accuracy"]] == [
         ("a", "lora-r8"), ("a", "lora-r4"), ("b", "lora-r8"), ("b", "lora-r4")
     ]  # fmt: skip
-    assert stats["anova"]["levels"]["method"] == ["full-ft", "lora-r4", "lora-r8"]
+    assert stats["anova"]["accuracy"]["levels"]["method"] == ["full-ft", "lora-r4", "lora-r8"]
 
 
 def test_a_primary_metric_the_runs_lack_is_one_clear_error() -> None:
