@@ -246,3 +246,24 @@ def test_the_analysis_key_follows_the_results_schema_version(monkeypatch) -> Non
     before = content_key("analysis", {"a": 1}, ["x"])
     monkeypatch.setitem(plan.STAGE_VERSIONS, "analysis", SCHEMA_VERSION + 1)
     assert content_key("analysis", {"a": 1}, ["x"]) != before
+
+
+def test_a_task_kind_whose_evaluation_changed_rekeys_its_runs_only(monkeypatch) -> None:
+    import dataclasses
+
+    from loralens import kinds
+    from loralens.study import plan
+
+    assert plan._kind_version("language_modeling") == {"kind_version": 2}
+    assert plan._kind_version("extractive_qa") == {"kind_version": 2}
+    assert plan._kind_version("classification") == {}  # its keys stay as they were
+    stages = plan_study(load_config())
+    assert not any("kind_version" in s.params for s in stages)
+    real = kinds._kinds()
+    bumped = dataclasses.replace(real["classification"], version=2)
+    monkeypatch.setattr(kinds, "_kinds", lambda: {**real, "classification": bumped})
+    after = {s.id: s.key for s in plan_study(load_config())}
+    before = {s.id: s.key for s in stages}
+    for sid in ("train/rotten_tomatoes/lora/42", "baselines/rotten_tomatoes"):
+        assert after[sid] != before[sid]
+    assert after["data/rotten_tomatoes"] == before["data/rotten_tomatoes"]
