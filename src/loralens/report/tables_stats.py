@@ -104,9 +104,7 @@ def tests_table(results: Results) -> Table | None:
 
 def anova_tables(results: Results) -> list[Table]:
     """The two-way ANOVAs (method x task), one per primary metric, with partial eta squared."""
-    return [
-        t for m, a in results.statistics.anova.items() if (t := anova_table(m, a)) is not None
-    ]
+    return [t for m, a in results.statistics.anova.items() if (t := anova_table(m, a)) is not None]
 
 
 def anova_table(metric: str, anova: Anova | NotComputed) -> Table | None:
