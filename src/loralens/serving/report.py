@@ -26,6 +26,18 @@ def _pct(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{100 * x:+.{digits}f}%"
 
 
+def _timing(s: dict[str, Any]) -> str:
+    """How the rounds were timed (A-B-A pairs when the settings say so)."""
+    if "pairing" not in s:
+        return f"warm-up {s['warmup']}, repeats {s['repeats']} (engines interleaved)"
+    return (
+        f"warm-up until the last {s['warmup_window']} calls agree within "
+        f"{100 * s['warmup_tolerance']:.0f}% ({s['warmup']}-{s['warmup_max']} calls); forward: "
+        f"{s['repeats']} rounds of A-B-A pairs against merged; generate: "
+        f"{s['generate_repeats']} rounds, engines interleaved"
+    )
+
+
 def _header(result: dict[str, Any]) -> str:
     s = result["settings"]
     synthetic = sum(a["synthetic"] for a in result["adapters"])
@@ -33,7 +45,8 @@ def _header(result: dict[str, Any]) -> str:
         f"serving benchmark: {s['model']} on {s['device']} ({s['dtype']}, {s['threads']} threads)\n"
         f"adapters: {len(result['adapters'])} ({synthetic} synthetic: random weights, untrained)"
         f"; prompt {s['prompt_length']} tokens, {s['output_length']} new tokens; "
-        f"warm-up {s['warmup']}, repeats {s['repeats']} (engines interleaved)\n"
+        + _timing(s)
+        + "\n"
         f"load average at start {s['load_average_start']}, at end {s.get('load_average_end')}"
         " (other work on the machine makes timings noisy)"
     )
@@ -121,7 +134,9 @@ def _rows(result: dict[str, Any]) -> str:
         )
     note = (
         "latency: forward = one batch call; generate = per request end to end. "
-        "vs merged: median over `merged` serving one adapter's batch of the same size; "
+        "vs merged: forward, the paired ratio - 1 (Hodges-Lehmann median of per-pair ratios "
+        "against `merged` serving one adapter's batch of the same size, timed around each call); "
+        "generate, median over `merged`'s K = 1 median - 1; "
         "analytic: LoRA extra FLOPs / base linear FLOPs"
     )
     return "timings (ms)\n" + _table(headers, rows) + "\n" + note
