@@ -88,9 +88,10 @@ def task_serving(
 def serving_samples(serving: dict, engine: str | None) -> dict[str, Any] | None:
     """Forward latencies of the multi-adapter engine at K = 2 and of its baseline, if measured.
 
-    The baseline is merged weights serving one adapter's batch of the same size, timed in the
-    same rounds (`paired_baseline_ms`): then the rounds are the units of a paired test. Results
-    of older benchmarks (no paired baseline) fall back to merged's own K = 1 row, unpaired.
+    The baseline is merged weights serving one adapter's batch of the same size, timed around
+    each call (A-B-A; `paired_baseline_ms`, the geometric mean of the two flanking calls): the
+    pairs are the units of the signed-rank test. Results without a paired baseline fall back to
+    merged's own K = 1 row, unpaired.
     """
     engine = engine or "peft-mixed"
     rows = [
