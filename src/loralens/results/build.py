@@ -131,6 +131,17 @@ def example_scores(rows: list[dict], test: dict[str, float]) -> dict[str, Any]:
     return {"example_scores": scores, "example_keys": keys}
 
 
+def encoder_detail(runs: list[dict]) -> str:
+    """What the encoder baseline is: untuned (one rate set by hand), its rate, steps and seeds."""
+    rates = ", ".join(f"{r:g}" for r in sorted({r["learning_rate"] for r in runs}))
+    steps = ", ".join(str(s) for s in sorted({r["steps"] for r in runs}))
+    return (
+        f"fine-tuned encoder, untuned: learning rate {rates} set by hand "
+        f"(study.encoder_learning_rate), not chosen on val like the decoders'; {steps} steps, "
+        f"{len(runs)} seeds"
+    )
+
+
 def encoder_baselines(encoder_runs: list[dict]) -> list[dict]:
     """The encoder fine-tuning baseline per task: mean and std over seeds."""
     by_task: dict[str, list[dict]] = defaultdict(list)
@@ -151,7 +162,7 @@ def encoder_baselines(encoder_runs: list[dict]) -> list[dict]:
                     for m in metrics
                 },
                 "ci": None,
-                "detail": f"fine-tuned encoder, {len(runs)} seeds",
+                "detail": encoder_detail(runs),
                 "artifact": [r["artifact"] for r in runs],
             }
         )
