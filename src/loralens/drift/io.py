@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -67,6 +68,43 @@ def random_init_representations(cfg: RunConfig, seed: int = 20_241_122) -> dict:
     return capture(random_model, *args, sink_tokens=p.sink_tokens, sink_ratio=p.sink_ratio)
 
 
+OWN_BASE = "the run's step-0 snapshot"
+FP32_BASE = "the fp32 base (the run's step 0 on its 4-bit base shows what quantisation moved)"
+
+
+def fp32_base(cfg: RunConfig, probe_sha: str, control_dir: Path | None) -> dict:
+    """The probe set's representations in the unquantised base of `cfg`: the control stage's
+    base snapshot when it is of this probe set and unquantised, else captured now."""
+    from loralens.training.base_snapshot import INPUTS, SNAPSHOT, write_base_snapshot
+
+    if control_dir is not None and (control_dir / SNAPSHOT).is_file():
+        info = json.loads(read_metadata(control_dir / SNAPSHOT).get("info", "{}"))
+        inputs = json.loads((control_dir / INPUTS).read_text())
+        unquantised = inputs.get("model", {}).get("quantization", "none") == "none"
+        if info.get("probe_sha256") == probe_sha and unquantised:
+            return load_file(str(control_dir / SNAPSHOT))
+    unquantised_cfg = cfg.model_copy(
+        update={"model": cfg.model.model_copy(update={"quantization": "none"}), "method": "full"}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        write_base_snapshot(unquantised_cfg, Path(tmp))
+        reps = load_file(str(Path(tmp) / SNAPSHOT))
+        info = json.loads(read_metadata(Path(tmp) / SNAPSHOT).get("info", "{}"))
+    if info.get("probe_sha256") != probe_sha:
+        raise DriftInputError("the fp32 base was captured on another probe set than the run's")
+    return reps
+
+
+def reference(
+    cfg: RunConfig, own_base: dict, probe_sha: str, control_dir: Path | None
+) -> tuple[dict, str]:
+    """What drift is measured against, and its name: every method against the same fp32 base
+    (a run on a 4-bit base included, whose own step 0 then shows quantisation's drift)."""
+    if not cfg.quantized_base:
+        return own_base, OWN_BASE
+    return fp32_base(cfg, probe_sha, control_dir), FP32_BASE
+
+
 def write_control(cfg: RunConfig, out: Path) -> None:
     """Save the random-init control representations for reuse across the runs of a task."""
     out.mkdir(parents=True, exist_ok=True)
@@ -84,8 +122,9 @@ def run_drift(
 
     `compared`: the pooling drift is compared on (None: the run's probing.pooling).
     """
-    base, snaps, probe_sha = read_snapshots(run_dir)
+    own_base, snaps, probe_sha = read_snapshots(run_dir)
     cfg = TrainingRun(run_dir).config()
+    base, against = reference(cfg, own_base, probe_sha, control_dir)
     if control_dir is None:
         rand = random_init_representations(cfg)
     else:
@@ -95,6 +134,7 @@ def run_drift(
     summary = {
         "run": Path(run_dir).name,  # the folder, not where it lies: reruns write the same bytes
         "probe_sha256": probe_sha,
+        "reference": against,
         "summary": summarize(rows, controls),
         "controls": controls,
     }

@@ -88,7 +88,8 @@ STAGE_VERSIONS: dict[str, int] = {
     "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
     "control": 2,  # 2: the base's probe snapshot beside the random-init one
     "data": 2,  # 2: what each kind's encoding reads of a split (documents scored, answers lost)
-    "drift": 2,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance
+    "drift": 3,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance; 3: a
+    # run on a 4-bit base against the fp32 base
     "forgetting_base": 2,  # 2: the text read by document, windows sampled across all of it
     "serve": 3,  # 2: merged's one-adapter baseline timed in the same rounds (paired); 3: A-B-A
     # pairs after a warm-up until stable
