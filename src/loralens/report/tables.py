@@ -46,7 +46,7 @@ def data_table(results: Results) -> Table | None:
                     fmt.integer(s.size),
                     _labels(s.labels, s.size),
                     *(_quantile(s.token_length, q) for q in ("p50", "p95", "p100")),
-                    _cut(stats.cut, split),
+                    _encoded(stats.encoded, split) or _cut(stats.cut, split),
                 )
             )
     columns = ("Task", "Split", "Examples", "Labels", "Tokens p50", "p95", "max", "Cut")
@@ -54,10 +54,26 @@ def data_table(results: Results) -> Table | None:
         "Token lengths of the input as the models read it (through the task's prompt with a "
         "prompt head), with the study model's tokenizer; Cut: inputs longer than model.max_length, "
         "cut in their first fields (never the last field or the prompt's cue), with those that "
-        "lost a whole field. Test is the original validation set unless the task's notes say "
-        "otherwise."
+        "lost a whole field; for language modelling the test documents and windows scored, for QA "
+        "the answers no window of the context holds (left out of training). Test is the "
+        "original validation set unless the task's notes say otherwise."
     )
     return Table("data", "Dataset statistics", columns, tuple(rows), "llrlrrrr", note)
+
+
+def _encoded(encoded: Mapping[str, Mapping[str, int]] | None, split: str) -> str | None:
+    """What a language-modelling or QA run reads of a split, or None (classification)."""
+    if encoded is None or split not in encoded:
+        return None
+    e = encoded[split]
+    if "documents" in e:
+        return (
+            f"{fmt.integer(e['documents_scored'])} of {fmt.integer(e['documents'])} documents "
+            f"({fmt.integer(e['windows_scored'])} of {fmt.integer(e['windows'])} windows)"
+        )
+    if "answers_lost" in e:
+        return f"{fmt.integer(e['answers_lost'])} answers lost"
+    return None
 
 
 def _cut(cut: Mapping[str, CutCounts] | None, split: str) -> str:

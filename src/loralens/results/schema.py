@@ -99,6 +99,11 @@ class DataStats(Fixed):
     cut: dict[str, CutCounts] | None = Field(
         None, description="classification, per split: inputs cut to max_length by their fields"
     )
+    encoded: dict[str, dict[str, int]] | None = Field(
+        None,
+        description="language modelling and QA, per split: what a run reads of it (test "
+        "documents and windows scored; questions, rows and answers lost to max_length)",
+    )
     max_length: int | None = Field(None, description="model.max_length the inputs were cut to")
     input: Literal["prompt", "plain"] | None = Field(
         None, description="whether models read the input through the task's prompt (prompt head)"

@@ -44,7 +44,21 @@ def stage_data(params: dict, inputs: dict[str, Path], out: Path) -> None:
         stats["cut"] = fitted(data, tok, cfg.model.max_length).cut
         stats["max_length"] = cfg.model.max_length
         stats["input"] = "prompt" if prompt is not None else "plain"
+    else:  # what the kind's encoding reads: test documents scored, answers lost to the length
+        stats["encoded"] = _encoded(cfg, data, tok)
+        stats["max_length"] = cfg.model.max_length
     _write_json(out / "stats.json", stats)
+
+
+def _encoded(cfg, data, tok) -> dict[str, dict[str, int]]:
+    """Per split what a run of the config encodes of it (its kind's summary)."""
+    from loralens.kinds import encoded_summary, get_kind
+
+    kind = get_kind(data.spec.kind)
+    budgets = {k: getattr(cfg.task, k) for k in ("max_train", "max_val", "max_test")}
+    splits = ("train", "val", "test")
+    rows = kind.encode(data, tok, cfg.model.max_length, budgets, cfg.task.split_seed, splits)
+    return encoded_summary(kind, data, rows)
 
 
 def stage_train(params: dict, inputs: dict[str, Path], out: Path) -> None:
