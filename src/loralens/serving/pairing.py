@@ -94,7 +94,7 @@ def is_stable(times: list[float], policy: WarmupPolicy) -> bool:
     return spread(times[-policy.window :]) <= policy.tolerance
 
 
-def round_order(names: list[str], rounds: int, seed: int) -> list[list[str]]:
+def round_order(names: list[str], rounds: int, seed: int | str) -> list[list[str]]:
     """The engines' order in each round, shuffled from a fixed seed."""
     rng = random.Random(seed)
     out = []
@@ -110,7 +110,7 @@ def paired_rounds(
     baseline: str,
     rounds: int,
     device: torch.device,
-    seed: int,
+    seed: int | str,
 ) -> PairedTimes:
     """`rounds` rounds of A-B-A pairs: every engine in `calls` against `calls[baseline]`."""
     engines = [n for n in calls if n != baseline]

@@ -263,12 +263,7 @@ def _time_all(
             + ("" if setting.sampling is None else f" sampling={setting.sampling}")
         )
         warm = warm_until_stable(calls, policy, ctx.device)
-        if paired:
-            timed = paired_rounds(calls, baseline, s.repeats, ctx.device, s.seed)
-            samples, flanks = timed.samples, timed.baseline_s
-        else:
-            rounds = s.generate_repeats or s.repeats
-            samples, flanks = interleaved(calls, 0, rounds, ctx.device), {}
+        samples, flanks = _rounds(ctx, calls, baseline if paired else None, f"{s.seed}-{setting}")
         used = [a for a in ctx.adapters if a.name in set(plan)]
         ratio = analytic.row_ratio(used, ctx.base)
         for name in engines:
@@ -279,6 +274,18 @@ def _time_all(
                 add_pairs(row, flanks[name], samples[baseline])
             rows.append(row)
     return rows
+
+
+def _rounds(
+    ctx: BenchContext, calls: dict[str, Callable[[], Any]], baseline: str | None, seed: str
+) -> tuple[dict[str, list[tuple[float, Any]]], dict[str, list[float]]]:
+    """(timed calls, per-pair baselines): A-B-A pairs against `baseline`, or (None) the engines
+    interleaved for the generation rounds, with no pairs."""
+    s = ctx.serving
+    if baseline is None:
+        return interleaved(calls, 0, s.generate_repeats or s.repeats, ctx.device), {}
+    timed = paired_rounds(calls, baseline, s.repeats, ctx.device, seed)
+    return timed.samples, timed.baseline_s
 
 
 def warmup_policy(s: ServingConfig) -> WarmupPolicy:
