@@ -65,7 +65,9 @@ def test_each_method_trains_and_scores_perplexity(tiny_llama_dir, tmp_path, meth
     run = TrainingRun(tmp_path / "run")
     assert run.task_kind() == "language_modeling"
     records = run.predictions()
-    assert len(records) == 6 and all(r["scored"] > 0 for r in records)
+    # one record per scored test document; the 6 sampled windows are spread over them
+    assert sum(r["windows"] for r in records) == 6 and all(r["tokens"] > 0 for r in records)
+    assert run.data_record()["encoded"]["test"]["windows_scored"] == 6
     if method != "full":
         adapter = json.loads((run.adapter_dir / "adapter_config.json").read_text())
         assert adapter["task_type"] == "CAUSAL_LM"
