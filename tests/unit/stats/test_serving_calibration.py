@@ -99,3 +99,22 @@ def test_the_verdict_names_its_estimate_and_role() -> None:
     part = evaluate_hypothesis(ACC, NO_DRIFT, serving, thresholds=TH).components[2]
     assert "tested inside H at alpha/2 = 0.025" in part.sentence
     assert part.confidence_level == 0.95 and part.n_seeds == {"merged": 20, "adapters": 20}
+
+
+def test_inside_h_and_alone_agree_on_the_estimate_and_in_direction() -> None:
+    """The same pairs: one estimate; "supported" at alpha/2 inside H implies it at alpha alone,
+    and they differ only when the 1 - alpha interval reaches the threshold and the 1 - 2 alpha
+    one does not."""
+    rng = np.random.default_rng(33)
+    differ = 0
+    for _ in range(200):
+        adapters, merged = simulate_pairs(rng, 0.285, PAIRS, TRANSIENT_ANYWHERE)
+        alone = serving_verdict(merged, adapters, thresholds=TH, paired=True)
+        serving = {"merged": merged, "adapters": adapters, "paired": True}
+        part = evaluate_hypothesis(ACC, NO_DRIFT, serving, thresholds=TH).components[2]
+        assert part.estimate == alone.estimate and part.ci_high >= alone.ci_high
+        assert part.status != "supported" or alone.status == "supported"
+        if part.status != alone.status:
+            differ += 1
+            assert alone.ci_high < 0.30 <= part.ci_high
+    assert 0 < differ < 200  # near the threshold the two levels do part ways
