@@ -124,4 +124,4 @@ def test_the_report_shows_forgetting_beside_drift(finished: Path) -> None:
     assert "Forgetting against the base model" in report
     assert "Forgetting: the methods compared" in report
     assert (finished / "figures" / "forgetting_vs_drift.png").is_file()
-    assert "0.03 in nll worse than full fine-tuning" in report
+    assert "0.03 nats worse than full fine-tuning" in report  # the margin in its unit

@@ -89,10 +89,11 @@ def tests_table(results: Results) -> Table | None:
         return None
     columns = ("Task", "Comparison", "Test / effect size", "Estimate", "CI", "p", "p (adjusted)")
     note = (
-        "Unit of replication: the training seed (independent runs, never paired across "
-        "methods). The crossed examples x runs test compares test accuracy over both runs and "
-        "test examples (its interval generalises to new seeds and new examples; runs of one "
-        "seed index are not paired, which keeps it conservative). McNemar rows describe how "
+        "Unit of replication: the training seed. Welch, Mann-Whitney and Hedges' g treat the "
+        "two methods' runs as independent; the crossed test compares the primary metric over "
+        "both runs and test examples (its interval generalises to new seeds and new examples), "
+        "paired by seed where both methods have the same seeds (runs of one seed share data "
+        "order and head initialisation), as its name says. McNemar rows describe how "
         "two particular models of one seed index (same head initialisation and data order) "
         "disagree on test examples: a description, not a test of the methods, and not "
         "corrected."

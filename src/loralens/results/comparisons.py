@@ -11,7 +11,7 @@ import pandas as pd
 
 from loralens.errors import LoralensError
 from loralens.stats.anova import two_way_anova
-from loralens.stats.crossed import crossed_difference_test
+from loralens.stats.crossed import crossed_difference_test, paired_crossed_difference_test
 from loralens.stats.effect_size import hedges_g
 from loralens.stats.hypotheses import Thresholds
 from loralens.stats.mcnemar import mcnemar_from_predictions
@@ -64,13 +64,22 @@ def example_matrix(runs: list[dict], metric: str) -> np.ndarray:
     return scores
 
 
+def paired(lora: list[dict], full: list[dict]) -> bool:
+    """Whether the two methods' runs pair by seed (the same seeds, two or more, in seed order):
+    runs of one seed share the data order and head initialisation."""
+    seeds = [r["seed"] for r in lora]
+    return len(seeds) > 1 and seeds == [r["seed"] for r in full]
+
+
 def per_example(lora: list[dict], full: list[dict], metric: str) -> dict[str, Any]:
-    """The crossed examples x runs test of the primary metric, or why it was not computed."""
+    """The crossed examples x runs test of the primary metric (paired by seed where the runs
+    pair), or why it was not computed."""
     try:
         scores = example_matrix(lora + full, metric)  # (runs, examples)
     except ValueError as exc:
         return {"not_computed": str(exc)}
-    return _safe(crossed_difference_test, scores[: len(lora)], scores[len(lora) :])
+    test = paired_crossed_difference_test if paired(lora, full) else crossed_difference_test
+    return _safe(test, scores[: len(lora)], scores[len(lora) :])
 
 
 def examples_of(lora: list[dict], full: list[dict], metric: str) -> dict[str, Any] | None:
@@ -107,9 +116,11 @@ def compare_accuracy(
         "full": full[0]["method"],
         "lora_values": a,
         "full_values": b,
-        "unit": "training seed (independent runs; never paired across methods); the per-example "
-        "test crosses test examples with runs; McNemar per seed pair describes two particular "
-        "models and is not a test of the methods",
+        "unit": "training seed; runs of one seed share data order and head initialisation, so "
+        "verdict A and the per-example test pair them when both methods have the same seeds "
+        "(Welch, Mann-Whitney and Hedges' g here do not); the per-example test crosses test "
+        "examples with runs; McNemar per seed pair describes two particular models and is not "
+        "a test of the methods",
         "welch": _safe(welch_t_test, a, b),
         "mann_whitney": _safe(mann_whitney_u, a, b),
         "hedges_g": _safe(hedges_g, a, b),
@@ -184,6 +195,7 @@ def study_statistics(
                 "lora": [r["test"][metric] for r in lora],
                 "full": [r["test"][metric] for r in full],
                 "examples": examples_of(lora, full, metric),
+                "paired": paired(lora, full),
             }
     stats = {
         "accuracy": tests,

@@ -105,13 +105,16 @@ def _compared(
 def drift_by_seed(
     summary: list[dict], task: str, pair: tuple[str, str], pooling: str, step: int
 ) -> dict[str, list[float]]:
-    """Layer-mean drift per seed for the LoRA and the full variant at the matched `step`."""
+    """Layer-mean drift per seed for the treatment ("lora") and the reference ("full") at the
+    matched `step`, in seed order; "paired": both have the same seeds (pairs share a seed)."""
 
-    def values(method: str) -> list[float]:
-        rows = _compared(summary, task, (method,), pooling, step)
-        return [s["mean_drift"] for s in sorted(rows, key=lambda s: s["seed"])]
+    def rows(method: str) -> list[dict]:
+        return sorted(_compared(summary, task, (method,), pooling, step), key=lambda s: s["seed"])
 
-    return {"lora": values(pair[0]), "full": values(pair[1])}
+    a, b = rows(pair[0]), rows(pair[1])
+    same = [s["seed"] for s in a] == [s["seed"] for s in b]
+    drift = {"lora": [s["mean_drift"] for s in a], "full": [s["mean_drift"] for s in b]}
+    return drift | {"paired": same and len(a) > 1}
 
 
 def drift_note(

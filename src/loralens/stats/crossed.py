@@ -21,9 +21,18 @@ model with method-of-moments variance components (generalizability theory; Clark
 "language-as-fixed-effect" problem); the degrees of freedom are Satterthwaite's. A negative
 estimate of the example component is set to zero, which leaves Welch's test on run means.
 
-Runs of the two methods are never paired: runs of one seed index share the head initialisation
-and the data order, which can only correlate their run effects positively, and ignoring a
-positive correlation makes an unpaired test conservative, never liberal.
+Where the design pairs runs (run i of each method trained with the same seed: the same data
+order and head initialisation), `paired_crossed_difference_test` analyses the per-seed, per-example
+differences d[s, e] = y[e, a, s] - y[e, b, s], a two-way seeds x examples layout without
+replication:
+
+    Var(mean d) = (MS_seeds + MS_examples - MS_residual) / (S E)
+
+(expected mean squares of the random two-way model), Satterthwaite df; a negative example part is
+dropped, which leaves the paired t-test on per-seed differences. The shared run effects cancel
+within a pair, so the paired test gains power when they are correlated, at the price of fewer
+degrees of freedom (S - 1) when they are not; the unpaired test is conservative under a positive
+correlation, never liberal.
 """
 
 from __future__ import annotations
@@ -149,4 +158,64 @@ def crossed_difference_test(
     )
 
 
-__all__ = ["CrossedResult", "crossed_difference_test"]
+def _two_way_ms(d: np.ndarray) -> tuple[float, float, float]:
+    """Mean squares of seeds, examples and residual of a (seeds, examples) layout."""
+    s, e = d.shape
+    grand, by_seed, by_example = d.mean(), d.mean(1), d.mean(0)
+    ms_seeds = e * float(((by_seed - grand) ** 2).sum()) / (s - 1)
+    ms_examples = s * float(((by_example - grand) ** 2).sum()) / (e - 1)
+    resid = d - by_seed[:, None] - by_example[None, :] + grand
+    return ms_seeds, ms_examples, float((resid**2).sum()) / ((s - 1) * (e - 1))
+
+
+def paired_crossed_difference_test(
+    a: Any,
+    b: Any,
+    /,
+    *,
+    alternative: str = "two-sided",
+    null_difference: float = 0.0,
+    confidence_level: float = 0.95,
+) -> CrossedResult:
+    """Test mean(a) - mean(b) over seeds and examples, row i of `a` paired with row i of `b`
+    (the same seed); `a`, `b`: (runs, examples) scores of the same shape."""
+    check_alternative(alternative)
+    check_level(confidence_level, "confidence_level")
+    x, y = _scores(a, "a"), _scores(b, "b")
+    if x.shape != y.shape:
+        raise ValueError(f"paired runs need the same shape: a is {x.shape}, b is {y.shape}")
+    d = x - y  # (seeds, examples)
+    (n_s, n_e), n = d.shape, d.size
+    ms_s, ms_e, ms_r = _two_way_ms(d)
+    runs = [(ms_s / n, n_s - 1)]
+    examples = [(ms_e / n, n_e - 1), (-ms_r / n, (n_s - 1) * (n_e - 1))]
+    example_part = sum(c for c, _ in examples)
+    terms = runs + (examples if example_part > 0 else [])
+    var = sum(c for c, _ in terms)
+    if not var > 0:
+        raise ValueError("the paired differences do not vary: the test is undefined")
+    se = math.sqrt(var)
+    df = max(1.0, var**2 / sum(c**2 / k for c, k in terms))
+    estimate = float(d.mean())
+    t = (estimate - null_difference) / se
+    half = float(stats.t.ppf(0.5 + confidence_level / 2, df)) * se
+    return CrossedResult(
+        test="paired crossed seeds x examples t-test (Satterthwaite df)",
+        alternative=alternative,
+        estimate=estimate,
+        ci_low=estimate - half,
+        ci_high=estimate + half,
+        confidence_level=confidence_level,
+        statistic=float(t),
+        df=float(df),
+        p_value=_p_value(t, df, alternative),
+        null_value=float(null_difference),
+        se=se,
+        se_runs=math.sqrt(ms_s / n),
+        se_examples=math.sqrt(max(example_part, 0.0)),
+        n_runs=(n_s, n_s),
+        n_examples=n_e,
+    )
+
+
+__all__ = ["CrossedResult", "crossed_difference_test", "paired_crossed_difference_test"]

@@ -251,7 +251,8 @@ def evaluate_hypothesis(
 ) -> Verdict:
     """Verdict on H = performance AND (drift OR serving), an intersection-union test.
 
-    `accuracy` maps "lora" and "full" to per-seed values of the task's primary `metric`;
+    `accuracy` maps "lora" and "full" to per-seed values of the task's primary `metric` (and
+    "paired" to whether value i of each shares its seed; `drift` likewise);
     `examples` (a per-example-mean metric) maps them to (runs, examples) scores whose row means
     are those values: part A is then the crossed examples x runs test, else Welch across seeds;
     `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
@@ -266,7 +267,9 @@ def evaluate_hypothesis(
     drift_ev = (
         not_measured(DRIFT, th.drift_reduction, True, ("lora", "full"), th, drift_reason, "seeds")
         if drift_reason
-        else drift_evidence(*_pick(drift, ("lora", "full"), "drift"), th, family=2)
+        else drift_evidence(
+            *_pick(drift, ("lora", "full"), "drift"), th, family=2, paired=bool(drift.get("paired"))
+        )
     )
     evidence = (
         accuracy_evidence(
@@ -275,6 +278,7 @@ def evaluate_hypothesis(
             metric,
             greater_is_better,
             None if examples is None else _pick(examples, ("lora", "full"), "examples"),
+            bool(accuracy.get("paired")),
         ),
         noted(drift_ev, drift_note),
         noted(

@@ -10,9 +10,18 @@ from typing import Any, Literal
 import numpy as np
 
 from loralens.stats._checks import as_positive_sample, as_sample, check_level
-from loralens.stats.crossed import CrossedResult, crossed_difference_test
+from loralens.stats.crossed import (
+    CrossedResult,
+    crossed_difference_test,
+    paired_crossed_difference_test,
+)
 from loralens.stats.results import StatResult
-from loralens.stats.seeds import log_ratio_test, welch_noninferiority
+from loralens.stats.seeds import (
+    log_ratio_test,
+    paired_log_ratio_test,
+    paired_noninferiority,
+    welch_noninferiority,
+)
 from loralens.stats.signed_rank import paired_signed_rank_log_ratio
 
 PERFORMANCE = "Performance (LoRA non-inferior on the primary metric)"
@@ -164,9 +173,11 @@ def accuracy_evidence(
     metric: str = "accuracy",
     greater: bool = True,
     examples: tuple[Any, Any] | None = None,
+    paired: bool = False,
 ) -> Evidence:
     """Part A's evidence: the crossed examples x runs test when `examples` holds the two
-    methods' (runs, examples) scores of a per-example-mean metric, else Welch across seeds."""
+    methods' (runs, examples) scores of a per-example-mean metric, else a t-test across seeds;
+    `paired`: run i of each method shares its seed (the tests then pair them)."""
     name, margin = PERFORMANCE, th.accuracy_margin
     groups = samples(False, lora=lora, full=full)
     if _is_fraction(metric) and margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
@@ -180,12 +191,15 @@ def accuracy_evidence(
     early = untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
         return dataclasses.replace(early, metric=metric, metric_unit=_metric_unit(metric))
+    seeds = "seeds (paired by seed)" if paired else "seeds"
     if examples is None:
-        r = welch_noninferiority(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
-        unit = "seeds"
+        test = paired_noninferiority if paired else welch_noninferiority
+        r = test(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
+        unit = seeds
     else:
-        r = crossed_noninferiority(*(sign * np.asarray(e) for e in examples), margin, th.alpha)
-        unit = f"seeds x {r.n_examples} test examples"
+        scores = (sign * np.asarray(e) for e in examples)
+        r = crossed_noninferiority(*scores, margin, th.alpha, paired)
+        unit = f"{seeds} x {r.n_examples} test examples"
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
         f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g}{_unit(metric, margin)})"
@@ -195,17 +209,20 @@ def accuracy_evidence(
     return dataclasses.replace(ev, metric=metric, metric_unit=_metric_unit(metric))
 
 
-def crossed_noninferiority(a: Any, b: Any, margin: float, alpha: float) -> CrossedResult:
-    """One-sided crossed examples x runs test of H0: mean(a) - mean(b) <= -margin."""
-    r = crossed_difference_test(
-        a, b, alternative="greater", null_difference=-margin, confidence_level=1 - 2 * alpha
-    )
-    return dataclasses.replace(
-        r, test=f"crossed examples x runs non-inferiority (margin {margin:g})"
-    )
+def crossed_noninferiority(
+    a: Any, b: Any, margin: float, alpha: float, paired: bool = False
+) -> CrossedResult:
+    """One-sided crossed examples x runs test of H0: mean(a) - mean(b) <= -margin (`paired`:
+    row i of `a` and of `b` share a seed)."""
+    test = paired_crossed_difference_test if paired else crossed_difference_test
+    r = test(a, b, alternative="greater", null_difference=-margin, confidence_level=1 - 2 * alpha)
+    name = "paired crossed seeds x examples" if paired else "crossed examples x runs"
+    return dataclasses.replace(r, test=f"{name} non-inferiority (margin {margin:g})")
 
 
-def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evidence:
+def drift_evidence(
+    lora: Any, full: Any, th: Thresholds, family: int = 1, paired: bool = False
+) -> Evidence:
     name, need = DRIFT, th.drift_reduction
     raw = samples(False, lora=lora, full=full)
     if unmoved := [k for k, v in raw.items() if np.any(v <= 0)]:
@@ -224,7 +241,8 @@ def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evi
     early = untestable(name, groups, point, need, th, "seeds")
     if early is not None:
         return early
-    r = log_ratio_test(
+    test = paired_log_ratio_test if paired else log_ratio_test
+    r = test(
         groups["lora"],
         groups["full"],
         threshold=1.0 - need,
@@ -237,7 +255,8 @@ def drift_evidence(lora: Any, full: Any, th: Thresholds, family: int = 1) -> Evi
         f"reduction = {pct(reduction)} ({100 * r.confidence_level:.0f}% CI {pct(ci[0])} "
         f"to {pct(ci[1])}; needed >= {pct(need)})"
     )
-    return evidence(name, r, reduction, ci, need, True, groups, th, describe, "seeds")
+    unit = "seeds (paired by seed)" if paired else "seeds"
+    return evidence(name, r, reduction, ci, need, True, groups, th, describe, unit)
 
 
 def serving_evidence(

@@ -220,7 +220,7 @@ def test_tests_table_shows_the_crossed_per_example_test_read_from_results(full: 
     from loralens.report.tables_stats import tests_table
 
     table = tests_table(full)
-    crossed = [r for r in table.rows if r[2].startswith("crossed examples x runs")]
+    crossed = [r for r in table.rows if r[2].startswith("paired crossed seeds x examples")]
     assert len(crossed) == len(full.statistics.accuracy)
     for row, entry in zip(crossed, full.statistics.accuracy, strict=True):
         assert row[0] == entry.task and row[2].endswith("accuracy")
@@ -274,9 +274,10 @@ def test_part_a_names_the_crossed_test_that_decided_it(full: Results) -> None:
     # runs, and the verdict's facts say so (the report derives nothing).
     for v in full.hypotheses:
         part_a = v.components[0]
-        assert part_a.test.startswith("crossed examples x runs non-inferiority")
+        # both methods have the same seeds: the runs pair by seed
+        assert part_a.test.startswith("paired crossed seeds x examples non-inferiority")
         assert dict(verdicts.facts(part_a))["Test"] == part_a.test
-        assert "seeds x 1000 test examples" in part_a.sentence
+        assert "seeds (paired by seed) x 1000 test examples" in part_a.sentence
         assert "allowed >= -0.03 = -3.0 points)" in part_a.sentence
         margin = full.decisions.margins[v.task]
         assert (margin.metric, margin.margin, margin.unit) == ("accuracy", 0.03, "points")

@@ -43,7 +43,11 @@ def test_drift_is_compared_at_the_last_step_every_run_reached() -> None:
     )
     assert matched_step(summary, "t", "mean_nosink") == (20, "")
     values = drift_by_seed(summary, "t", ("lora", "full"), "mean_nosink", 20)
-    assert values == {"lora": [pytest.approx(0.021), pytest.approx(0.022)], "full": [0.101]}
+    assert values == {
+        "lora": [pytest.approx(0.021), pytest.approx(0.022)],
+        "full": [0.101],
+        "paired": False,  # seed 2 has no full run: nothing to pair it with
+    }
     note = drift_note(summary, "t", ("lora", "full"), "mean_nosink", 20)
     assert "matched step 20" in note and "in 2 of 4 layers (2, 3)" in note
 
@@ -88,3 +92,9 @@ def test_val_scores_are_the_selection_metric_of_the_task_kind() -> None:
     summary = [{"task": t, "method": "lora", "seed": 1, "step": 2} for t in ("qa", "cls")]
     attach_val_scores(summary, runs, {"qa": "squad_f1", "cls": "accuracy"})
     assert [s["val_score"] for s in summary] == [1.5, 0.7]
+
+
+def test_drift_of_runs_with_the_same_seeds_pairs_them() -> None:
+    summary = _summary({("lora", 1): [0, 10], ("lora", 2): [0, 10], ("full", 1): [0, 10],
+                        ("full", 2): [0, 10]})  # fmt: skip
+    assert drift_by_seed(summary, "t", ("lora", "full"), "mean_nosink", 10)["paired"] is True
