@@ -67,7 +67,8 @@ def _verdict_items(results: Results) -> list[str]:
         if v.status == "not applicable":
             items.append(f"{where}not applicable: {v.not_applicable_reason}.{verdicts.flag(v)}")
         elif parts:
-            details = "; ".join(verdicts.phrase(c) for c in parts)
+            pair = (v.treatment, v.reference) if v.treatment and v.reference else ("LoRA", "full")
+            details = "; ".join(verdicts.phrase(c, pair) for c in parts)
             said = f"{where}the hypothesis is {verdicts.status(v)}. Parts: {details}."
             items.append(said + verdicts.flag(v))
         else:

@@ -251,20 +251,22 @@ def hypotheses_table(results: Results) -> Table | None:
 
 
 PHRASES = {
-    "accuracy": "primary metric of LoRA − full",
+    "accuracy": "primary metric of {t} − {r}",
     "drift": "drift reduction",
     "serving": "two-adapter serving overhead",
 }
 
 
-def phrase(v: Verdict) -> str:
-    """'drift reduction 56.0% (90% CI [55.3%, 56.7%]; needs ≥ 20.0%): supported'."""
+def phrase(v: Verdict, pair: tuple[str, str] = ("LoRA", "full")) -> str:
+    """'drift reduction 56.0% (90% CI [55.3%, 56.7%]; needs ≥ 20.0%): supported'; `pair`: the
+    compared treatment and reference."""
     kind = _kind(v)
     if kind not in PHRASES or not fmt.finite(v.estimate):
         return f"{v.name}: {v.status}"
-    what = PHRASES[kind]
+    t, r = pair
+    what = PHRASES[kind].format(t=t, r=r)
     if kind == "accuracy" and v.metric and not _greater(v.metric):
-        what = f"{v.metric} of full − LoRA"  # lower is better: the sign makes > -margin good
+        what = f"{v.metric} of {r} − {t}"  # lower is better: the sign makes > -margin good
     return (
         f"{what} {value(v, v.estimate)} ({ci_level(v)} {ci(v)}; needs {threshold(v)}): {v.status}"
     )

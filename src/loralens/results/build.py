@@ -284,6 +284,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             metric=metric,
             greater_is_better=get_metric(metric).greater_is_better,
             examples=acc["examples"],
+            names=(pair[0], pair[1]),
             **drift_args,
         )
         why, below = gate(over, task, pair)

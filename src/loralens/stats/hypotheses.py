@@ -55,6 +55,7 @@ from loralens.stats.parts import (
     Thresholds,
     accuracy_evidence,
     drift_evidence,
+    named,
     not_measured,
     noted,
     serving_evidence,
@@ -248,6 +249,7 @@ def evaluate_hypothesis(
     metric: str = "accuracy",
     greater_is_better: bool = True,
     examples: Mapping[str, Any] | None = None,
+    names: tuple[str, str] | None = None,
 ) -> Verdict:
     """Verdict on H = performance AND (drift OR serving), an intersection-union test.
 
@@ -257,7 +259,9 @@ def evaluate_hypothesis(
     are those values: part A is then the crossed examples x runs test, else Welch across seeds;
     `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
     `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence;
-    `serving_note`: whose serving measurement part C is (one study-level result), likewise.
+    `serving_note`: whose serving measurement part C is (one study-level result), likewise;
+    `names`: the compared treatment and reference variants, as the sentences call them (None:
+    "LoRA" and "full").
     """
     # `drift` maps "lora" and "full" to per-seed values; `serving` maps "merged" and "adapters"
     # to repeated latency measurements (None: not measured, so inconclusive). An untestable part
@@ -279,6 +283,7 @@ def evaluate_hypothesis(
             greater_is_better,
             None if examples is None else _pick(examples, ("lora", "full"), "examples"),
             bool(accuracy.get("paired")),
+            names or ("LoRA", "full"),
         ),
         noted(drift_ev, drift_note),
         noted(
@@ -293,6 +298,8 @@ def evaluate_hypothesis(
             serving_note,
         ),
     )
+    if names is not None:
+        evidence = (named(evidence[0], names), named(evidence[1], names), evidence[2])
     raw = [ev.p_value if math.isfinite(ev.p_value) else 1.0 for ev in evidence]
     adjusted = [raw[0], min(1.0, 2 * raw[1]), min(1.0, 2 * raw[2])]
     a = _decide(evidence[0], adjusted[0])

@@ -174,10 +174,12 @@ def accuracy_evidence(
     greater: bool = True,
     examples: tuple[Any, Any] | None = None,
     paired: bool = False,
+    names: tuple[str, str] = ("LoRA", "full"),
 ) -> Evidence:
     """Part A's evidence: the crossed examples x runs test when `examples` holds the two
     methods' (runs, examples) scores of a per-example-mean metric, else a t-test across seeds;
-    `paired`: run i of each method shares its seed (the tests then pair them)."""
+    `paired`: run i of each method shares its seed (the tests then pair them); `names`: what
+    the treatment and the reference are called in its sentence."""
     name, margin = PERFORMANCE, th.accuracy_margin
     groups = samples(False, lora=lora, full=full)
     if _is_fraction(metric) and margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
@@ -186,7 +188,8 @@ def accuracy_evidence(
     groups = {k: sign * v for k, v in groups.items()}
     lo, fu = groups["lora"], groups["full"]
     diff = float(lo.mean() - fu.mean()) if lo.size and fu.size else math.nan
-    what = f"{metric}, mean LoRA - full" if greater else f"{metric}, mean full - LoRA"
+    t, ref = names
+    what = f"{metric}, mean {t} - {ref}" if greater else f"{metric}, mean {ref} - {t}"
     point = (diff, f"{what} = {diff:.4g}")
     early = untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
@@ -316,6 +319,13 @@ def serving_not_measured(th: Thresholds, reason: str) -> Evidence:
     name = "Serving (two adapters cost little extra)"
     groups = ("merged", "adapters")
     return not_measured(name, th.serving_overhead, False, groups, th, reason, "measurements")
+
+
+def named(ev: Evidence, names: tuple[str, str]) -> Evidence:
+    """`ev` with its groups' counts under the compared variants' names (treatment, reference)
+    instead of "lora" and "full"."""
+    rename = {"lora": names[0], "full": names[1]}
+    return dataclasses.replace(ev, n_seeds={rename.get(k, k): n for k, n in ev.n_seeds.items()})
 
 
 def noted(ev: Evidence, note: str) -> Evidence:

@@ -313,3 +313,20 @@ def typed_verdict(v) -> object:
     from loralens.results.schema_stats import Verdict
 
     return Verdict.model_validate(v.to_dict())
+
+
+def test_a_comparison_of_two_adapters_is_named_by_its_variants_not_lora_and_full() -> None:
+    # dora vs lora-r8: the sentences and counts name the two variants, never "LoRA - full".
+    v = evaluate_hypothesis(
+        {"lora": [0.80, 0.81, 0.82], "full": [0.80, 0.80, 0.81], "paired": True},
+        {"lora": [0.1, 0.11, 0.12], "full": [0.2, 0.21, 0.22], "paired": True},
+        names=("dora", "lora-r8"),
+    )
+    part_a = v.components[0]
+    assert "accuracy, mean dora - lora-r8" in part_a.sentence
+    assert "3 dora vs 3 lora-r8 seeds (paired by seed)" in part_a.sentence
+    assert "LoRA" not in part_a.sentence.split(":")[1]
+    results = _with_hypotheses([{"task": "t", "treatment": "dora", "reference": "lora-r8",
+                                 **v.to_dict()}])  # fmt: skip
+    (item,) = [i for i in summary_items(results) if i.startswith("t · dora vs lora-r8: the")]
+    assert "primary metric of dora − lora-r8" in item and "LoRA − full" not in item
