@@ -48,6 +48,7 @@ def int_at_least(low: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be an integer ≥ {low}, got {value}")
         return value
 
+    parse.__name__ = f"int ≥ {low}"  # what the generated CLI reference says it takes
     return parse
 
 
@@ -63,6 +64,7 @@ def float_at_least(low: float) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"must be a finite number ≥ {low:g}, got {value}")
         return value
 
+    parse.__name__ = f"float ≥ {low:g}"  # what the generated CLI reference says it takes
     return parse
 
 
