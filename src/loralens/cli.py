@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 DESCRIPTION = (
     "LoRA against full fine-tuning: representation drift, multi-adapter serving cost and the "
-    "rank an update uses. `loralens run` runs the quickstart study; see README.md."
+    "rank an update uses. `loralens run` runs the quickstart study; see README.md and docs/."
 )
 
 

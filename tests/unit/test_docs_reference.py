@@ -19,7 +19,7 @@ def test_every_flag_of_every_command_is_in_the_cli_page() -> None:
     doc = cli_markdown()
     for flag in ("--executor", "--workers", "--address", "--repeat", "--engines", "--sink-ratio"):
         assert f"`{flag}`" in doc
-    commands = [a for a in build_parser()._actions if a.dest == "command"][0].choices
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
     for name in commands:
         assert f"## `loralens {name}" in doc
 

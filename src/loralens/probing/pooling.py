@@ -3,7 +3,7 @@
 Decoder LMs put a massive activation on the first token (an attention sink): in SmolLM2 one
 coordinate of the first token's state is orders of magnitude above the rest from layer 12 on.
 The plain masked mean divides that spike by the input length, so its centred variance is
-1/length and nothing else (README: Drift). Some inputs carry the spike on later tokens too (a
+1/length and nothing else (docs: the sink). Some inputs carry the spike on later tokens too (a
 second token of "Its and pieces of ..."). `mean_nosink` leaves out the first `sink_tokens` real
 tokens and every massive-activation token wherever it is (`sink_mask`); `last` is the last real
 token (the one a causal classifier reads). All assume right padding (the attention mask is 1

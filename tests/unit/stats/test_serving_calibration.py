@@ -5,7 +5,7 @@ baseline calls; rounds swing in load by 12% (SD), calls drift within a round and
 of their own, and a transient slows one call of one round by 40% (the size measured on the
 quickstart). At the threshold, part C says "supported" at most its alpha + 0.02; at 10% and
 20% overhead it finds the overhead below 30% nearly always; one transient moves its interval
-by less than 2 points. 20 pairs: the quickstart's count (README, "Power of the verdict").
+by less than 2 points. 20 pairs: the quickstart's count (docs/figures.md, "Power of the verdict").
 """
 
 from __future__ import annotations
