@@ -129,8 +129,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sims", type=int, default=1000)
     ap.add_argument("--pairs", default="6,8,10,12,16,20,30")
     ap.add_argument("--transient", type=float, default=0.40)
+    ap.add_argument("--call-sd", type=float, help="per-call log noise (default 0.03, or --from)")
     args = ap.parse_args(argv)
     noise = noise_from(args.source) if args.source else Noise()
+    if args.call_sd is not None:
+        noise = dataclasses.replace(noise, call_sd=args.call_sd)
     counts = [int(x) for x in args.pairs.split(",")]
     for label, n in (("no transient", noise), ("one transient", _with(noise, args.transient))):
         print(
