@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loralens import __version__
 from loralens.cli_args import (
     BUILTIN_CONFIGS,
     check_names,
     config_path,
     float_at_least,
     int_at_least,
+    parse_command_line,
     split_config_args,
     writable_out,
 )
@@ -225,6 +227,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loralens", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"loralens {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("tasks", help="list registered tasks")
@@ -392,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     # bitsandbytes (imported by PEFT) warns on every command that an optional hub kernel package
     # is absent; its native fallback is what loralens uses and measures, so this is noise.
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
-    args = build_parser().parse_args(argv)
+    args = parse_command_line(build_parser(), argv)
     func: Callable[[argparse.Namespace], int | None] = args.func
     try:
         from transformers.utils import logging as hf_logging

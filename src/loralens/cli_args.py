@@ -86,6 +86,20 @@ def writable_out(path: Path, flag: str = "--out", folder: bool = True) -> Path:
     return path
 
 
+def parse_command_line(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> argparse.Namespace:
+    """Parse `argv`, taking config and `key=value` items anywhere on the line, not only before
+    the flags (argparse alone leaves those after a flag unrecognized)."""
+    args, extra = parser.parse_known_args(argv)
+    flags = [x for x in extra if x.startswith("-")]
+    if flags or (extra and not hasattr(args, "items")):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.items = [*args.items, *extra]
+    return args
+
+
 def split_config_args(items: list[str]) -> tuple[str | None, list[str]]:
     """Split positional args into an optional config file/name and key=value overrides."""
     if items and "=" not in items[0]:

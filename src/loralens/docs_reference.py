@@ -110,11 +110,12 @@ def cli_markdown() -> str:
         "",
         _cell(parser.description or "") + "",
         "",
-        "Positional `key.sub=value` items override any config key (see "
+        "Positional `key.sub=value` items, anywhere on the line, override any config key (see "
         "[Configuration keys](config.md)); a `CONFIG` or `STUDY` is a YAML path or a built-in "
         "name (`loralens config --list`).",
         "",
     ]
+    lines += _command_section("loralens", "Options of the command itself", parser)
     for section in _walk(parser, "loralens"):
         lines += section
     return "\n".join(lines).rstrip() + "\n"

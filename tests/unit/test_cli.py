@@ -227,3 +227,40 @@ def test_data_stats_counts_the_inputs_cut_to_max_length(glue_dir, capsys) -> Non
     assert counts[128]["emptied"] == 0
     assert main(["data", "stats", "rte", "--data-dir", str(glue_dir), "--prompt", "7"]) == 2
     assert "allowed: 0..2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "quickstart", "training.max_steps=3", "--out", "x"],
+        ["run", "quickstart", "--out", "x", "training.max_steps=3"],
+        ["run", "--out", "x", "quickstart", "training.max_steps=3"],
+        ["run", "--workers", "1", "quickstart", "--out", "x", "training.max_steps=3"],
+    ],
+)
+def test_config_and_overrides_are_taken_anywhere_on_the_line(argv: list[str]) -> None:
+    from loralens.cli import build_parser
+    from loralens.cli_args import parse_command_line
+
+    args = parse_command_line(build_parser(), argv)
+    assert args.items == ["quickstart", "training.max_steps=3"] and args.out == "x"
+
+
+def test_an_unknown_flag_or_an_item_a_command_does_not_take_is_refused(capsys) -> None:
+    from loralens.cli import build_parser
+    from loralens.cli_args import parse_command_line
+
+    for argv in (["run", "--out", "x", "--nope"], ["status", "x", "a=b"]):
+        with pytest.raises(SystemExit) as info:
+            parse_command_line(build_parser(), argv)
+        assert info.value.code == 2
+        assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_version_prints_the_package_version(capsys) -> None:
+    from loralens import __version__
+    from loralens.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out == f"loralens {__version__}\n"
