@@ -22,6 +22,7 @@ from loralens.cli_args import (
     split_config_args,
     writable_out,
 )
+from loralens.cli_examples import add_examples
 from loralens.cli_measure import (
     cmd_bench_cka,
     cmd_bench_serve,
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("items", nargs="*", help="[CONFIG (default: quickstart)] [key.sub=value ...]")
     p.add_argument("--list", action="store_true", help="list the built-in configs and their paths")
     p.set_defaults(func=cmd_config)
+    add_examples(parser)
     return parser
 
 

@@ -75,6 +75,8 @@ def _argument_row(action: argparse.Action) -> str:
 def _command_section(name: str, summary: str, parser: argparse.ArgumentParser) -> list[str]:
     """The section of one command: summary, usage and its arguments' table."""
     lines = [f"## `{name}`", "", _cell(summary) + ".", "", "```text", _usage(parser), "```", ""]
+    if parser.epilog:  # the examples under --help (loralens.cli_examples)
+        lines += ["```bash", *(e.strip() for e in parser.epilog.splitlines()[1:]), "```", ""]
     actions = [
         a
         for a in parser._actions

@@ -30,3 +30,13 @@ def test_every_config_key_has_a_row_with_its_default_and_bounds() -> None:
     assert "| `serving.vllm.concurrency` | list[int] | `[1, 2, 4, 8, 16]` |" in doc
     assert "closed-loop levels" in doc  # a field's source comment is its description
     assert "| `hpo.trials` | int | `8` | ≥ 1 | trials per task and method" in doc
+
+
+def test_every_command_has_an_example_under_its_help() -> None:
+    from loralens.cli_examples import EXAMPLES
+    from loralens.docs_reference import _walk
+
+    sections = list(_walk(build_parser(), "loralens"))
+    assert len(sections) == len(EXAMPLES)
+    for section in sections:
+        assert "```bash" in section, section[0]
