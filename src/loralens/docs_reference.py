@@ -3,7 +3,9 @@
 `python -m loralens.docs_reference cli > docs/reference/cli.md` (every command and flag, from
 the argparse parser) and `python -m loralens.docs_reference config > docs/reference/config.md`
 (every config key with its type, default, allowed values and description, from the pydantic
-models). tests/unit/test_docs_reference.py fails when a page is stale.
+models); `... registries > docs/reference/registries.md` (the registered tasks, models,
+methods, metrics, serving engines and poolings). tests/unit/test_docs_reference.py fails when a
+page is stale.
 """
 
 from __future__ import annotations
@@ -230,7 +232,97 @@ def config_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-PAGES = {"cli": cli_markdown, "config": config_markdown}
+# ---- the registries ------------------------------------------------------------------------
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A Markdown table of `rows` under `header`, then a blank line."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _yes(flag: bool) -> str:
+    """A boolean as a table mark."""
+    return "yes" if flag else "—"
+
+
+def _first_line(obj: Any) -> str:
+    """The first line of an object's docstring."""
+    return (inspect.getdoc(obj) or "").splitlines()[0] if inspect.getdoc(obj) else ""
+
+
+def _tasks_rows() -> list[tuple[str, ...]]:
+    """One row per built-in task."""
+    from loralens.data.registry import builtin_tasks
+
+    return [
+        (f"`{t.name}`", t.kind, t.primary_metric, t.source.kind, t.description)
+        for t in builtin_tasks().values()
+    ]
+
+
+def _metrics_rows() -> list[tuple[str, ...]]:
+    """One row per registered metric."""
+    from loralens.task_metrics import METRICS
+
+    return [
+        (f"`{m.name}`", m.kind, "higher" if m.greater_is_better else "lower",
+         _yes(m.percent), _yes(m.example_score is not None), _yes(m.val_only), m.description)
+        for m in METRICS.values()
+    ]  # fmt: skip
+
+
+def registries_markdown() -> str:
+    """docs/reference/registries.md: the registered tasks, models, methods, metrics, engines."""
+    from loralens.methods import METHODS
+    from loralens.models.registry import REGISTRY
+    from loralens.probing.pooling import POOLINGS
+    from loralens.serving.registry import ENGINES
+
+    lines = ["# Registered names", "", GENERATED.format(page="registries"), ""]
+    lines += [
+        "What a config can name. A task or model not listed here is a file or a folder (a task "
+        "YAML, a Hugging Face folder) or, for models, a hub id.",
+        "",
+    ]
+    lines += [
+        "## Tasks",
+        "",
+        "`loralens tasks`; each is a YAML file in `src/loralens/data/tasks/`",
+        "",
+    ]
+    lines += _table(("task", "kind", "primary metric", "source", "description"), _tasks_rows())
+    lines += ["## Models", "", "`loralens models`; shipped in pinned wheels, used offline.", ""]
+    models = [(f"`{m.name}`", m.kind, m.source, m.caveat) for m in REGISTRY.values()]
+    lines += _table(("model", "kind", "source", "caveat"), models)
+    lines += ["## Methods", "", "`method:` of a run or a variant (`src/loralens/methods.py`).", ""]
+    methods = [
+        (f"`{m.name}`", m.description, _yes(m.servable), _yes(m.resumable), _yes(m.quantized_base))
+        for m in METHODS.values()
+    ]
+    lines += _table(("method", "what", "served", "resumes", "4-bit base"), methods)
+    lines += [
+        "## Metrics",
+        "",
+        "A task's `metrics:` and `primary_metric:` (`src/loralens/task_metrics.py`).",
+        "",
+    ]
+    header = ("metric", "task kind", "better", "percent", "per-example", "val only", "what")
+    lines += _table(header, _metrics_rows())
+    lines += [
+        "## Serving engines",
+        "",
+        "`serving.engines` and `--engines` (`src/loralens/serving/registry.py`).",
+        "",
+    ]
+    lines += _table(("engine", "what"), [(f"`{n}`", _first_line(e)) for n, e in ENGINES.items()])
+    lines += ["## Poolings", "", "`probing.pooling`: the pooling drift is compared on.", ""]
+    lines += _table(("pooling", "what"), [(f"`{p.name}`", p.describe) for p in POOLINGS.values()])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+PAGES = {"cli": cli_markdown, "config": config_markdown, "registries": registries_markdown}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in PAGES:
