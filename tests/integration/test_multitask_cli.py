@@ -96,7 +96,7 @@ def test_two_tasks_of_different_label_counts_run_to_a_report(finished: Path) -> 
     assert set(verdicts) == {"sentiment", "topic"}
     for h in verdicts.values():
         drift, serving = h["components"][1], h["components"][2]
-        assert drift["n_seeds"] == {"lora": 2, "full": 2}
+        assert drift["n_seeds"] == {"lora-r4": 2, "full-ft": 2}  # the compared variants
         assert serving["n_seeds"]["adapters"] > 0
     assert results["missing_stages"] == []
     report = (finished / "report.md").read_text()

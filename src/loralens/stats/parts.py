@@ -109,6 +109,24 @@ def untestable(
     )
 
 
+def no_test(
+    name: str,
+    groups: dict[str, np.ndarray],
+    point: tuple[float, str],
+    threshold: float,
+    th: Thresholds,
+    unit: str,
+    why: str,
+) -> Evidence:
+    """Evidence of a part whose test is undefined on these data (`why`), its point kept."""
+    n_seeds, nan = {k: int(v.size) for k, v in groups.items()}, math.nan
+    estimate, text = point
+    describe = f"{text}, but no test: {why}"
+    return Evidence(
+        name, estimate, nan, nan, threshold, True, "none", nan, n_seeds, th.alpha, describe, unit
+    )  # fmt: skip
+
+
 def evidence(
     name: str,
     r: StatResult | CrossedResult,
@@ -195,14 +213,18 @@ def accuracy_evidence(
     if early is not None:
         return dataclasses.replace(early, metric=metric, metric_unit=_metric_unit(metric))
     seeds = "seeds (paired by seed)" if paired else "seeds"
-    if examples is None:
-        test = paired_noninferiority if paired else welch_noninferiority
-        r = test(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
-        unit = seeds
-    else:
-        scores = (sign * np.asarray(e) for e in examples)
-        r = crossed_noninferiority(*scores, margin, th.alpha, paired)
-        unit = f"{seeds} x {r.n_examples} test examples"
+    try:
+        if examples is None:
+            test = paired_noninferiority if paired else welch_noninferiority
+            r = test(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
+            unit = seeds
+        else:
+            scores = (sign * np.asarray(e) for e in examples)
+            r = crossed_noninferiority(*scores, margin, th.alpha, paired)
+            unit = f"{seeds} x {r.n_examples} test examples"
+    except ValueError as exc:  # e.g. two methods that got every example alike: no variation
+        ev = no_test(name, groups, point, -margin, th, seeds, str(exc))
+        return dataclasses.replace(ev, metric=metric, metric_unit=_metric_unit(metric))
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
         f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g}{_unit(metric, margin)})"
@@ -245,20 +267,23 @@ def drift_evidence(
     if early is not None:
         return early
     test = paired_log_ratio_test if paired else log_ratio_test
-    r = test(
-        groups["lora"],
-        groups["full"],
-        threshold=1.0 - need,
-        alternative="less",
-        confidence_level=1 - 2 * th.alpha / family,
-    )
+    unit = "seeds (paired by seed)" if paired else "seeds"
+    try:
+        r = test(
+            groups["lora"],
+            groups["full"],
+            threshold=1.0 - need,
+            alternative="less",
+            confidence_level=1 - 2 * th.alpha / family,
+        )
+    except ValueError as exc:
+        return no_test(name, groups, point, need, th, unit, str(exc))
     # reduction = 1 - GM(lora) / GM(full): the ratio's upper bound is the reduction's lower one.
     reduction, ci = 1.0 - r.estimate, (1.0 - r.ci_high, 1.0 - r.ci_low)
     describe = (
         f"reduction = {pct(reduction)} ({100 * r.confidence_level:.0f}% CI {pct(ci[0])} "
         f"to {pct(ci[1])}; needed >= {pct(need)})"
     )
-    unit = "seeds (paired by seed)" if paired else "seeds"
     return evidence(name, r, reduction, ci, need, True, groups, th, describe, unit)
 
 

@@ -115,7 +115,7 @@ def paired_noninferiority(a: Any, b: Any, /, *, margin: float, alpha: float = 0.
     if x.size != y.size:
         raise ValueError(f"paired samples differ in length: {x.size} and {y.size}")
     d = x - y  # (pairs,)
-    if np.ptp(d) == 0:
+    if np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())):  # equal up to rounding
         raise ValueError("the paired differences have zero variance: the t-test is undefined")
     res = stats.ttest_1samp(d, -margin, alternative="greater")
     low, high = stats.ttest_1samp(d, 0.0).confidence_interval(1 - 2 * alpha)
@@ -230,6 +230,8 @@ def paired_log_ratio_test(
     if num.size < 2:
         raise ValueError(f"the paired test needs at least 2 pairs, got {num.size}")
     logs = np.log(num) - np.log(den)
+    if np.ptp(logs) <= 1e-12 * max(1.0, float(np.abs(logs).max())):  # equal up to rounding
+        raise ValueError("the per-pair log ratios do not vary: the paired t-test is undefined")
     res = stats.ttest_1samp(logs, math.log(threshold), alternative=alternative)
     ci = stats.ttest_1samp(logs, 0.0).confidence_interval(confidence_level)
     return StatResult(

@@ -200,3 +200,18 @@ def test_bad_input():
         Thresholds(alpha=0.6)
     with pytest.raises(ValueError, match="min_seeds"):
         Thresholds(min_seeds=1)
+
+
+def test_paired_runs_whose_differences_do_not_vary_have_no_test_not_a_crash() -> None:
+    # Two methods that got every example alike in every seed (and drifts in a fixed ratio):
+    # the paired tests are undefined; the verdict says why and is inconclusive.
+    scores = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    v = evaluate_hypothesis(
+        {"lora": scores.mean(1), "full": scores.mean(1), "paired": True},
+        {"lora": [0.1, 0.2, 0.3], "full": [0.2, 0.4, 0.6], "paired": True},
+        examples={"lora": scores, "full": scores},
+    )
+    a, b = v.components[0], v.components[1]
+    assert a.status == b.status == "inconclusive" and a.test == b.test == "none"
+    assert "no test: the paired differences do not vary" in a.sentence
+    assert "no test: the per-pair log ratios do not vary" in b.sentence
