@@ -116,7 +116,7 @@ def test_probe_a_run_and_a_base_model(
         assert proc.returncode == 0, proc.stderr[-2000:]
         info = json.loads(proc.stdout)
         reps = load_file(str(out))
-        assert reps["last.layer_2"].shape == (n, 64) and len(reps) == 3 * 3 + 1  # + lengths
+        assert reps["last.layer_2"].shape == (n, 64) and len(reps) == 3 * 3 + 2  # + lengths, sinks
         assert (info["probe_sha256"] == run_probe) is (name == "run")
     wrong = run_cli("probe", str(runs["lora"]), "--task", "mrpc", "--out", str(tmp_path / "x"))
     assert (
