@@ -129,18 +129,39 @@ def crossed_difference_test(
         (-ms_a / (n_a * n_e), df_a),
         (-ms_b / (n_b * n_e), df_b),
     ]
+    test = "crossed examples x runs t-test (Satterthwaite df)"
+    why = "the scores do not vary between runs or examples"
+    return _result(
+        test, float(x.mean() - y.mean()), runs, examples, why, (n_a, n_b), n_e,
+        alternative, null_difference, confidence_level,
+    )  # fmt: skip
+
+
+def _result(
+    test: str,
+    estimate: float,
+    runs: list[tuple[float, int]],
+    examples: list[tuple[float, int]],
+    why: str,
+    n_runs: tuple[int, int],
+    n_examples: int,
+    alternative: str,
+    null_difference: float,
+    confidence_level: float,
+) -> CrossedResult:
+    """The t-test of `estimate` whose variance is the run terms plus, when it is positive, the
+    example part ((term, df) pairs; Satterthwaite df); ValueError(`why`) when nothing varies."""
     example_part = sum(c for c, _ in examples)
     terms = runs + (examples if example_part > 0 else [])
     var = sum(c for c, _ in terms)
     if not var > 0:
-        raise ValueError("the scores do not vary between runs or examples: the test is undefined")
+        raise ValueError(f"{why}: the test is undefined")
     se = math.sqrt(var)
     df = max(1.0, var**2 / sum(c**2 / k for c, k in terms))
-    estimate = float(x.mean() - y.mean())
     t = (estimate - null_difference) / se
     half = float(stats.t.ppf(0.5 + confidence_level / 2, df)) * se
     return CrossedResult(
-        test="crossed examples x runs t-test (Satterthwaite df)",
+        test=test,
         alternative=alternative,
         estimate=estimate,
         ci_low=estimate - half,
@@ -153,8 +174,8 @@ def crossed_difference_test(
         se=se,
         se_runs=math.sqrt(sum(c for c, _ in runs)),
         se_examples=math.sqrt(max(example_part, 0.0)),
-        n_runs=(n_a, n_b),
-        n_examples=n_e,
+        n_runs=n_runs,
+        n_examples=n_examples,
     )
 
 
@@ -189,33 +210,12 @@ def paired_crossed_difference_test(
     ms_s, ms_e, ms_r = _two_way_ms(d)
     runs = [(ms_s / n, n_s - 1)]
     examples = [(ms_e / n, n_e - 1), (-ms_r / n, (n_s - 1) * (n_e - 1))]
-    example_part = sum(c for c, _ in examples)
-    terms = runs + (examples if example_part > 0 else [])
-    var = sum(c for c, _ in terms)
-    if not var > 0:
-        raise ValueError("the paired differences do not vary: the test is undefined")
-    se = math.sqrt(var)
-    df = max(1.0, var**2 / sum(c**2 / k for c, k in terms))
-    estimate = float(d.mean())
-    t = (estimate - null_difference) / se
-    half = float(stats.t.ppf(0.5 + confidence_level / 2, df)) * se
-    return CrossedResult(
-        test="paired crossed seeds x examples t-test (Satterthwaite df)",
-        alternative=alternative,
-        estimate=estimate,
-        ci_low=estimate - half,
-        ci_high=estimate + half,
-        confidence_level=confidence_level,
-        statistic=float(t),
-        df=float(df),
-        p_value=_p_value(t, df, alternative),
-        null_value=float(null_difference),
-        se=se,
-        se_runs=math.sqrt(ms_s / n),
-        se_examples=math.sqrt(max(example_part, 0.0)),
-        n_runs=(n_s, n_s),
-        n_examples=n_e,
-    )
+    test = "paired crossed seeds x examples t-test (Satterthwaite df)"
+    why = "the paired differences do not vary"
+    return _result(
+        test, float(d.mean()), runs, examples, why, (n_s, n_s), n_e,
+        alternative, null_difference, confidence_level,
+    )  # fmt: skip
 
 
 __all__ = ["CrossedResult", "crossed_difference_test", "paired_crossed_difference_test"]

@@ -101,12 +101,8 @@ def untestable(
         why = f"no variation across {unit}, so no test is possible"
     else:
         return None
-    estimate, text = point if min(n_seeds.values()) > 0 else (math.nan, "")
-    describe = f"{text}, but {why}" if text else why
-    nan = math.nan
-    return Evidence(
-        name, estimate, nan, nan, threshold, True, "none", nan, n_seeds, th.alpha, describe, unit
-    )
+    shown = point if min(n_seeds.values()) > 0 else (math.nan, "")
+    return no_test(name, groups, shown, threshold, th, unit, why)
 
 
 def no_test(
@@ -118,10 +114,10 @@ def no_test(
     unit: str,
     why: str,
 ) -> Evidence:
-    """Evidence of a part whose test is undefined on these data (`why`), its point kept."""
+    """Evidence of a part with no test on these data (`why`), its point estimate kept."""
     n_seeds, nan = {k: int(v.size) for k, v in groups.items()}, math.nan
     estimate, text = point
-    describe = f"{text}, but no test: {why}"
+    describe = f"{text}, but {why}" if text else why
     return Evidence(
         name, estimate, nan, nan, threshold, True, "none", nan, n_seeds, th.alpha, describe, unit
     )  # fmt: skip
@@ -223,7 +219,7 @@ def accuracy_evidence(
             r = crossed_noninferiority(*scores, margin, th.alpha, paired)
             unit = f"{seeds} x {r.n_examples} test examples"
     except ValueError as exc:  # e.g. two methods that got every example alike: no variation
-        ev = no_test(name, groups, point, -margin, th, seeds, str(exc))
+        ev = no_test(name, groups, point, -margin, th, seeds, f"no test: {exc}")
         return dataclasses.replace(ev, metric=metric, metric_unit=_metric_unit(metric))
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
@@ -277,7 +273,7 @@ def drift_evidence(
             confidence_level=1 - 2 * th.alpha / family,
         )
     except ValueError as exc:
-        return no_test(name, groups, point, need, th, unit, str(exc))
+        return no_test(name, groups, point, need, th, unit, f"no test: {exc}")
     # reduction = 1 - GM(lora) / GM(full): the ratio's upper bound is the reduction's lower one.
     reduction, ci = 1.0 - r.estimate, (1.0 - r.ci_high, 1.0 - r.ci_low)
     describe = (
