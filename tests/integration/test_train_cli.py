@@ -64,7 +64,8 @@ def test_snapshots_cover_start_every_n_and_end(lora_run: Path) -> None:
     assert [s["step"] for s in index] == [0, 3, 6, 9, 12]
     reps = load_file(str(lora_run / "snapshots" / "step_000012.safetensors"))
     poolings = ("mean_nosink", "mean", "last")
-    assert set(reps) == {f"{p}.layer_{i}" for p in poolings for i in range(3)} | {"lengths"}
+    layers = {f"{p}.layer_{i}" for p in poolings for i in range(3)}
+    assert set(reps) == layers | {"lengths", "sinks"}  # + token counts, sinks left out
     assert reps["mean.layer_2"].shape == (16, 64)
     assert len({s["probe_sha256"] for s in index}) == 1
 
