@@ -46,6 +46,9 @@ MEASURED_KEYS = frozenset(
         "requests_per_s",
         "memory",
         "break_even_adapters",
+        "paired_ratio",
+        "warmup",
+        "noise_floor",
     }
 )  # fmt: skip; and every key ending in MEASURED_SUFFIXES
 

@@ -47,6 +47,21 @@ def test_measured_keys_are_set_aside_with_their_spread(tmp_path):
     assert match.detail == "wall_time_s 10–12 (±9.1%)"
 
 
+def test_serving_paired_timings_warmup_and_noise_floor_are_measurements(tmp_path):
+    def serving(hl: float, spread: float, calls: int) -> dict:
+        row = {"engine": "peft", "paired_ratio": {"hodges_lehmann": hl, "pairs": 20}}
+        row["warmup"] = {"calls": calls, "stable": True}
+        floor = [{"workload": "forward", "relative_spread": spread}]
+        return {"serving.json": {"rows": [row], "noise_floor": floor, "adapters": ["a"]}}
+
+    match = _compare(tmp_path, serving(1.1, 0.03, 4), serving(1.2, 0.02, 6))
+    assert match["artifacts/train-abc/serving.json"].status == repro.MEASURED
+    other = serving(1.1, 0.03, 4)
+    other["serving.json"]["adapters"] = ["b"]  # not a timing: still compared
+    match = _compare(tmp_path / "x", serving(1.1, 0.03, 4), other)
+    assert match["artifacts/train-abc/serving.json"].status == repro.DIFFERS
+
+
 def test_a_result_that_differs_is_named_where_it_differs(tmp_path):
     one = {"metrics.json": {"test": {"accuracy": 0.7}, "wall_time_s": 10.0}}
     two = {"metrics.json": {"test": {"accuracy": 0.71}, "wall_time_s": 10.0}}
