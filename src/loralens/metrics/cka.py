@@ -175,6 +175,11 @@ def _compare32(ref: CKAReference, yc: Tensor, form: str, name: str) -> tuple[CKA
     return CKAReference(yc, row_sq.sum(), sq_norm, row_sq, None, name), cross
 
 
+def same_data(x: Tensor, y: Tensor) -> bool:
+    """Whether two centred representations are the same numbers (shape, dtype and values)."""
+    return x is y or (x.shape == y.shape and x.dtype == y.dtype and torch.equal(x, y))
+
+
 def summarise(xc: Tensor, *, keep_gram: bool, name: str = "x") -> CKAReference:
     """Cache the self-terms of the centred `xc`, keeping K = XXᵀ if `keep_gram`."""
     if xc.dtype == torch.float32:
@@ -193,6 +198,13 @@ def compare(
     ref: CKAReference, yc: Tensor, form: str, name: str = "y"
 ) -> tuple[CKAReference, Tensor]:
     """Self-terms of the centred `yc` (Gram not kept) and the cross term ‖XᵀY‖²_F."""
+    if same_data(ref.centred, yc):
+        # The reference's own data (a step-0 snapshot of a run that starts at the base): its
+        # terms are the reference's, so CKA is exactly 1 whichever kernels BLAS picks (a GEMM
+        # cross term and a syrk self-term round differently on some CPUs).
+        return CKAReference(yc, ref.sq_norm, ref.sq_norm_gram, ref.row_sq_norms, None, name), (
+            ref.sq_norm_gram
+        )
     if yc.dtype == torch.float32:
         return _compare32(ref, yc, form, name)
     row_sq = torch.linalg.vector_norm(yc, dim=1).square()  # (n,)
@@ -209,14 +221,15 @@ def compare(
 
 def cka_from_terms(ref: CKAReference, other: CKAReference, cross: Tensor, debiased: bool) -> Tensor:
     """CKA from a cross term and two summaries; raises where the debiased self-HSIC is ≤ 0."""
+    # sqrt(a * b), not sqrt(a) * sqrt(b): for a == b it is a exactly, so equal data reads 1.
     if not debiased:
-        return cross / (ref.sq_norm_gram.sqrt() * other.sq_norm_gram.sqrt())
+        return cross / (ref.sq_norm_gram * other.sq_norm_gram).sqrt()
     ab = frobenius_dot(ref.row_sq_norms, other.row_sq_norms)
     hsic_xy = hsic1_from_terms(cross, ref.sq_norm, other.sq_norm, ab, ref.n)
     hsic_xx, hsic_yy = ref.hsic(debiased=True), other.hsic(debiased=True)
     check_self_hsic(hsic_xx, ref.hsic1_scale(), ref.name, ref.n)
     check_self_hsic(hsic_yy, other.hsic1_scale(), other.name, other.n)
-    return hsic_xy / (hsic_xx.sqrt() * hsic_yy.sqrt())
+    return hsic_xy / (hsic_xx * hsic_yy).sqrt()
 
 
 def check_self_hsic(value: Tensor, scale: Tensor, name: str, n: int) -> None:

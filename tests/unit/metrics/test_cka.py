@@ -54,6 +54,19 @@ def test_self_similarity_is_one_float32_llm_like(debiased: bool) -> None:
     assert float(linear_cka(x, x, debiased=debiased)) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("debiased", ESTIMATORS)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_copy_of_the_same_numbers_reads_exactly_one(debiased, form, dtype) -> None:
+    # A run's step-0 snapshot is the base's bytes in another tensor: drift there is exactly 0,
+    # whichever BLAS kernels compute a cross term and a self-term (they round differently).
+    x = _rand(0, 40, 8, dtype=dtype) + 5.0
+    assert float(linear_cka(x, x.clone(), debiased=debiased, form=form)) == 1.0
+    y = x.clone()
+    y[0, 0] = torch.nextafter(y[0, 0], torch.tensor(10.0, dtype=dtype))  # one ulp apart
+    assert float(linear_cka(x, y, debiased=debiased, form=form)) == pytest.approx(1.0, abs=1e-6)
+
+
 @pytest.mark.parametrize(("n", "d_x", "d_y"), SHAPES)
 @pytest.mark.parametrize("form", FORMS)
 def test_biased_matches_kornblith_formula(n: int, d_x: int, d_y: int, form: str) -> None:
