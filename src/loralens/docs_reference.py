@@ -274,7 +274,8 @@ def _metrics_rows() -> list[tuple[str, ...]]:
 
 
 def registries_markdown() -> str:
-    """docs/reference/registries.md: the registered tasks, models, methods, metrics, engines."""
+    """docs/reference/registries.md: the registered tasks, models, methods, metrics, engines,
+    poolings and stage kinds."""
     from loralens.methods import METHODS
     from loralens.models.registry import REGISTRY
     from loralens.probing.pooling import POOLINGS
@@ -319,7 +320,29 @@ def registries_markdown() -> str:
     lines += _table(("engine", "what"), [(f"`{n}`", _first_line(e)) for n, e in ENGINES.items()])
     lines += ["## Poolings", "", "`probing.pooling`: the pooling drift is compared on.", ""]
     lines += _table(("pooling", "what"), [(f"`{p.name}`", p.describe) for p in POOLINGS.values()])
+    lines += [
+        "## Stage kinds",
+        "",
+        "What a study is planned into (`src/loralens/study/stages.py`; a new kind is one "
+        "`StageKind` registration, see Development).",
+        "",
+    ]
+    lines += _table(("kind", "what", "outputs", "reads", "per run", "version"), _stage_rows())
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _stage_rows() -> list[tuple[str, ...]]:
+    """One row per registered stage kind."""
+    from loralens.study.stages import READABLE, STAGE_KINDS
+
+    rows = []
+    for k in STAGE_KINDS.values():
+        reads = "every kind with a reader" if k.reads == READABLE else ", ".join(k.reads) or "—"
+        outputs = ", ".join(f"`{o}`" for o in k.outputs)
+        per_run = _yes(k.per_run is not None)
+        what = " ".join((inspect.getdoc(k.run) or "").split("\n\n")[0].split())
+        rows.append((f"`{k.name}`", what, outputs, reads, per_run, str(k.version)))
+    return rows
 
 
 PAGES = {"cli": cli_markdown, "config": config_markdown, "registries": registries_markdown}

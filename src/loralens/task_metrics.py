@@ -38,6 +38,12 @@ class Metric:
     # (F1 and MCC of a test set, perplexity: the exp of a mean).
     example_score: ExampleFn | None = None
     unit: str = ""  # of a difference in the metric when not percent (e.g. "nats")
+    label: str = ""  # its name in reports ("" : the name, underscores as spaces)
+
+    @property
+    def shown_as(self) -> str:
+        """Its name in reports: 'Accuracy', 'SQuAD F1'."""
+        return self.label or self.name.replace("_", " ")
 
     @property
     def difference_unit(self) -> str:
@@ -89,9 +95,12 @@ METRICS: dict[str, Metric] = {
             _accuracy,
             percent=True,
             example_score=_correct,
+            label="Accuracy",
         ),
-        Metric("f1", "F1 of the positive label (binary) or macro F1", _f1, percent=True),
-        Metric("mcc", "Matthews correlation coefficient", _mcc),
+        Metric(
+            "f1", "F1 of the positive label (binary) or macro F1", _f1, percent=True, label="F1"
+        ),
+        Metric("mcc", "Matthews correlation coefficient", _mcc, label="MCC"),
         # Language modelling: the mean cross-entropy of each predicted token (nats) is the
         # primary metric: a margin on it is a margin on log perplexity (0.03 nats = 3% more
         # perplexity), so the absolute non-inferiority margin of the verdict keeps its meaning.
@@ -105,6 +114,7 @@ METRICS: dict[str, Metric] = {
             kind="language_modeling",
             example_score=_record("nll_score"),
             unit="nats",
+            label="NLL",
         ),
         Metric(
             "perplexity",
@@ -112,19 +122,48 @@ METRICS: dict[str, Metric] = {
             None,
             greater_is_better=False,
             kind="language_modeling",
+            label="Perplexity",
         ),
         # Extractive QA: the official SQuAD v2 scores as fractions (the script's percentages
         # / 100, like accuracy), overall and per group of answerable (HasAns) and unanswerable
         # (NoAns) questions; a group without questions has no entry in a run's test scores.
         *(
-            Metric(name, text, None, kind="extractive_qa", percent=True, example_score=score)
-            for name, text, score in (
-                ("squad_f1", "SQuAD token-overlap F1, max over gold answers", _record("f1")),
-                ("exact_match", "SQuAD exact match after answer normalization", _record("exact")),
-                ("has_answer_f1", "SQuAD F1 on the answerable questions", None),
-                ("has_answer_exact", "SQuAD exact match on the answerable questions", None),
-                ("no_answer_f1", "SQuAD F1 on the unanswerable questions", None),
-                ("no_answer_exact", "SQuAD exact match on the unanswerable questions", None),
+            Metric(
+                name,
+                text,
+                None,
+                kind="extractive_qa",
+                percent=True,
+                example_score=score,
+                label=label,
+            )
+            for name, label, text, score in (
+                (
+                    "squad_f1",
+                    "SQuAD F1",
+                    "SQuAD token-overlap F1, max over gold answers",
+                    _record("f1"),
+                ),
+                (
+                    "exact_match",
+                    "Exact match",
+                    "SQuAD exact match after answer normalization",
+                    _record("exact"),
+                ),
+                ("has_answer_f1", "HasAns F1", "SQuAD F1 on the answerable questions", None),
+                (
+                    "has_answer_exact",
+                    "HasAns EM",
+                    "SQuAD exact match on the answerable questions",
+                    None,
+                ),
+                ("no_answer_f1", "NoAns F1", "SQuAD F1 on the unanswerable questions", None),
+                (
+                    "no_answer_exact",
+                    "NoAns EM",
+                    "SQuAD exact match on the unanswerable questions",
+                    None,
+                ),
             )
         ),
         # The Trainer cannot generate on val, so QA checkpoints are selected by this instead.
@@ -136,6 +175,7 @@ METRICS: dict[str, Metric] = {
             kind="extractive_qa",
             val_only=True,
             unit="nats",
+            label="Answer NLL",
         ),
     )
 }

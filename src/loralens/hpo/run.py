@@ -16,7 +16,8 @@ from loralens.hpo.storage import default_url, open_storage, shown_url
 from loralens.hpo.tuned import HPO_DIR, result_path
 from loralens.kinds import selection_metric
 from loralens.methods import get_method
-from loralens.study.plan import StudyTask, cell_config, study_tasks
+from loralens.study.plan import cell_config, study_tasks
+from loralens.study.units import StudyTask
 from loralens.suggest import unknown_name_message
 from loralens.task_metrics import get_metric
 from loralens.training.folder import write_json

@@ -269,7 +269,7 @@ def statistics_section(results: Results) -> Section:
         return Section("statistics", "Statistical comparisons", (missing("Statistics", why),))
     for metric, raw in results.statistics.anova.items():
         if isinstance(raw, NotComputed):
-            what = f"Two-way ANOVA of {fmt.metric_label(metric)} (method x task)"
+            what = f"Two-way ANOVA of {results.metric(metric).label} (method x task)"
             blocks.append(missing(what, raw.not_computed))
     return Section("statistics", "Statistical comparisons", tuple(blocks))
 

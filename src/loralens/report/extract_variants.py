@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from loralens.config import variant_config
 from loralens.report.extract import Summary, methods, summarize, tasks
 from loralens.report.fmt import num
 from loralens.results.schema import MeanSd, Results, VariantRow
@@ -96,9 +95,8 @@ def variants_of(results: Results, base: str) -> list[str]:
 
 def quantized_variants(results: Results) -> list[str]:
     """Variant names that train on a 4-bit base (the study's own resolution of each variant)."""
-    config = results.study.config
-    declared = [m for m in methods(results) if m in config.study.methods]
-    return [m for m in declared if variant_config(config, m).quantized_base]
+    variants = results.decisions.variants
+    return [m for m in methods(results) if m in variants and variants[m].quantized_base]
 
 
 def adalora_grids(results: Results) -> dict[tuple[str, str], dict[str, Any]]:

@@ -15,6 +15,7 @@ from matplotlib.ticker import ScalarFormatter
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
+from loralens.report import extract_sparsity as sp
 from loralens.report import (
     figures_drift,
     figures_serving,
@@ -28,7 +29,6 @@ from loralens.report.plotstyle import (
     baseline_lines,
     colours,
     grid,
-    is_percent,
     legend_below,
     markers,
     metric_axis_label,
@@ -43,15 +43,16 @@ def performance(results: Results) -> Figure | None:
     """Test metric per method (mean ± SD over seeds, seeds as dots) with baselines as lines."""
     tasks = ex.tasks_in(results, ex.runs_by(results))
     metric_of = ex.metric_names(results, tasks)
+    reading = {t: results.metric(m) for t, m in metric_of.items()}
     if not tasks:
         return None
     methods = ex.methods(results)
     colour = colours(methods)
-    title = f"Task performance ({fmt_metrics_title(metric_of)} on test)"
+    title = f"Task performance ({fmt_metrics_title(reading)} on test)"
     fig, axes = grid(len(tasks), title)
     for ax, task in zip(axes, tasks, strict=True):
         metric = metric_of[task]
-        k = metric_scale(metric)
+        k = metric_scale(reading[task])
         for i, method in enumerate(methods):
             values = [num(ex.test_value(r, metric)) for r in ex.runs_of(results, task, method)]
             values = np.array([v for v in values if np.isfinite(v)]) * k
@@ -75,7 +76,9 @@ def performance(results: Results) -> Figure | None:
         ax.set_xticks(range(len(methods)), methods)
         ax.set_xlim(-0.6, len(methods) - 0.4)
         ax.set(
-            title=task, ylabel=metric_axis_label(metric), xlabel="Method (mean ± SD; dots: seeds)"
+            title=task,
+            ylabel=metric_axis_label(reading[task]),
+            xlabel="Method (mean ± SD; dots: seeds)",
         )
     legend_below(fig, axes, "baselines (same evaluation path, test split)")
     return fig
@@ -92,7 +95,7 @@ def drift_vs_performance(results: Results) -> Figure | None:
     for p in pairs:
         ax.scatter(
             p["drift"],
-            p["score"] * metric_scale(p["metric"]),
+            p["score"] * metric_scale(results.metric(p["metric"])),
             color=colour[p["method"]],
             marker=marker[p["task"]],
             s=36,
@@ -110,8 +113,8 @@ def drift_vs_performance(results: Results) -> Figure | None:
         title="colour: method · marker: task",
     )
     names = set(metric_of.values())
-    percent = all(is_percent(m) for m in names)
-    one = metric_axis_label(next(iter(names))) if len(names) == 1 else ""
+    percent = all(results.metric(m).percent for m in names)
+    one = metric_axis_label(results.metric(next(iter(names)))) if len(names) == 1 else ""
     ylabel = one or "Test primary metric" + (" (%)" if percent else "")
     ax.set(xlabel="Mean drift over layers, 1 − debiased CKA (compared step)", ylabel=ylabel)
     return fig
@@ -119,14 +122,14 @@ def drift_vs_performance(results: Results) -> Figure | None:
 
 def sparsity(results: Results) -> Figure | None:
     """Effective rank of the weight update by layer, per method, one panel per task."""
-    data = sv.sparsity_by_layer(results)
+    data = sp.sparsity_by_layer(results)
     if not data:
         return None
     tasks = ex.tasks_in(results, data)
     methods = ex.methods(results)
     colour, marker = colours(methods), markers(methods)
     fig, axes = grid(len(tasks), "Rank used by the weight update ΔW")
-    ranks = [num(s["lora_rank"].mean) for s in sv.sparsity_summary(results).values()]
+    ranks = [num(s["lora_rank"].mean) for s in sp.sparsity_summary(results).values()]
     ranks = sorted({r for r in ranks if np.isfinite(r)})
     for ax, task in zip(axes, tasks, strict=True):
         for method in methods:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from loralens.kinds import selection_metric
 from loralens.report import extract as ex
 from loralens.report.plotstyle import colours, grid, legend_below, markers
 from loralens.results.schema import Results
@@ -118,7 +117,7 @@ def drift_against_val(results: Results) -> Figure | None:
     title = f"Drift against validation score during training ({ex.drift_pooling(results)} pooling)"
     tasks, _, colour, marker, fig, axes = _task_panels(results, data, title)
     for ax, task in zip(axes, tasks, strict=True):
-        metric = selection_metric(ex.task_metric(results, task))  # the val score recorded
+        metric = results.decisions.selection_metric[task]  # the val score recorded
         shown: set[str] = set()
         for (t, method, _seed), xy in data.items():
             if t != task:

@@ -8,7 +8,6 @@ from matplotlib.figure import Figure
 
 from loralens.report.plotstyle import colours, grid, legend_below
 from loralens.results.schema import Results
-from loralens.task_metrics import get_metric
 
 
 def _tasks(results: Results) -> list[str]:
@@ -28,7 +27,7 @@ def history(results: Results) -> Figure | None:
             points = [(p.number, p.value, p.state) for p in t.history if p.value is not None]
             numbers = np.array([n for n, _, _ in points])  # (trials,)
             values = np.array([v for _, v, _ in points])  # (trials,)
-            better = get_metric(t.metric).greater_is_better
+            better = results.metric(t.metric).greater_is_better
             best = (np.maximum if better else np.minimum).accumulate(values)
             c = colour[t.method]
             done = np.array([s == "complete" for _, _, s in points])

@@ -28,7 +28,7 @@ def accuracy_vs_params(results: Results) -> Figure | None:
         return None
     tasks = [t for t in ex.tasks(results) if t in data]
     names = ex.methods(results)
-    colour, marker, k = colours(names), markers(names), metric_scale(metric)
+    colour, marker, k = colours(names), markers(names), metric_scale(results.metric(metric))
     fig, axes = grid(len(tasks), "Test score against trainable parameters (Pareto front)")
     for ax, task in zip(axes, tasks, strict=True):
         for p in data[task]:
@@ -61,7 +61,9 @@ def accuracy_vs_params(results: Results) -> Figure | None:
         baseline_lines(ax, results, task, metric)
         ax.set_xscale("log")
         ax.set(
-            title=task, xlabel="Trainable parameters (log scale)", ylabel=metric_axis_label(metric)
+            title=task,
+            xlabel="Trainable parameters (log scale)",
+            ylabel=metric_axis_label(results.metric(metric)),
         )
     legend_below(fig, axes, "variant (error bars: ± SD over seeds; outlined: on the front)")
     return fig

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loralens.results.schema import MetricReading
 
 NA = "n/a"
-# Metrics shown as percentages (fractions in results.json); everything else as a plain number.
-PERCENT_METRICS = frozenset({"accuracy", "acc", "f1", "exact_match", "precision", "recall"})
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "f1": "F1",
-    "mcc": "MCC",
-    "exact_match": "Exact match",
-    "squad_f1": "SQuAD F1",
-    "has_answer_f1": "HasAns F1",
-    "has_answer_exact": "HasAns EM",
-    "no_answer_f1": "NoAns F1",
-    "no_answer_exact": "NoAns EM",
-    "answer_nll": "Answer NLL",
-}
 
 
 def minus(text: str) -> str:
@@ -38,20 +27,6 @@ def num(x: Any) -> float:
 def finite(x: Any) -> bool:
     """Whether `x` is a finite number."""
     return math.isfinite(num(x))
-
-
-def is_percent(metric: str) -> bool:
-    """Whether a metric is a fraction best read as a percentage (listed here or in the registry)."""
-    from loralens.task_metrics import METRICS
-
-    return metric.lower() in PERCENT_METRICS or (metric in METRICS and METRICS[metric].percent)
-
-
-def metric_label(metric: str) -> str:
-    """Human name of a metric."""
-    if metric.lower() in METRIC_LABELS:
-        return METRIC_LABELS[metric.lower()]
-    return metric.replace("_", " ")
 
 
 def pct(x: Any, digits: int = 1, sign: bool = False) -> str:
@@ -127,42 +102,38 @@ def duration(seconds: Any) -> str:
     return f"{v / 60:.1f} min" if v < 7200 else f"{v / 3600:.1f} h"
 
 
-def metric_value(metric: str, x: Any) -> str:
+def metric_value(metric: MetricReading, x: Any) -> str:
     """One value of a metric: a percentage or a 3-decimal number."""
-    return pct(x) if is_percent(metric) else fixed(x)
+    return pct(x) if metric.percent else fixed(x)
 
 
-# Units of metrics that are neither fractions nor unitless scores.
-METRIC_UNITS = {"nll": "nats", "answer_nll": "nats"}
-
-
-def metric_difference(metric: str, x: Any) -> str:
+def metric_difference(metric: MetricReading, x: Any) -> str:
     """A signed difference in the metric's own unit: '+20.5 pp', '−0.120 nats', '+0.153'."""
     if not finite(x):
         return NA
-    if is_percent(metric):
+    if metric.percent:
         return points(x)
-    unit = f" {METRIC_UNITS[metric.lower()]}" if metric.lower() in METRIC_UNITS else ""
+    unit = f" {metric.unit}" if metric.unit else ""
     return minus(f"{num(x):+.3f}") + unit
 
 
-def metric_pm(metric: str, mean: Any, sd: Any) -> str:
+def metric_pm(metric: MetricReading, mean: Any, sd: Any) -> str:
     """Mean ± spread of a metric: '81.2% ± 1.3' (percentage points) or '0.612 ± 0.020'."""
     if not finite(mean):
         return NA
     if not finite(sd):
         return metric_value(metric, mean)
-    spread = f"{100 * num(sd):.1f}" if is_percent(metric) else fixed(sd)
+    spread = f"{100 * num(sd):.1f}" if metric.percent else fixed(sd)
     return f"{metric_value(metric, mean)} ± {spread}"
 
 
-def metric_ci(metric: str, value: Any, ci: Sequence[Any] | None) -> str:
+def metric_ci(metric: MetricReading, value: Any, ci: Sequence[Any] | None) -> str:
     """A value with its CI: '57.8% [53.4, 62.1]'."""
     if not finite(value):
         return NA
     if not ci or len(ci) != 2 or not (finite(ci[0]) and finite(ci[1])):
         return metric_value(metric, value)
-    if is_percent(metric):
+    if metric.percent:
         return minus(f"{pct(value)} [{100 * num(ci[0]):.1f}, {100 * num(ci[1]):.1f}]")
     return f"{fixed(value)} [{fixed(ci[0])}, {fixed(ci[1])}]"
 
@@ -190,10 +161,10 @@ def listing(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def metrics_title(per_task: dict[str, str]) -> str:
-    """'F1' when every task has it, else 'primary metric (mrpc: F1; sst2: accuracy)'."""
-    names = set(per_task.values())
+def metrics_title(per_task: dict[str, MetricReading]) -> str:
+    """'F1' when every task has it, else 'primary metric (mrpc: F1; sst2: Accuracy)'."""
+    names = {m.label for m in per_task.values()}
     if len(names) == 1:
-        return metric_label(names.pop())
-    listed = "; ".join(f"{t}: {metric_label(m)}" for t, m in per_task.items())
+        return names.pop()
+    listed = "; ".join(f"{t}: {m.label}" for t, m in per_task.items())
     return f"primary metric ({listed})"

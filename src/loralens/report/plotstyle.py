@@ -14,8 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from loralens.report import extract as ex
-from loralens.report.fmt import is_percent, metric_label, num
-from loralens.results.schema import Results
+from loralens.report.fmt import num
+from loralens.results.schema import MetricReading, Results
 
 # Okabe & Ito (2008), colour-blind safe; yellow last (weak on white).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
@@ -108,14 +108,14 @@ def legend_below(
         )
 
 
-def metric_scale(metric: str) -> float:
+def metric_scale(metric: MetricReading) -> float:
     """100 for metrics shown as percentages, else 1."""
-    return 100.0 if is_percent(metric) else 1.0
+    return 100.0 if metric.percent else 1.0
 
 
-def metric_axis_label(metric: str) -> str:
+def metric_axis_label(metric: MetricReading) -> str:
     """'Test accuracy (%)'."""
-    return f"Test {metric_label(metric).lower()}" + (" (%)" if is_percent(metric) else "")
+    return f"Test {metric.label.lower()}" + (" (%)" if metric.percent else "")
 
 
 def baseline_style(name: str) -> tuple[str, object]:
@@ -133,7 +133,7 @@ def baseline_lines(ax: Axes, results: Results, task: str, metric: str) -> None:
             name = b.name
             colour, dash = baseline_style(name)
             ax.axhline(
-                value * metric_scale(metric),
+                value * metric_scale(results.metric(metric)),
                 color=colour,
                 linestyle=dash,
                 linewidth=1.1,

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from loralens.report import extract as ex
 from loralens.report import extract_serving as sv
+from loralens.report import extract_sparsity as sp
 from loralens.report import extract_variants as xv
 from loralens.report import fmt, verdicts
-from loralens.results.schema import Results
+from loralens.results.schema import MetricReading, Results
 from loralens.results.schema_over_baselines import BaselineDifference, OverBaselines
 
 
-def _over_best(row: OverBaselines) -> str:
+def _over_best(row: OverBaselines, metric: MetricReading) -> str:
     """'full-ft +20.5 pp over zero-shot [+19.0, +22.0]' (NLL: '… −0.120 nats against …')."""
     d = row.over_best
     if d is None:
         return f"{row.method}: no majority, random or zero-shot baseline to compare with"
     word = "over" if row.greater_is_better else "against"
-    text = f"{row.method} {fmt.metric_difference(row.metric, d.estimate)} {word} {_name(d)}"
+    text = f"{row.method} {fmt.metric_difference(metric, d.estimate)} {word} {_name(d)}"
     if fmt.finite(d.ci_low) and fmt.finite(d.ci_high):
-        low, high = (
-            fmt.metric_difference(row.metric, x).split(" ")[0] for x in (d.ci_low, d.ci_high)
-        )
+        low, high = (fmt.metric_difference(metric, x).split(" ")[0] for x in (d.ci_low, d.ci_high))
         text += f" [{low}, {high}]"
     else:
         text += f" ({d.interval.removeprefix('none: ')}: no interval)"
@@ -44,14 +43,15 @@ def _learned_items(results: Results) -> list[str]:
         )
         if not rows:
             continue
-        metric, levels = rows[0].metric, {r.over_best.confidence_level for r in rows if r.over_best}
+        metric = results.metric(rows[0].metric)
+        levels = {r.over_best.confidence_level for r in rows if r.over_best}
         level = f", {100 * levels.pop():.0f}% CI" if len(levels) == 1 else ""
         lower = "" if rows[0].greater_is_better else "; lower is better"
-        what = f"{fmt.metric_label(metric)} on test, mean over seeds minus the best baseline"
+        what = f"{metric.label} on test, mean over seeds minus the best baseline"
         head = f"Learned on {task} ({what}{level}{lower})"
         unchecked = any(r.beats_majority is None for r in rows)
         tail = "; no majority baseline, so learning was not checked" if unchecked else ""
-        items.append(f"{head}: {'; '.join(_over_best(r) for r in rows)}{tail}.")
+        items.append(f"{head}: {'; '.join(_over_best(r, metric) for r in rows)}{tail}.")
     return items
 
 
@@ -78,11 +78,11 @@ def _verdict_items(results: Results) -> list[str]:
 
 def _performance_item(results: Results, task: str, metric: str) -> str | None:
     """'Accuracy on rotten_tomatoes: full-ft 83.2% ± 0.4, lora-r8 ...; best baseline: ...'."""
-    cells, counts = [], set()
+    cells, counts, reading = [], set(), results.metric(metric)
     for method in ex.methods(results):
         s = ex.run_metric(results, task, method, metric)
         if s.n:
-            cells.append(f"{method} {fmt.metric_pm(metric, s.mean, s.sd)}")
+            cells.append(f"{method} {fmt.metric_pm(reading, s.mean, s.sd)}")
             counts.add(s.n)
     if not cells:
         return None
@@ -91,11 +91,9 @@ def _performance_item(results: Results, task: str, metric: str) -> str | None:
     rows = [r.over_best for r in results.over_baselines if r.task == task and r.over_best]
     best = ""
     if rows:
-        best = (
-            f"; best baseline: {_name(rows[0])} {fmt.metric_value(metric, rows[0].baseline_score)}"
-        )
-    label = fmt.metric_label(metric)
-    return f"{label} on {task}: {', '.join(cells)}{seeds}{best}."
+        score = fmt.metric_value(reading, rows[0].baseline_score)
+        best = f"; best baseline: {_name(rows[0])} {score}"
+    return f"{reading.label} on {task}: {', '.join(cells)}{seeds}{best}."
 
 
 def _drift_item(results: Results) -> str | None:
@@ -125,19 +123,17 @@ def _serving_items(results: Results) -> list[str]:
 def _serving_item(results: Results) -> str | None:
     """Overhead per engine with K = 2 adapters mixed in a batch (or the smallest K measured):
     the paired ratio against each row's own baseline when timed in pairs, else p50 / p50."""
-    rows = sv.serving_rows(results)
-    workload = sv.workloads(rows)[0] if rows else "forward"
-    batch, mine = sv.mixed_slice(rows, workload)
-    multi = sorted({r["k"] for r in mine if r["k"] > 1})
-    if batch is None or not multi:
+    tested = sv.tested_slice(results)  # the setting part C tested, as the analysis chose it
+    if tested is None:
         return None
-    k = 2.0 if 2.0 in multi else multi[0]
-    order = sv.orders(mine)[0]
+    workload, batch, k = tested.workload, tested.batch_size, tested.k_adapters
+    order = tested.order or ""
     picked = [
         r
-        for r in mine
-        if r["k"] == k
-        and r["order"] == order
+        for r in sv.serving_rows(results)
+        if (r["workload"], r["batch_size"], r["k"]) == (workload, batch, k)
+        and (r["order"] == order or not order)
+        and r["sampling"] is not True
         and r["engine"] != sv.MERGED
         and fmt.finite(r["overhead"])
     ]
@@ -171,7 +167,7 @@ def _paired_cell(r: dict) -> str:
 def _sparsity_item(results: Results) -> str | None:
     """Mean effective rank of ΔW per method (and the LoRA rank)."""
     cells = []
-    for (task, method), s in sv.sparsity_summary(results).items():
+    for (task, method), s in sp.sparsity_summary(results).items():
         rank = s["lora_rank"]
         of = f" of r = {rank.mean:g}" if rank.n else ""
         cells.append(f"{method} {fmt.number(s['effective_rank'].mean)}{of} ({task})")

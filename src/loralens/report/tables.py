@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from loralens.kinds import selection_metric
-from loralens.metrics.dominance import DOMINATED_SHARE
 from loralens.report import extract as ex
-from loralens.report import extract_serving as sv
+from loralens.report import extract_sparsity as sp
 from loralens.report import fmt
 from loralens.report.document import Table
 from loralens.results.schema import Baseline, CutCounts, DriftControl, Results, Run
@@ -93,11 +91,12 @@ def _trainable(runs: list[Run]) -> str:
     return f"{share}({fmt.count(runs[0].trainable_params)})"
 
 
-def _baseline_cell(b: Baseline, metric: str) -> str:
+def _baseline_cell(results: Results, b: Baseline, metric: str) -> str:
     """A baseline's score: value [CI], value ± SD over seeds, or the bare value."""
     value = ex.baseline_value(b, metric)
     ci, sd = ex.baseline_spread(b, metric)
-    return fmt.metric_ci(metric, value, ci) if ci else fmt.metric_pm(metric, value, sd)
+    shown = results.metric(metric)
+    return fmt.metric_ci(shown, value, ci) if ci else fmt.metric_pm(shown, value, sd)
 
 
 def _span(values: list[Any], show: Any = fmt.integer) -> str:
@@ -117,7 +116,8 @@ def _baseline_rows(results: Results, tasks: list[str], metric_of: dict[str, str]
     rows = []
     for name, per_task in by_name.items():
         cells = [
-            _baseline_cell(per_task[t], metric_of[t]) if t in per_task else DASH for t in tasks
+            _baseline_cell(results, per_task[t], metric_of[t]) if t in per_task else DASH
+            for t in tasks
         ]
         details = list(dict.fromkeys(b.detail for b in per_task.values()))
         rows.append(
@@ -140,7 +140,7 @@ def performance_table(results: Results) -> Table | None:
             rows.append(
                 (
                     method,
-                    *(fmt.metric_pm(metric_of[t], c.mean, c.sd) for t, c in cells),
+                    *(fmt.metric_pm(results.metric(metric_of[t]), c.mean, c.sd) for t, c in cells),
                     _span([c.n for _, c in cells if c.n]),
                     _trainable(runs),
                     "",
@@ -152,15 +152,19 @@ def performance_table(results: Results) -> Table | None:
         "Trained methods: mean ± SD over seeds (SD in percentage points). Baselines: value "
         "[95% CI] or ± SD over their seeds, scored by the same evaluation path on the test split."
     )
-    title = f"Test {fmt.metrics_title(metric_of)} by task"
+    title = (
+        f"Test {fmt.metrics_title({t: results.metric(m) for t, m in metric_of.items()})} by task"
+    )
     align = "l" + "r" * (len(tasks) + 2) + "l"
     return Table("performance", title, columns, tuple(rows), align, note)
 
 
-def _pm(runs: list[Run], metric: str, field: Callable[[Run], Any] | None = None) -> str:
+def _pm(
+    results: Results, runs: list[Run], metric: str, field: Callable[[Run], Any] | None = None
+) -> str:
     """Mean ± SD over runs of a test metric (or of a run field, in that metric's units)."""
     s = ex.summarize(field(r) if field else ex.test_value(r, metric) for r in runs)
-    return fmt.metric_pm(metric, s.mean, s.sd)
+    return fmt.metric_pm(results.metric(metric), s.mean, s.sd)
 
 
 def _mean(runs: list[Run], field: Callable[[Run], Any]) -> float:
@@ -180,8 +184,8 @@ def details_table(results: Results) -> Table | None:
         (
             task,
             method,
-            *(_pm(runs, m) for m in others),
-            _pm(runs, selection_metric(ex.task_metric(results, task)), lambda r: r.val_best),
+            *(_pm(results, runs, m) for m in others),
+            _pm(results, runs, results.decisions.selection_metric[task], lambda r: r.val_best),
             _span([r.selected_step for r in runs]),
             *(
                 (
@@ -198,7 +202,7 @@ def details_table(results: Results) -> Table | None:
     columns = (
         "Task",
         "Method",
-        *map(fmt.metric_label, others),
+        *(results.metric(m).label for m in others),
         "Val (best)",
         "Step",
         *(("Train time", "Tokens/s", "RSS (MB)") if cost else ()),
@@ -289,7 +293,7 @@ def controls_table(results: Results) -> Table | None:
             span(rs, "d"),
             span(rs, "self_cka"),
             span(rs, "random_init_cka"),
-            str(sum(1 for r in rs if fmt.num(r.top_pc_cka_share) > DOMINATED_SHARE)),
+            str(sum(1 for r in rs if r.dominated)),
         )
         for (task, pool), rs in cells.items()
     )
@@ -305,7 +309,7 @@ def controls_table(results: Results) -> Table | None:
 
 def sparsity_table(results: Results) -> Table | None:
     """Rank measures of ΔW per task and method (mean over modules and seeds)."""
-    summary = sv.sparsity_summary(results)
+    summary = sp.sparsity_summary(results)
     if not summary:
         return None
     fields = ("effective_rank", "stable_rank", "energy_rank_90")
@@ -336,7 +340,7 @@ def sparsity_table(results: Results) -> Table | None:
 
 def intruder_table(results: Results) -> Table | None:
     """Intruder dimensions per task, method and module type, against each type's chance level."""
-    thresholds = sv.sparsity_thresholds(results)
+    thresholds = sp.sparsity_thresholds(results)
     if not thresholds:
         return None
     eps = thresholds[len(thresholds) // 2]  # one threshold keeps it readable; all are in results
@@ -349,7 +353,7 @@ def intruder_table(results: Results) -> Table | None:
             fmt.number(c["count"].mean),
             fmt.number(c["chance"].mean) if c["chance"].n else DASH,
         )
-        for (task, method, kind), c in sv.intruders_by_type(results, eps).items()
+        for (task, method, kind), c in sp.intruders_by_type(results, eps).items()
     )
     columns = ("Task", "Method", "Module", "Matrices", f"Intruders ε = {eps}", "Chance level")
     note = (

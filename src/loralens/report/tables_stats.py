@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loralens.config import RunConfig, variant_config
-from loralens.methods import get_method
 from loralens.report import extract as ex
 from loralens.report import fmt
 from loralens.report.document import Table
-from loralens.results.schema import Results
+from loralens.results.schema import MetricReading, Results, VariantSettings
 from loralens.results.schema_stats import (
     Anova,
     Comparison,
@@ -24,27 +22,26 @@ from loralens.results.schema_stats import (
 Entry = StatTest | EffectSize | McNemar | CrossedTest
 
 
-def _in_points(r: Entry) -> bool:
-    """Whether an estimate is a difference of scores (percentage points)."""
-    if isinstance(r, McNemar | CrossedTest):
-        return True
-    return isinstance(r, StatTest) and " - " in r.estimate_label
+# McNemar's estimate is a difference in the share of correct predictions: points, whatever the
+# task's primary metric.
+CORRECT = MetricReading(label="correct", greater_is_better=True, percent=True)
 
 
-def _estimate(r: Entry) -> str:
-    """A test's estimate: percentage points for accuracy differences, else a plain number."""
-    if _in_points(r) and fmt.finite(r.estimate):
-        return fmt.points(r.estimate)
-    return fmt.number(r.estimate)
+def _estimate(r: Entry, unit: MetricReading | None) -> str:
+    """A test's estimate: a difference of scores in its metric's unit, else a plain number."""
+    return fmt.metric_difference(unit, r.estimate) if unit else fmt.number(r.estimate)
 
 
-def _ci(r: Entry) -> str:
-    """'95%: [−1.7, +0.2] pp' style interval of a test or effect size."""
+def _ci(r: Entry, unit: MetricReading | None) -> str:
+    """'95%: [−1.7, +0.2] pp' (or '[−0.040, +0.010] nats') interval of a test or effect size."""
     lo, hi, level = r.ci_low, r.ci_high, r.confidence_level
     if not (fmt.finite(lo) or fmt.finite(hi)):
         return fmt.NA
-    if _in_points(r):
+    if unit is not None and unit.percent:
         body = fmt.minus(f"[{100 * fmt.num(lo):+.1f}, {100 * fmt.num(hi):+.1f}] pp")
+    elif unit is not None:
+        shown = (fmt.minus(f"{fmt.num(x):+.3f}") for x in (lo, hi))
+        body = "[{}, {}]".format(*shown) + (f" {unit.unit}" if unit.unit else "")
     else:
         body = fmt.interval(lo, hi)
     return f"{fmt.pct(level, 0)}: {body}" if fmt.finite(level) else body
@@ -52,39 +49,45 @@ def _ci(r: Entry) -> str:
 
 def _comparison(entry: Comparison) -> str:
     """'lora-r8 − full-ft' from the compared variants."""
-    return f"{entry.lora} − {entry.full}"
+    return f"{entry.treatment} − {entry.reference}"
 
 
-def _test_row(task: str, comparison: str, key: str, r: Entry | NotComputed) -> tuple[str, ...]:
-    """One table row: a test, an effect size, McNemar of a seed pair, or why it is missing."""
+def _test_row(
+    task: str, comparison: str, key: str, r: Entry | NotComputed, unit: MetricReading | None
+) -> tuple[str, ...]:
+    """One table row: a test, an effect size, McNemar of a seed pair, or why it is missing;
+    `unit`: the metric its estimate is a difference in (None: not a difference of scores)."""
     if isinstance(r, NotComputed):
         return (task, comparison, key, "not computed", r.not_computed, "—", "—")
     name = r.name if isinstance(r, EffectSize) else r.test
     if isinstance(r, McNemar):
         name = f"{name}, {key.split(', ', 1)[-1]}"
     if isinstance(r, CrossedTest):
-        name = f"{name}, accuracy"
+        name = f"{name}, {unit.label if unit else 'score'}"
     p = "—" if isinstance(r, EffectSize) else fmt.pvalue(r.p_value)
-    return (task, comparison, name, _estimate(r), _ci(r), p, "—")
+    return (task, comparison, name, _estimate(r, unit), _ci(r, unit), p, "—")
 
 
-def _test_rows(entry: Comparison) -> list[tuple[str, ...]]:
+def _test_rows(results: Results, entry: Comparison) -> list[tuple[str, ...]]:
     """The rows of one comparison: Welch, Mann-Whitney, Hedges' g, the crossed per-example
-    test of accuracy, McNemar per seed pair."""
-    task, comparison = entry.task, _comparison(entry)
-    named = [
-        ("welch", entry.welch),
-        ("mann whitney", entry.mann_whitney),
-        ("hedges g", entry.hedges_g),
-        ("per-example accuracy, examples x runs", entry.per_example),
+    test of the primary metric, McNemar per seed pair."""
+    task, comparison, metric = entry.task, _comparison(entry), results.metric(entry.metric)
+    named = [  # (row, result, the metric its estimate is a difference in)
+        ("welch", entry.welch, metric),
+        ("mann whitney", entry.mann_whitney, None),  # P(a > b)
+        ("hedges g", entry.hedges_g, None),  # standardized
+        (f"per-example {metric.label}, examples x runs", entry.per_example, metric),
     ]
-    named += [(f"McNemar, seed pair {i}", r) for i, r in enumerate(entry.mcnemar_per_seed_pair, 1)]
-    return [_test_row(task, comparison, key, r) for key, r in named]
+    named += [
+        (f"McNemar, seed pair {i}", r, CORRECT)
+        for i, r in enumerate(entry.mcnemar_per_seed_pair, 1)
+    ]
+    return [_test_row(task, comparison, key, r, unit) for key, r, unit in named]
 
 
 def tests_table(results: Results) -> Table | None:
     """Every test in statistics.accuracy: task, comparison, test, estimate, CI, p."""
-    rows = [row for entry in results.statistics.accuracy for row in _test_rows(entry)]
+    rows = [row for entry in results.statistics.accuracy for row in _test_rows(results, entry)]
     if not rows:
         return None
     columns = ("Task", "Comparison", "Test / effect size", "Estimate", "CI", "p", "p (adjusted)")
@@ -98,17 +101,18 @@ def tests_table(results: Results) -> Table | None:
         "disagree on test examples: a description, not a test of the methods, and not "
         "corrected."
     )
-    metrics = ex.metric_names(results, ex.tasks(results))
+    metrics = {t: results.metric(m) for t, m in ex.metric_names(results, ex.tasks(results)).items()}
     title = f"Comparisons across seeds ({fmt.metrics_title(metrics)})" if metrics else "Comparisons"
     return Table("tests", title, columns, tuple(rows), "lllrrrr", note)
 
 
 def anova_tables(results: Results) -> list[Table]:
     """The two-way ANOVAs (method x task), one per primary metric, with partial eta squared."""
-    return [t for m, a in results.statistics.anova.items() if (t := anova_table(m, a)) is not None]
+    anovas = results.statistics.anova.items()
+    return [t for m, a in anovas if (t := anova_table(m, results.metric(m), a)) is not None]
 
 
-def anova_table(metric: str, anova: Anova | NotComputed) -> Table | None:
+def anova_table(metric: str, reading: MetricReading, anova: Anova | NotComputed) -> Table | None:
     """One metric's two-way ANOVA (method x task) with partial eta squared, if computed."""
     if not isinstance(anova, Anova) or not anova.rows:
         return None
@@ -129,7 +133,7 @@ def anova_table(metric: str, anova: Anova | NotComputed) -> Table | None:
         f"{fmt.integer(anova.n_obs)} runs" + (f" ({listed})." if listed else ".")
     )
     columns = ("Term", "df", "F", "p", "Partial η²")
-    title = f"Two-way ANOVA of {fmt.metric_label(metric)}"
+    title = f"Two-way ANOVA of {reading.label}"
     return Table(f"anova-{metric}", title, columns, rows, "lrrrr", note)
 
 
@@ -167,24 +171,29 @@ def _value_text(val: Any) -> str:
     return ", ".join(map(str, val)) if isinstance(val, list) else str(val)
 
 
-def _per_method(config: RunConfig, sec: str, key: str, default: Any) -> str | None:
-    """One setting as the study's methods see it: one value, or `method: value` per method.
+def _setting(v: VariantSettings, sec: str, key: str) -> str:
+    """One variant's value of a setting as its runs trained (the learning rate: the rates its
+    runs trained at, tuned values included)."""
+    if (sec, key) == ("training", "learning_rate") and v.learning_rates:
+        return ", ".join(f"{r:g}" for r in v.learning_rates)
+    return _value_text(getattr(getattr(v.config, sec), key))
 
-    Each method's config is the study's own resolution of its variant (`variant_config`); LoRA
-    keys are left out for methods that train no adapter (full fine-tuning, by the method
-    registry), and None is returned when no method uses the key.
-    """
-    values: dict[str, str] = {}
-    for name in config.study.methods:
-        resolved = variant_config(config, name)
-        if sec == "lora" and not get_method(resolved.method).saves_adapter:
-            continue
-        values[name] = _value_text(getattr(getattr(resolved, sec), key))
+
+def _per_method(results: Results, sec: str, key: str, default: Any) -> str | None:
+    """One setting as the study's methods trained with it: one value, or `method: value` per
+    method (from decisions.variants); LoRA keys are left out for methods that train no adapter,
+    and None is returned when no method uses the key."""
+    variants = results.decisions.variants
+    values = {
+        name: _setting(v, sec, key)
+        for name, v in variants.items()
+        if sec != "lora" or v.trains_adapter
+    }
     if len(set(values.values())) > 1:
         return "; ".join(f"{name}: {val}" for name, val in values.items())
     if values:
         return next(iter(values.values()))
-    return None if config.study.methods else _value_text(default)
+    return None if variants else _value_text(default)
 
 
 BUDGET = {
@@ -205,13 +214,13 @@ BUDGET = {
 }
 
 
-def _budget(config: RunConfig) -> list[tuple[str, str]]:
+def _budget(results: Results) -> list[tuple[str, str]]:
     """Budget lines from the resolved config (the keys that are set), per method where the
-    study's variants set them differently."""
+    study's variants trained with them differently."""
     out = []
     for (sec, key), label in BUDGET.items():
-        val = getattr(getattr(config, sec), key)
-        text = _per_method(config, sec, key, val) if val is not None else None
+        val = getattr(getattr(results.study.config, sec), key)
+        text = _per_method(results, sec, key, val) if val is not None else None
         if text is not None:
             out.append((label, text))
     return out
@@ -252,7 +261,7 @@ def setup_table(results: Results) -> Table:
         ("Methods", ", ".join(shown) or fmt.NA),
         ("Seeds", ", ".join(ex.seeds(results)) or fmt.NA),
         ("Runs", str(len(results.runs))),
-        *_budget(st.config),
+        *_budget(results),
         *_steps_taken(results),
         *_tuned(results),
         ("Started", st.started or fmt.NA),

@@ -50,7 +50,7 @@ def cost_table(results: Results) -> Table | None:
                 _pm(xv.stat(r.wall_time_s), fmt.duration),
                 _pm(xv.stat(r.peak_rss_mb), fmt.number),
                 _pm(xv.stat(r.train_tokens_per_s), fmt.number),
-                fmt.metric_pm(metric, score.mean, score.sd) if score.n else DASH,
+                fmt.metric_pm(results.metric(metric), score.mean, score.sd) if score.n else DASH,
                 "yes" if r.pareto.on_front else "",
             )
         )
@@ -63,7 +63,7 @@ def cost_table(results: Results) -> Table | None:
         "Train time",
         "Peak RSS (MB)",
         "Tokens/s",
-        f"Test {fmt.metric_label(metric).lower()}",
+        f"Test {results.metric(metric).label.lower()}",
         "Pareto front",
     )
     note = (

@@ -33,16 +33,17 @@ def flag(v: Verdict) -> str:
 
 
 def _kind(v: Verdict) -> str:
-    """'accuracy' (performance), 'drift', 'serving' or 'other', from the verdict's name."""
-    word = v.name.split(" ")[0].lower()
-    word = "accuracy" if word == "performance" else word
-    return word if word in ("accuracy", "drift", "serving") else "other"
+    """'accuracy' (performance), 'drift', 'serving' or 'other': the part the analysis says the
+    verdict is."""
+    if v.part in ("drift", "serving"):
+        return v.part
+    return "accuracy" if v.part == "performance" else "other"
 
 
 def in_points(v: Verdict) -> bool:
     """Whether a performance verdict's numbers are fractions shown in percentage points (its
-    metric a percent metric; verdicts written before the metric was recorded: yes)."""
-    return not v.metric or fmt.is_percent(v.metric)
+    metric a percent metric, its differences in points; a part of no metric: yes)."""
+    return not v.metric or v.metric_unit == "points"
 
 
 def value(v: Verdict, x: Any, sign: bool = False) -> str:
@@ -142,9 +143,11 @@ def task_of(v: Verdict, parent: Verdict | None = None) -> str:
 def short_name(v: Verdict, parent: Verdict | None = None) -> str:
     """'Overall' for a combined verdict, else the first word of its name ('Drift'); a serving
     verdict with its role and level ('Serving (alone, α = 0.05)')."""
-    if v.components or v.name.startswith("H:"):
+    if v.components or v.part == "hypothesis":
         return "Overall"
-    word, why = v.name.split(" ")[0], role(v, parent)
+    parts = ("performance", "drift", "serving")
+    word = v.part.capitalize() if v.part in parts else v.name.split(" ")[0]
+    why = role(v, parent)
     return f"{word} ({why})" if why else word
 
 
@@ -265,15 +268,8 @@ def phrase(v: Verdict, pair: tuple[str, str] = ("LoRA", "full")) -> str:
         return f"{v.name}: {v.status}"
     t, r = pair
     what = PHRASES[kind].format(t=t, r=r)
-    if kind == "accuracy" and v.metric and not _greater(v.metric):
+    if kind == "accuracy" and v.metric and not v.greater_is_better:
         what = f"{v.metric} of {r} − {t}"  # lower is better: the sign makes > -margin good
     return (
         f"{what} {value(v, v.estimate)} ({ci_level(v)} {ci(v)}; needs {threshold(v)}): {v.status}"
     )
-
-
-def _greater(metric: str) -> bool:
-    """Whether a registered metric is better when higher (unknown names: yes)."""
-    from loralens.task_metrics import METRICS
-
-    return metric not in METRICS or METRICS[metric].greater_is_better

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -12,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from loralens.config_sections import ReportConfig
+from loralens.kinds import selection_metric
 from loralens.probing.pooling import DEFAULT_POOLING
+from loralens.results.collect import ANALYSIS_ONLY, collect
 from loralens.results.drift import (
     attach_val_scores,
     drift_by_seed,
@@ -32,22 +33,9 @@ from loralens.results.provenance import study_block
 from loralens.results.schema import SCHEMA_VERSION, validate_results
 from loralens.results.schema_tuning import tuning_rows
 from loralens.results.serving import group_verdicts, serving_note, task_serving
-from loralens.results.variants import adalora_rank_rows, variant_summary
+from loralens.results.variants import metric_readings, variant_settings, variant_summary
 from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis, not_applicable
-from loralens.task_metrics import METRICS, get_metric
-from loralens.training.folder import TrainingRun
-
-# What the analysis reads of a run and results.json leaves out: per-example test data, val log.
-ANALYSIS_ONLY = ("predictions", "labels", "val_log", "example_scores", "example_keys")
-
-
-def _read(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def _rel(path: Path) -> str:
-    """An artifact path relative to the run directory (RUN/artifacts/<kind>-<key>)."""
-    return str(Path(path.parent.name) / path.name)
+from loralens.task_metrics import get_metric
 
 
 def clean(value: Any) -> Any:
@@ -59,76 +47,6 @@ def clean(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean(v) for v in value]
     return value
-
-
-def collect(inputs: dict[str, Path], cells: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Read every upstream artifact, grouped by stage kind (`cells`: what each stage is)."""
-    out: dict[str, Any] = defaultdict(list)
-    for sid, path in sorted(inputs.items()):
-        cell = cells[sid]
-        kind = cell["kind"]
-        ident = (cell.get("task"), cell.get("variant"), cell.get("seed"))
-        if kind == "data":
-            out["data"].append((cell["task"], _read(path / "stats.json")))
-        elif kind == "train":
-            out["encoder" if cell["variant"] == "encoder" else "train"].append(
-                _run_record(TrainingRun(path), cell["variant"], out["adalora"])
-            )
-        elif kind == "baselines":
-            out["baselines"] += [
-                {**b, "artifact": _rel(path)} for b in _read(path / "baselines.json")
-            ]
-        elif kind == "drift":
-            out["drift"].append((ident, _read(path / "drift.json"), _rel(path)))
-        elif kind == "sparsity":
-            out["sparsity"].append((ident, _read(path / "sparsity.json"), _rel(path)))
-        elif kind == "forgetting":
-            out["forgetting"].append((ident, _read(path / "forgetting.json"), _rel(path)))
-        elif kind == "forgetting_base":
-            out["forgetting_base"] = _read(path / "forgetting.json")
-        elif kind == "serve":
-            group = {"id": sid, **_read(path / "group.json")}
-            out["serving"].append(
-                {**_read(path / "serving.json"), "group": group, "artifact": _rel(path)}
-            )
-    return out
-
-
-def _run_record(run: TrainingRun, variant: str, adalora: list[dict]) -> dict[str, Any]:
-    """A run's metrics as a results row, with its test predictions; AdaLoRA ranks to `adalora`."""
-    metrics = run.metrics().to_dict()
-    artifact = _rel(run.root)
-    pattern = run.rank_pattern()
-    if pattern is not None:
-        ident = {"task": metrics["task"], "method": variant, "seed": metrics["seed"]}
-        adalora += adalora_rank_rows(ident, pattern, str(Path(artifact) / run.RANK_PATTERN))
-    rows = run.predictions()
-    head = run.data_record().get("head") or {}
-    return {
-        **metrics,
-        "method": variant,
-        "base_method": metrics["method"],
-        "learning_rate": run.config().training.learning_rate,  # as trained (tuned values too)
-        "head": head.get("mode"),
-        "artifact": artifact,
-        # classification only: a language-modelling run's records are scoring windows
-        "predictions": [r["pred"] for r in rows if "pred" in r],
-        "labels": [r["label"] for r in rows if "label" in r],
-        **example_scores(rows, metrics["test"]),
-        "val_log": run.log()["val"],
-    }
-
-
-def example_scores(rows: list[dict], test: dict[str, float]) -> dict[str, Any]:
-    """Per-example test scores of each per-example-mean metric the run reports, and the
-    examples' identities (id, else index, with the label where there is one)."""
-    scores = {
-        name: [METRICS[name].example_score(r) for r in rows]
-        for name in test
-        if name in METRICS and METRICS[name].example_score is not None
-    }
-    keys = [[r.get("id", r.get("index")), r.get("label")] for r in rows]
-    return {"example_scores": scores, "example_keys": keys}
 
 
 def encoder_detail(runs: list[dict]) -> str:
@@ -238,6 +156,9 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "drift": drift_decision(drift["summary"], params["tasks"], pooling),
         "comparisons": [list(p) for p in pairs],
         "learning_rates": learning_rates(params.get("config") or {}, got["train"]),
+        "selection_metric": {t: selection_metric(m) for t, m in primary.items()},
+        "metrics": metric_readings(),
+        "variants": variant_settings(params.get("config") or {}, got["train"]),
     }
     for task in params["tasks"]:
         greater = get_metric(primary[task]).greater_is_better

@@ -112,10 +112,10 @@ def compare_accuracy(
     return {
         "task": task,
         "metric": metric,
-        "lora": lora[0]["method"],
-        "full": full[0]["method"],
-        "lora_values": a,
-        "full_values": b,
+        "treatment": lora[0]["method"],
+        "reference": full[0]["method"],
+        "treatment_values": a,
+        "reference_values": b,
         "unit": "training seed; runs of one seed share data order and head initialisation, so "
         "verdict A and the per-example test pair them when both methods have the same seeds "
         "(Welch, Mann-Whitney and Hedges' g here do not); the per-example test crosses test "

@@ -40,8 +40,10 @@ __all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validat
 # 9: serving timed in A-B-A pairs after a warm-up until stable (paired_ratio, warmup, noise_floor),
 # part C by the signed-rank test with a Hodges-Lehmann interval; part A by the crossed examples x
 # runs test where the metric is a mean of examples, its margin per metric with its unit
-# (decisions.margins); statistics.anova per primary metric.
-SCHEMA_VERSION = 9
+# (decisions.margins); statistics.anova per primary metric; 10: how each metric reads
+# (decisions.metrics) and each variant's settings as trained (decisions.variants), so the report
+# imports no registry; a verdict's metric direction (greater_is_better).
+SCHEMA_VERSION = 10
 
 
 class Study(Fixed):
@@ -222,6 +224,7 @@ class DriftControl(Fixed):
     d: int | None = None
     top_pc_share: Num = None
     top_pc_cka_share: Num = None
+    dominated: bool = Field(False, description="top_pc_cka_share above the flagged share (0.5)")
     top_coord_share: Num = None
     top_coord: int | None = None
     length_corr: Num = None
@@ -396,6 +399,27 @@ class Margin(Fixed):
     unit: str = Field(description="what a difference is measured in: points, nats, ...")
 
 
+class MetricReading(Fixed):
+    """How a metric reads: its name in reports, its direction, and its scale."""
+
+    label: str = Field(description="its name in reports ('Accuracy', 'SQuAD F1')")
+    greater_is_better: bool
+    percent: bool = Field(description="a fraction shown as a percentage; differences in points")
+    unit: str = Field("", description="of a difference when not percent (nats), else empty")
+
+
+class VariantSettings(Fixed):
+    """One variant as it trained: its method and what its runs were given."""
+
+    method: str = Field(description="its registered method")
+    trains_adapter: bool = Field(description="the method saves an adapter (its LoRA keys apply)")
+    quantized_base: bool = Field(description="it trains on a 4-bit base")
+    config: RunConfig = Field(description="the variant's resolved config")
+    learning_rates: list[float] = Field(
+        description="the rates its runs trained at (tuned values included), sorted, each once"
+    )
+
+
 class Decisions(Fixed):
     """Choices made once by the analysis; the report reads them and derives none."""
 
@@ -411,12 +435,21 @@ class Decisions(Fixed):
         description="(treatment, reference) variant pairs, each with its own verdict per task"
     )
     learning_rates: LearningRates | None = None
+    selection_metric: dict[str, str] = Field(
+        description="per task: the val score its checkpoints were selected by (val_best)"
+    )
+    metrics: dict[str, MetricReading] = Field(
+        description="every registered metric: how the report shows it (from the registry)"
+    )
+    variants: dict[str, VariantSettings] = Field(
+        description="per variant of the study: its method and settings as its runs trained"
+    )
 
 
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[9]
+    schema_version: Literal[10]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")
@@ -444,6 +477,14 @@ class Results(Fixed):
         default_factory=list,
         description="per task x variant: its test score against the baselines (what learned)",
     )
+
+    def metric(self, name: str) -> MetricReading:
+        """How metric `name` reads, as the analysis decided (a name it did not know: as
+        written, greater is better, a plain number)."""
+        fallback = MetricReading(
+            label=name.replace("_", " "), greater_is_better=True, percent=False
+        )
+        return self.decisions.metrics.get(name) or fallback
 
 
 def validate_results(data: dict[str, Any]) -> Results:

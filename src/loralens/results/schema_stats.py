@@ -118,10 +118,10 @@ class Comparison(Fixed):
 
     task: str
     metric: str
-    lora: str = Field(description="the treatment variant")
-    full: str = Field(description="the reference variant")
-    lora_values: list[float]
-    full_values: list[float]
+    treatment: str = Field(description="the variant tested")
+    reference: str = Field(description="the variant it is compared with")
+    treatment_values: list[float] = Field(description="its runs' test scores, one per seed")
+    reference_values: list[float] = Field(description="the reference's, one per seed")
     unit: str
     welch: StatTest | NotComputed
     mann_whitney: StatTest | NotComputed
@@ -170,6 +170,12 @@ class Verdict(Fixed):
     metric: str = Field(
         "", description="performance part: the primary metric its numbers are in (else empty)"
     )
+    greater_is_better: bool = Field(
+        True, description="performance part: whether its metric is better when higher"
+    )
+    part: Literal["performance", "drift", "serving", "hypothesis", "other"] = Field(
+        "other", description="which part of H it is (hypothesis: H itself, its parts inside)"
+    )
     metric_unit: str = Field(
         "", description="performance part: what a difference of its metric is in (points, nats)"
     )
@@ -183,8 +189,18 @@ class Verdict(Fixed):
     )
 
 
+class ServingSlice(Fixed):
+    """The serving rows part C tested: the report's headline setting."""
+
+    workload: str
+    batch_size: int
+    k_adapters: int = Field(description="adapters mixed in one batch")
+    order: str | None = Field(None, description="how the batch mixes them (round_robin, ...)")
+
+
 class ServingVerdict(Verdict):
     """Part C tested once for a serving group, alone at alpha; its tasks' H read the same data."""
 
     group: str = Field(description="the serve stage that measured it")
     tasks: list[str] = Field(description="the tasks whose adapters were served together")
+    slice: ServingSlice | None = Field(None, description="the setting tested (None: not timed)")

@@ -41,7 +41,8 @@ def group_verdicts(
             verdict = not_applicable(
                 verdict, f"it serves adapters of tasks whose models did not learn ({why})"
             )
-        out.append({"group": info["id"], "tasks": info["tasks"], **verdict.to_dict()})
+        tested = {"slice": samples.get("slice")}  # the rows part C read: the report's headline
+        out.append({"group": info["id"], "tasks": info["tasks"], **verdict.to_dict(), **tested})
     return out
 
 
@@ -105,11 +106,14 @@ def serving_samples(serving: dict, engine: str | None) -> dict[str, Any] | None:
     mixed = max(rows, key=lambda r: r["batch_size"], default=None)
     if mixed is None:
         return None
+    tested = {"workload": "forward", "batch_size": mixed["batch_size"], "k_adapters": 2}
+    tested["order"] = mixed.get("order")
     if mixed.get("paired_baseline_ms"):
         return {
             "merged": mixed["paired_baseline_ms"],
             "adapters": mixed["samples_ms"],
             "paired": True,
+            "slice": tested,
         }
     merged = next(
         (
@@ -125,4 +129,9 @@ def serving_samples(serving: dict, engine: str | None) -> dict[str, Any] | None:
     )
     if merged is None:
         return None
-    return {"merged": merged["samples_ms"], "adapters": mixed["samples_ms"], "paired": False}
+    return {
+        "merged": merged["samples_ms"],
+        "adapters": mixed["samples_ms"],
+        "paired": False,
+        "slice": tested,
+    }

@@ -115,3 +115,41 @@ def adalora_rank_rows(
             }
         )
     return rows
+
+
+def variant_settings(config: dict[str, Any], runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per study variant: its method, whether it trains an adapter, its resolved config and the
+    learning rates its runs trained at (tuned values included)."""
+    from loralens.config import validate_config, variant_config
+    from loralens.methods import get_method
+
+    if not config:
+        return {}
+    study = validate_config(config, "the study config")
+    out = {}
+    for name in study.study.methods:
+        resolved = variant_config(study, name)
+        rates = sorted({float(r["learning_rate"]) for r in runs if r["method"] == name})
+        out[name] = {
+            "method": resolved.method,
+            "trains_adapter": get_method(resolved.method).saves_adapter,
+            "quantized_base": resolved.quantized_base,
+            "config": resolved.model_dump(mode="json"),
+            "learning_rates": rates,
+        }
+    return out
+
+
+def metric_readings() -> dict[str, dict[str, Any]]:
+    """How every registered metric reads in a report: label, direction, percent, unit."""
+    from loralens.task_metrics import METRICS
+
+    return {
+        name: {
+            "label": m.shown_as,
+            "greater_is_better": m.greater_is_better,
+            "percent": m.percent,
+            "unit": "" if m.percent else m.unit,
+        }
+        for name, m in METRICS.items()
+    }

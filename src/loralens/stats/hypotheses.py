@@ -49,6 +49,7 @@ from loralens.stats.parts import (
     NOT_APPLICABLE,
     NOT_SUPPORTED,
     OR_ADJUSTMENT,
+    PARTS,
     SUPPORTED,
     Evidence,
     Status,
@@ -87,6 +88,8 @@ class Verdict:
     adjustment: str = ""  # how p_adjusted was obtained from p_value
     metric: str = ""  # the performance part's metric, whose unit its numbers are in
     metric_unit: str = ""  # what a difference of that metric is in: points, nats, ...
+    greater_is_better: bool = True  # the performance part's metric direction
+    part: str = "other"  # performance, drift, serving, or hypothesis (H, its parts inside)
     not_applicable_reason: str = ""  # why the status is "not applicable" (else empty)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +130,8 @@ def _decide(ev: Evidence, p_adjusted: float, adjustment: str = "") -> Verdict:
         adjustment=adjustment if math.isfinite(ev.p_value) else "",
         metric=ev.metric,
         metric_unit=ev.metric_unit,
+        greater_is_better=ev.greater_is_better,
+        part=PARTS.get(ev.name, "other"),
     )
 
 
@@ -233,6 +238,7 @@ def _combine(
         sentence=sentence,
         components=parts,
         adjustment="max(p_A, min(2 p_B, 2 p_C, 1))",
+        part="hypothesis",
     )
 
 

@@ -26,6 +26,9 @@ from loralens.stats.signed_rank import paired_signed_rank_log_ratio
 
 PERFORMANCE = "Performance (LoRA non-inferior on the primary metric)"
 DRIFT = "Drift (LoRA moves representations less)"
+SERVING = "Serving (two adapters cost little extra)"
+# Which part of H a verdict is, by the name its producer gave it (the report reads the part).
+PARTS = {PERFORMANCE: "performance", DRIFT: "drift", SERVING: "serving"}
 OR_ADJUSTMENT = "Bonferroni over drift and serving"
 
 Status = Literal["supported", "not supported", "inconclusive", "not applicable"]
@@ -75,6 +78,7 @@ class Evidence:
     level: float = math.nan  # confidence level of the interval
     metric: str = ""  # the performance part's metric
     metric_unit: str = ""  # what its differences are in: points, nats, ...
+    greater_is_better: bool = True  # the performance part's metric direction
 
 
 def pct(x: float) -> str:
@@ -207,7 +211,7 @@ def accuracy_evidence(
     point = (diff, f"{what} = {diff:.4g}")
     early = untestable(name, groups, point, -margin, th, "seeds")
     if early is not None:
-        return dataclasses.replace(early, metric=metric, metric_unit=_metric_unit(metric))
+        return _of_metric(early, metric, greater)
     seeds = "seeds (paired by seed)" if paired else "seeds"
     try:
         if examples is None:
@@ -220,14 +224,21 @@ def accuracy_evidence(
             unit = f"{seeds} x {r.n_examples} test examples"
     except ValueError as exc:  # e.g. two methods that got every example alike: no variation
         ev = no_test(name, groups, point, -margin, th, seeds, f"no test: {exc}")
-        return dataclasses.replace(ev, metric=metric, metric_unit=_metric_unit(metric))
+        return _of_metric(ev, metric, greater)
     describe = (
         f"{what} = {r.estimate:.4g} ({100 * r.confidence_level:.0f}% CI "
         f"{r.ci_low:.4g} to {r.ci_high:.4g}; allowed >= {-margin:.4g}{_unit(metric, margin)})"
     )
     ci = (r.ci_low, r.ci_high)
     ev = evidence(name, r, r.estimate, ci, -margin, True, groups, th, describe, unit)
-    return dataclasses.replace(ev, metric=metric, metric_unit=_metric_unit(metric))
+    return _of_metric(ev, metric, greater)
+
+
+def _of_metric(ev: Evidence, metric: str, greater: bool) -> Evidence:
+    """Part A's evidence tagged with its metric, the unit of its differences and direction."""
+    return dataclasses.replace(
+        ev, metric=metric, metric_unit=_metric_unit(metric), greater_is_better=greater
+    )
 
 
 def crossed_noninferiority(
@@ -288,7 +299,7 @@ def serving_evidence(
 ) -> Evidence:
     """Part C: paired timings (A-B-A pairs) by the signed-rank test of their log ratios with a
     Hodges–Lehmann interval; unpaired ones (older results) by Welch on log latency."""
-    name, limit = "Serving (two adapters cost little extra)", th.serving_overhead
+    name, limit = SERVING, th.serving_overhead
     groups = samples(True, merged=merged, adapters=adapters)
     unit = "pairs" if paired else "measurements"
     observed = gm_ratio(groups["adapters"], groups["merged"]) - 1.0
@@ -337,7 +348,7 @@ def not_measured(
 
 
 def serving_not_measured(th: Thresholds, reason: str) -> Evidence:
-    name = "Serving (two adapters cost little extra)"
+    name = SERVING
     groups = ("merged", "adapters")
     return not_measured(name, th.serving_overhead, False, groups, th, reason, "measurements")
 

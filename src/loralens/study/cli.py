@@ -17,10 +17,11 @@ from loralens.config import RunConfig
 from loralens.errors import LoralensError, disk_full, is_disk_full
 from loralens.hpo.tuned import use_tuned
 from loralens.study.executors import LocalExecutor, RayExecutor
-from loralens.study.plan import Stage, study_tasks
+from loralens.study.plan import study_tasks
 from loralens.study.preflight import check_study_data
 from loralens.study.runner import Outcome, run_study
 from loralens.study.store import ArtifactStore, run_lock
+from loralens.study.units import Stage
 
 
 def make_executor(cfg: RunConfig, root: Path, args: argparse.Namespace):

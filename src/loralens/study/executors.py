@@ -9,8 +9,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from loralens.errors import LoralensError
-from loralens.study.plan import Stage
 from loralens.study.runner import error_line, execute_stage
+from loralens.study.units import Stage
 
 Batch = list[tuple[Stage, dict[str, str]]]
 Result = Iterator[tuple[Stage, str | None, str]]

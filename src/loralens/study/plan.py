@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import loralens
@@ -14,46 +13,10 @@ from loralens.errors import ConfigError
 from loralens.hpo.tuned import tuned_cell
 from loralens.kinds import get_kind
 from loralens.methods import get_method
-from loralens.results.schema import SCHEMA_VERSION
 from loralens.study.inputs import model_inputs, task_inputs
+from loralens.study.stages import STAGE_KINDS, may_read, stage_kind
+from loralens.study.units import Cell, RunContext, Stage, StudyTask, cell_dict
 from loralens.training.folder import run_fields
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One unit of work: a registered kind applied to a config slice and upstream artifacts."""
-
-    id: str  # readable, unique in the plan: "train/rotten_tomatoes/lora-r8/42"
-    kind: str  # stage registry name
-    params: dict[str, Any]  # the config slice this stage depends on (JSON-able)
-    deps: tuple[str, ...] = ()
-    cpus: int = 1
-    gpus: float = 0.0
-    key: str = field(default="", compare=False)
-    # A tolerant stage runs even when some upstream stages failed: it gets the ones that
-    # finished, and the others by id with the reason in params["missing"] (another content key).
-    tolerant: bool = False
-    cell: Cell | None = None  # the study cell a per-run stage belongs to
-
-
-@dataclass(frozen=True)
-class Cell:
-    """Which study cell a stage works on: task (declared name), variant and seed."""
-
-    task: str
-    variant: str | None = None  # None: a per-task stage (data, control, baselines)
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class StudyTask:
-    """One task of a study: its declared name (the key everywhere) and how to load it."""
-
-    name: str  # the task's declared name: stage ids, results.json and the report use it
-    entry: str  # as written in study.tasks: a built-in name or a task YAML path
-    num_labels: int
-    primary_metric: str  # the task's declared primary metric (registry name)
-    kind: str = "classification"  # the task kind (loralens.kinds)
 
 
 def study_tasks(cfg: RunConfig) -> list[StudyTask]:
@@ -77,32 +40,13 @@ def study_tasks(cfg: RunConfig) -> list[StudyTask]:
     return out
 
 
-# What a stage kind computes from the same inputs, versioned: bump a kind's number when its code
-# would give different artifacts from the same config and upstream artifacts, so that caches of
-# the older computation are not reused (its dependents' keys change with it). Kinds at 1 keep the
-# keys they had before versions existed.
-STAGE_VERSIONS: dict[str, int] = {
-    # results.json in the current schema: an older cached analysis is recomputed, not reused
-    # (the report reads only the current schema version).
-    "analysis": SCHEMA_VERSION,
-    "baselines": 3,  # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
-    "control": 2,  # 2: the base's probe snapshot beside the random-init one
-    "data": 2,  # 2: what each kind's encoding reads of a split (documents scored, answers lost)
-    "drift": 3,  # 2: debiased CKA with exact jackknife intervals, pair null, dominance; 3: a
-    # run on a 4-bit base against the fp32 base
-    "forgetting_base": 2,  # 2: the text read by document, windows sampled across all of it
-    "serve": 3,  # 2: merged's one-adapter baseline timed in the same rounds (paired); 3: A-B-A
-    # pairs after a warm-up until stable
-    "sparsity": 2,  # 2: each matrix's chance level of intruders beside its count
-}
-
-
 def content_key(kind: str, params: dict[str, Any], dep_keys: list[str]) -> str:
     """sha256 of the stage kind, its config slice, its upstream keys, the package version and
     (when above 1) the kind's computation version."""
     parts: list[Any] = [kind, params, dep_keys, loralens.__version__]
-    if STAGE_VERSIONS.get(kind, 1) > 1:
-        parts.append(STAGE_VERSIONS[kind])
+    version = stage_kind(kind).version  # declared on the kind's registration
+    if version > 1:
+        parts.append(version)
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -163,41 +107,19 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                 stages.append(Stage(sid, "train", params, deps=(control_id,), gpus=gpus, cell=cell))
                 if get_method(run.method).servable and get_kind(task.kind).servable:
                     lora_runs.append((task, variant, seed, sid))
-                if forgetting:
-                    stages.append(
-                        Stage(
-                            f"forgetting/{task.name}/{variant}/{seed}",
-                            "forgetting",
-                            forgetting[0].params,
-                            deps=(sid, forgetting[0].id),
-                            cell=cell,
-                        )
-                    )
-                stages.append(
-                    Stage(
-                        f"drift/{task.name}/{variant}/{seed}",
-                        "drift",
-                        {"task": task.name, "pooling": run.probing.pooling},
-                        deps=(sid, f"control/{task.name}"),
-                        cell=cell,
-                    )
-                )
-                stages.append(
-                    Stage(
-                        f"sparsity/{task.name}/{variant}/{seed}",
-                        "sparsity",
-                        _sparsity_params(cfg, run),
-                        deps=(sid,),
-                        cell=cell,
-                    )
-                )
+                ctx = RunContext(cfg, run, task, cell, sid, next(iter(forgetting), None))
+                stages += [
+                    stage
+                    for kind in STAGE_KINDS.values()
+                    if kind.per_run is not None and (stage := kind.per_run(ctx)) is not None
+                ]
         control = _with_inputs(_control_params(cfg, task), reads)
         stages.append(Stage(f"control/{task.name}", "control", control, cell=Cell(task.name)))
         stages += _baseline_stages(cfg, task, gpus)
     if cfg.serving.engines:
         stages += _serve_stages(cfg, lora_runs)
-    upstream = [s for s in stages if s.kind != "control"]
-    cells = {s.id: {"kind": s.kind, **_cell_dict(s.cell)} for s in upstream}
+    upstream = [s for s in stages if stage_kind(s.kind).read is not None]  # what it reads
+    cells = {s.id: {"kind": s.kind, **cell_dict(s.cell)} for s in upstream}
     stages.append(
         Stage(
             "analysis",
@@ -214,7 +136,21 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
             tolerant=True,
         )
     )
+    check_reads(stages)
     return with_keys(_topological(stages))
+
+
+def check_reads(stages: list[Stage]) -> None:
+    """Every stage depends only on upstream kinds its kind declares it reads (ValueError)."""
+    kinds = {s.id: s.kind for s in stages}
+    for s in stages:
+        kind = stage_kind(s.kind)
+        odd = sorted({kinds[d] for d in s.deps if not may_read(kind, kinds[d])})
+        if odd:
+            raise ValueError(
+                f"stage {s.id} ({s.kind}) depends on {', '.join(odd)}: its kind's "
+                f"registration does not say it reads them"
+            )
 
 
 def _forgetting_base(cfg: RunConfig) -> list[Stage]:
@@ -239,15 +175,6 @@ def _reads(cfg: RunConfig, task: StudyTask, model: str) -> dict[str, str]:
     return {**task_inputs(task.entry, cfg.task.data_dir), **model_inputs(model)}
 
 
-def _sparsity_params(cfg: RunConfig, run: RunConfig) -> dict[str, Any]:
-    """A sparsity stage's params: a full fine-tune's ΔW is read on the matrices LoRA adapts
-    (lora.targets), which its own run key does not hold."""
-    params: dict[str, Any] = {"model": cfg.model.name}
-    if get_method(run.method).delta == "full":
-        params["targets"] = run.lora.targets
-    return params
-
-
 def _kind_version(kind: str) -> dict[str, int]:
     """The task kind's computation version as a stage param, above 1 only (so the keys of kinds
     that never changed, classification, stay as they were)."""
@@ -259,11 +186,6 @@ def _with_inputs(params: dict[str, Any], inputs: dict[str, str]) -> dict[str, An
     """Stage params with the digests of the files it reads by path (unchanged if there are none,
     so the keys of built-in tasks and registered models stay as they were)."""
     return {**params, "inputs": inputs} if inputs else params
-
-
-def _cell_dict(cell: Cell | None) -> dict[str, Any]:
-    """A stage's cell as JSON (empty for study-wide stages such as serving)."""
-    return dataclasses.asdict(cell) if cell is not None else {}
 
 
 def _task_params(cfg: RunConfig, task: StudyTask) -> dict[str, Any]:

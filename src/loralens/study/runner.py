@@ -14,9 +14,10 @@ from pathlib import Path
 
 from loralens.config import RunConfig, config_to_yaml
 from loralens.errors import LoralensError, disk_full, is_disk_full
-from loralens.study.plan import Stage, plan_study, with_missing
-from loralens.study.stages import OUTPUTS, RESUMABLE, STAGES
+from loralens.study.plan import plan_study, with_missing
+from loralens.study.stages import stage_kind
 from loralens.study.store import ArtifactStore
+from loralens.study.units import Stage
 
 
 @dataclass
@@ -62,14 +63,15 @@ def execute_stage(root: str, stage: Stage, inputs: dict[str, str]) -> str:
 def _execute(store: ArtifactStore, stage: Stage, inputs: dict[str, str]) -> str:
     """Run the stage function into its partial folder, then commit its declared outputs."""
     started = time.time()
-    out = store.begin(stage, resumable=stage.kind in RESUMABLE)
+    kind = stage_kind(stage.kind)
+    out = store.begin(stage, resumable=kind.resumable)
     log = store.log(stage)
     header = attempt_line(stage, attempts_in(log) + 1, started)
     with stage_log(log):
         print(header)
         try:
-            STAGES[stage.kind](stage.params, {k: Path(v) for k, v in inputs.items()}, out)
-            return str(store.commit(stage, inputs, started, OUTPUTS.get(stage.kind, ())))
+            kind.run(stage.params, {k: Path(v) for k, v in inputs.items()}, out)
+            return str(store.commit(stage, inputs, started, kind.outputs))
         except Exception:
             traceback.print_exc()  # into the stage log; the runner reports one line
             raise

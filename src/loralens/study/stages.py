@@ -1,13 +1,20 @@
-"""Stage functions by kind: (params, upstream artifact dirs, output dir) -> files in output dir."""
+"""Stage kinds: each one registration of its function ((params, upstream artifact dirs, output
+dir) -> files in output dir), its declared outputs, its reader and its computation version."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loralens.config import validate_config
+from loralens.results import collect
+from loralens.results.collect import Reader
+from loralens.results.schema import SCHEMA_VERSION
+from loralens.study.store import read_manifest
+from loralens.study.units import RunContext, Stage
 from loralens.training.folder import TrainingRun
 
 StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
@@ -18,6 +25,12 @@ def _config(params: dict[str, Any]):
     bookkeeping = ("variant", "group", "missing", "inputs", "kind_version")
     config = {k: v for k, v in params.items() if k not in bookkeeping}
     return validate_config(config, "stage params")
+
+
+def upstream(inputs: dict[str, Path], kind: str) -> list[Path]:
+    """The upstream artifact folders of one kind, as their (digest-checked) manifests say:
+    never read from a stage id."""
+    return [p for p in inputs.values() if read_manifest(p)["kind"] == kind]
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -66,7 +79,7 @@ def stage_train(params: dict, inputs: dict[str, Path], out: Path) -> None:
     snapshot is copied from the task's base snapshot when that is its bytes."""
     from loralens.training.run import train_run
 
-    base = next((p for sid, p in inputs.items() if sid.startswith("control/")), None)
+    base = next(iter(upstream(inputs, "control")), None)
     train_run(_config(params), out, base=base)
     _write_json(out / "variant.json", {"variant": params["variant"]})
 
@@ -86,8 +99,8 @@ def stage_drift(params: dict, inputs: dict[str, Path], out: Path) -> None:
     """Drift tables of one run against its base, with controls."""
     from loralens.drift.io import run_drift
 
-    run_dir = next(p for sid, p in inputs.items() if sid.startswith(("train/", "encoder/")))
-    control = next(p for sid, p in inputs.items() if sid.startswith("control/"))
+    (run_dir,) = upstream(inputs, "train")
+    (control,) = upstream(inputs, "control")
     run_drift(run_dir, out, control_dir=control, compared=params.get("pooling"))
 
 
@@ -95,7 +108,7 @@ def stage_sparsity(params: dict, inputs: dict[str, Path], out: Path) -> None:
     """ΔW spectra and intruder dimensions of one run."""
     from loralens.sparsity.run import run_sparsity
 
-    (run_dir,) = inputs.values()
+    (run_dir,) = upstream(inputs, "train")
     _write_json(out / "sparsity.json", run_sparsity(run_dir, targets=params.get("targets")))
 
 
@@ -156,8 +169,9 @@ def stage_forgetting(params: dict, inputs: dict[str, Path], out: Path) -> None:
     """One run's model on the forgetting probes (the base's templates)."""
     from loralens.forgetting.measure import measure_run
 
-    run_dir = next(p for sid, p in inputs.items() if sid.startswith("train/"))
-    base = json.loads((inputs["forgetting-base"] / "forgetting.json").read_text())
+    (run_dir,) = upstream(inputs, "train")
+    (base_dir,) = upstream(inputs, "forgetting_base")
+    base = json.loads((base_dir / "forgetting.json").read_text())
     result = measure_run(TrainingRun(run_dir), _forgetting_config(params), base)
     _write_json(out / "forgetting.json", result)
 
@@ -169,37 +183,162 @@ def stage_analysis(params: dict, inputs: dict[str, Path], out: Path) -> None:
     _write_json(out / "results.json", build_results(params, inputs))
 
 
-STAGES: dict[str, StageFn] = {
-    "data": stage_data,
-    "train": stage_train,
-    "control": stage_control,
-    "drift": stage_drift,
-    "sparsity": stage_sparsity,
-    "baselines": stage_baselines,
-    "serve": stage_serve,
-    "forgetting_base": stage_forgetting_base,
-    "forgetting": stage_forgetting,
-    "analysis": stage_analysis,
-}
-RESUMABLE = {"train"}  # stages that pick up their own checkpoints after a kill
+def plan_drift(ctx: RunContext) -> Stage:
+    """A run's drift against its task's base, at the study's compared pooling."""
+    params = {"task": ctx.task.name, "pooling": ctx.run.probing.pooling}
+    return ctx.stage("drift", params, deps=(ctx.train_id, f"control/{ctx.task.name}"))
 
-# What each kind must leave in its folder, checked before the folder is committed: a manifest
-# never describes a partial artifact ("a|b": either one).
+
+def plan_sparsity(ctx: RunContext) -> Stage:
+    """A run's ΔW statistics: a full fine-tune's ΔW is read on the matrices LoRA adapts
+    (lora.targets), which its own run key does not hold."""
+    from loralens.methods import get_method
+
+    params: dict[str, Any] = {"model": ctx.study.model.name}
+    if get_method(ctx.run.method).delta == "full":
+        params["targets"] = ctx.run.lora.targets
+    return ctx.stage("sparsity", params, deps=(ctx.train_id,))
+
+
+def plan_forgetting(ctx: RunContext) -> Stage | None:
+    """A run on the forgetting probes, when the study asks for forgetting."""
+    base = ctx.forgetting_base
+    if base is None:
+        return None
+    return ctx.stage("forgetting", base.params, deps=(ctx.train_id, base.id))
+
+
+@dataclass(frozen=True)
+class StageKind:
+    """A stage kind: the function that writes its artifact, the files it must leave, how the
+    analysis reads it, which upstream kinds it reads, and its computation version."""
+
+    name: str
+    run: StageFn
+    # What it must leave in its folder, checked before the folder is committed: a manifest
+    # never describes a partial artifact ("a|b": either one).
+    outputs: tuple[str, ...]
+    read: Reader | None = None  # its artifact into the analysis' inputs (None: not read there)
+    # The upstream kinds a stage of this kind may depend on (READABLE: every kind with a reader).
+    reads: tuple[str, ...] = ()
+    # Bump when its code would give different artifacts from the same config and upstream
+    # artifacts, so caches of the older computation are not reused (its dependents' keys change
+    # with it). Kinds at 1 keep the keys they had before versions existed.
+    version: int = 1
+    resumable: bool = False  # picks up its own checkpoints after a kill
+    # A per-run kind: its stage on one trained run of the study (None: not planned for it).
+    per_run: Callable[[RunContext], Stage | None] | None = None
+
+
+STAGE_KINDS: dict[str, StageKind] = {}
+
+
+def register_stage_kind(kind: StageKind) -> StageKind:
+    """Add a stage kind to the registry (its name must be new)."""
+    if kind.name in STAGE_KINDS:
+        raise ValueError(f"stage kind '{kind.name}' is already registered")
+    STAGE_KINDS[kind.name] = kind
+    return kind
+
+
+def may_read(kind: StageKind, upstream: str) -> bool:
+    """Whether a stage of `kind` may depend on a stage of the `upstream` kind."""
+    if kind.reads == READABLE:
+        return stage_kind(upstream).read is not None
+    return upstream in kind.reads
+
+
+def stage_kind(name: str) -> StageKind:
+    """A registered stage kind by name."""
+    try:
+        return STAGE_KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown stage kind '{name}'; registered: {sorted(STAGE_KINDS)}") from None
+
+
 _RUN = TrainingRun  # the training run folder's layout
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    "data": ("stats.json",),
-    "train": (
-        *(_RUN.CONFIG, _RUN.ENV, _RUN.DATA, _RUN.LOG, _RUN.PREDICTIONS, _RUN.METRICS),
-        "snapshots/selected.safetensors",
-        "adapter|model",
-        "variant.json",
+READABLE = ("*readable*",)  # `reads` of a kind that reads every kind with a reader
+for _kind in (
+    StageKind("data", stage_data, ("stats.json",), read=collect.read_data, version=2),
+    # 2: the base's probe snapshot beside the random-init one
+    StageKind(
+        "control",
+        stage_control,
+        ("random_init.safetensors", "base.safetensors", "base.json"),
+        version=2,
     ),
-    "control": ("random_init.safetensors", "base.safetensors", "base.json"),
-    "drift": ("drift.json", "drift.csv", "drift.parquet", "controls.csv"),
-    "sparsity": ("sparsity.json",),
-    "baselines": ("baselines.json",),
-    "serve": ("group.json", "serving.json"),
-    "forgetting_base": ("forgetting.json",),
-    "forgetting": ("forgetting.json",),
-    "analysis": ("results.json",),
-}
+    StageKind(
+        "train",
+        stage_train,
+        (
+            *(_RUN.CONFIG, _RUN.ENV, _RUN.DATA, _RUN.LOG, _RUN.PREDICTIONS, _RUN.METRICS),
+            "snapshots/selected.safetensors",
+            "adapter|model",
+            "variant.json",
+        ),
+        read=collect.read_train,
+        reads=("control",),
+        resumable=True,
+    ),
+    # 2: debiased CKA with exact jackknife intervals, pair null, dominance; 3: a run on a 4-bit
+    # base against the fp32 base
+    StageKind(
+        "drift",
+        stage_drift,
+        ("drift.json", "drift.csv", "drift.parquet", "controls.csv"),
+        read=collect.read_drift,
+        reads=("train", "control"),
+        version=3,
+        per_run=plan_drift,
+    ),
+    # 2: each matrix's chance level of intruders beside its count
+    StageKind(
+        "sparsity",
+        stage_sparsity,
+        ("sparsity.json",),
+        read=collect.read_sparsity,
+        reads=("train",),
+        version=2,
+        per_run=plan_sparsity,
+    ),
+    # 2: random interval = SD over seeds; 3: zero-shot reads the input as seen
+    StageKind(
+        "baselines", stage_baselines, ("baselines.json",), read=collect.read_baselines, version=3
+    ),
+    # 2: merged's one-adapter baseline timed in the same rounds (paired); 3: A-B-A pairs after a
+    # warm-up until stable
+    StageKind(
+        "serve",
+        stage_serve,
+        ("group.json", "serving.json"),
+        read=collect.read_serve,
+        reads=("train",),
+        version=3,
+    ),
+    # 2: the text read by document, windows sampled across all of it
+    StageKind(
+        "forgetting_base",
+        stage_forgetting_base,
+        ("forgetting.json",),
+        read=collect.read_forgetting_base,
+        version=2,
+    ),
+    StageKind(
+        "forgetting",
+        stage_forgetting,
+        ("forgetting.json",),
+        read=collect.read_forgetting,
+        reads=("train", "forgetting_base"),
+        per_run=plan_forgetting,
+    ),
+    # results.json in the current schema: an older cached analysis is recomputed, not reused
+    # (the report reads only the current schema version).
+    StageKind(
+        "analysis",
+        stage_analysis,
+        ("results.json",),
+        reads=READABLE,
+        version=SCHEMA_VERSION,
+    ),
+):
+    register_stage_kind(_kind)

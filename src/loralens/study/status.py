@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from loralens.errors import LoralensError
-from loralens.study.plan import Stage
 from loralens.study.store import MANIFEST, ArtifactStore, lock_holder, writer_alive
+from loralens.study.units import Stage
 
 
 def study_status(root: Path) -> list[dict]:

@@ -17,11 +17,14 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loralens.env import fingerprint
 from loralens.errors import LoralensError
 from loralens.models.convert import sha256_file
-from loralens.study.plan import Stage
+
+if TYPE_CHECKING:
+    from loralens.study.units import Stage
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"  # held by the `loralens run` working on the folder

@@ -12,7 +12,7 @@ import torch
 from loralens.data import Example, load_task
 from loralens.kinds import encoded_summary, get_kind
 from loralens.models.load import load_tokenizer
-from loralens.results.build import example_scores
+from loralens.results.collect import example_scores
 
 KIND = get_kind("language_modeling")
 

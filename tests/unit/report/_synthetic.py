@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
+from loralens.results.variants import metric_readings
 from tests.unit.report._synthetic_forgetting import forgetting_section
 from tests.unit.report._synthetic_serving import ADAPTERS, BATCHES, serving_group
 from tests.unit.report._synthetic_sparsity import sparsity_section
@@ -295,6 +296,9 @@ def decisions(tasks: Any, step: int | None = STEPS[-1]) -> dict[str, Any]:
             "not_compared": {},
         },
         "comparisons": [["lora-r8", "full-ft"]],
+        "selection_metric": dict.fromkeys(tasks, "accuracy"),
+        "metrics": metric_readings(),
+        "variants": {},
     }
 
 

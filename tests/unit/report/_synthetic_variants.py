@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from loralens.results.schema import SCHEMA_VERSION, Results, validate_results
-from loralens.results.variants import adalora_rank_rows
+from loralens.results.variants import adalora_rank_rows, metric_readings
 from tests.unit.report._produced import produce
 from tests.unit.report._synthetic import EMPTY, THRESHOLDS, _study, run_row
 
@@ -105,6 +105,7 @@ def variant_dict() -> dict[str, Any]:
             "drift": {"measure": "1 - debiased CKA", "pooling": "mean", "step": {TASK: None},
                       "not_compared": {TASK: "no drift stage"}},
             "comparisons": [],
+            "selection_metric": {TASK: "accuracy"}, "metrics": metric_readings(), "variants": {},
         },
     }  # fmt: skip
 

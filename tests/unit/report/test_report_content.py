@@ -166,11 +166,22 @@ def test_setup_and_data_do_not_claim_every_test_split_is_official(full: Results)
 def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(
     full_dict: dict,
 ) -> None:
-    # The quickstart trains full-ft at 5e-5 and LoRA at 1e-3 through study.variants: the setup
-    # table must not print the base config's 1e-3 as if every method used it.
+    # The quickstart trains full-ft and LoRA at their own rates through study.variants: the
+    # setup table must not print the base config's 1e-3 as if every method used it, and shows
+    # the rate a run trained at when a search tuned it (decisions.variants, as trained).
     from loralens.report.tables_stats import setup_table
+    from loralens.results.variants import variant_settings
 
     study = full_dict["study"]
+    trained = [
+        {"method": "full-ft", "learning_rate": 5e-5},
+        {"method": "lora-r8", "learning_rate": 1e-3},
+    ]
+
+    def typed_with(config: dict) -> Results:
+        decisions = {**full_dict["decisions"], "variants": variant_settings(config, trained)}
+        return typed({**full_dict, "study": {**study, "config": config}, "decisions": decisions})
+
     config = {
         **study["config"],
         "method": "lora",
@@ -182,14 +193,16 @@ def test_setup_shows_each_methods_own_learning_rate_and_no_lora_keys_for_full(
             },
         },
     }
-    results = typed({**full_dict, "study": {**study, "config": config}})
-    rows = dict(setup_table(results).rows)
+    rows = dict(setup_table(typed_with(config)).rows)
     assert rows["Learning rate"] == "full-ft: 5e-05; lora-r8: 0.001"
     assert rows["LoRA rank"] == "8"  # only lora-r8 has LoRA settings
     assert rows["Batch size"] == "16"
     full_only = {**config, "study": {**config["study"], "methods": ["full-ft"]}}
-    rows = dict(setup_table(typed({**full_dict, "study": {**study, "config": full_only}})).rows)
+    rows = dict(setup_table(typed_with(full_only)).rows)
     assert "LoRA rank" not in rows and rows["Learning rate"] == "5e-05"
+    trained[1]["learning_rate"] = 2.56e-3  # tuned on val: the config still says 1e-3
+    rows = dict(setup_table(typed_with(config)).rows)
+    assert rows["Learning rate"] == "full-ft: 5e-05; lora-r8: 0.00256"
 
 
 def test_summary_keeps_small_drifts_apart(full_dict: dict) -> None:
@@ -223,9 +236,28 @@ def test_tests_table_shows_the_crossed_per_example_test_read_from_results(full: 
     crossed = [r for r in table.rows if r[2].startswith("paired crossed seeds x examples")]
     assert len(crossed) == len(full.statistics.accuracy)
     for row, entry in zip(crossed, full.statistics.accuracy, strict=True):
-        assert row[0] == entry.task and row[2].endswith("accuracy")
+        assert row[0] == entry.task and row[2].endswith(", Accuracy")
         assert row[5] == fmt.pvalue(entry.per_example.p_value)
     assert "new seeds and new examples" in table.note
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit", "shown"), [("nll", "nats", "−0.031 nats"), ("squad_f1", "pp", "−3.1 pp")]
+)
+def test_comparisons_read_in_their_metrics_own_unit(full_dict, metric, unit, shown) -> None:
+    # A 0.031-nat NLL difference is not "+3.1 pp": the unit comes from decisions.metrics, by
+    # the comparison's metric, never from the estimate's label.
+    from loralens.report.tables_stats import tests_table
+
+    comparison = dict(full_dict["statistics"]["accuracy"][0], metric=metric)
+    comparison["welch"] = {**comparison["welch"], "estimate": -0.031, "ci_low": -0.05}
+    comparison["welch"]["ci_high"] = -0.01
+    stats = {**full_dict["statistics"], "accuracy": [comparison]}
+    table = tests_table(typed({**full_dict, "statistics": stats}))
+    welch = next(r for r in table.rows if r[2].startswith("Welch"))
+    assert welch[3] == shown and welch[4].endswith(unit)
+    hedges = next(r for r in table.rows if "g" in r[2] and "Hedges" in r[2])
+    assert not hedges[3].endswith(("pp", "nats"))  # standardized: no unit
 
 
 def test_serving_is_one_study_level_verdict_read_by_every_tasks_h(full: Results) -> None:

@@ -7,6 +7,11 @@ import math
 import pytest
 
 from loralens.report import fmt
+from loralens.results.schema import MetricReading
+from loralens.results.variants import metric_readings
+
+# How each metric reads, as the analysis writes it to decisions.metrics.
+M = {name: MetricReading(**m) for name, m in metric_readings().items()}
 
 
 @pytest.mark.parametrize(
@@ -15,11 +20,11 @@ from loralens.report import fmt
         (lambda: fmt.pct(0.8123), "81.2%"),
         (lambda: fmt.pct(-0.05, sign=True), "−5.0%"),
         (lambda: fmt.pct(None), "n/a"),
-        (lambda: fmt.metric_pm("accuracy", 0.8123, 0.0132), "81.2% ± 1.3"),
-        (lambda: fmt.metric_pm("accuracy", 0.8123, math.nan), "81.2%"),
-        (lambda: fmt.metric_pm("mcc", 0.61, 0.02), "0.610 ± 0.020"),
-        (lambda: fmt.metric_ci("accuracy", 0.578, [0.534, 0.621]), "57.8% [53.4, 62.1]"),
-        (lambda: fmt.metric_ci("accuracy", 0.578, [None, 0.6]), "57.8%"),
+        (lambda: fmt.metric_pm(M["accuracy"], 0.8123, 0.0132), "81.2% ± 1.3"),
+        (lambda: fmt.metric_pm(M["accuracy"], 0.8123, math.nan), "81.2%"),
+        (lambda: fmt.metric_pm(M["mcc"], 0.61, 0.02), "0.610 ± 0.020"),
+        (lambda: fmt.metric_ci(M["accuracy"], 0.578, [0.534, 0.621]), "57.8% [53.4, 62.1]"),
+        (lambda: fmt.metric_ci(M["accuracy"], 0.578, [None, 0.6]), "57.8%"),
         (lambda: fmt.points(-0.0073), "−0.7 pp"),
         (lambda: fmt.pvalue(0.0032), "0.0032"),
         (lambda: fmt.pvalue(1e-7), "< 0.0001"),
@@ -42,7 +47,9 @@ def test_formats(call, expected) -> None:
         assert got == expected
 
 
-def test_qa_metrics_read_as_percentages_from_the_registry() -> None:
-    assert fmt.metric_pm("squad_f1", 0.625, 0.01) == "62.5% ± 1.0"
-    assert fmt.metric_label("has_answer_exact") == "HasAns EM"
-    assert not fmt.is_percent("answer_nll")
+def test_qa_and_lm_metrics_read_as_the_analysis_decided() -> None:
+    assert fmt.metric_pm(M["squad_f1"], 0.625, 0.01) == "62.5% ± 1.0"
+    assert M["has_answer_exact"].label == "HasAns EM"
+    assert fmt.metric_difference(M["answer_nll"], -0.12) == "−0.120 nats"
+    assert fmt.metric_difference(M["exact_match"], 0.031) == "+3.1 pp"
+    assert fmt.metric_difference(M["mcc"], 0.031) == "+0.031"  # a unitless score

@@ -55,7 +55,7 @@ def test_a_lower_is_better_metric_reads_in_its_own_unit() -> None:
     row |= {"best_baseline": "zero_shot", "over_best": diff, "beats_majority": None}
     results = typed({**minimal_dict(), "over_baselines": [{**row, "below_zero_shot": False}]})
     assert summary_items(results)[0] == (
-        "Learned on rotten_tomatoes (nll on test, mean over seeds minus the best baseline, 90% "
+        "Learned on rotten_tomatoes (NLL on test, mean over seeds minus the best baseline, 90% "
         "CI; lower is better): full-ft −0.200 nats against zero-shot [−0.250, −0.150]; no "
         "majority baseline, so learning was not checked."
     )

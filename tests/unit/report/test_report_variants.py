@@ -13,7 +13,8 @@ from loralens.report.figures import FIGURES, draw_figures
 from loralens.report.plotstyle import OKABE_ITO, style
 from loralens.report.tables import details_table
 from loralens.report.tables_variants import cost_table, variant_caveats
-from loralens.results.schema import Results
+from loralens.results.schema import Results, VariantSettings
+from loralens.results.variants import variant_settings
 from tests.unit.report._synthetic import typed, without
 from tests.unit.report._synthetic_variants import (
     FRONT,
@@ -182,7 +183,11 @@ def test_a_variant_on_a_4bit_base_is_named_whatever_its_method(variants: Results
             "methods": [*variants.study.methods, "adalora-nf4"],
         }
     )
-    changed = variants.model_copy(update={"study": block})
+    # what the analysis decides of each variant, from the study's resolution of it
+    settings = variant_settings(block.config.model_dump(mode="json"), [])
+    decided = {name: VariantSettings(**s) for name, s in settings.items()}
+    decisions = variants.decisions.model_copy(update={"variants": decided})
+    changed = variants.model_copy(update={"study": block, "decisions": decisions})
     assert xv.quantized_variants(changed) == ["qlora-r8", "adalora-nf4"]
     (caveat,) = variant_caveats(changed)
     assert caveat.startswith("qlora-r8 and adalora-nf4: ") and "4-bit" in caveat

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from loralens.errors import LoralensError
-from loralens.results.build import example_scores
+from loralens.results.collect import example_scores
 from loralens.results.comparisons import anova_tables, comparisons, study_statistics
 from loralens.stats.hypotheses import Thresholds
 
@@ -106,7 +106,7 @@ def test_each_comparison_and_the_anova_see_every_variant() -> None:
     pairs = [("lora-r8", "full-ft"), ("lora-r4", "full-ft")]
     stats, inputs = study_statistics(runs, Thresholds(), PRIMARY, pairs)
     assert set(inputs) == {(t, v, "full-ft") for t in "ab" for v in ("lora-r8", "lora-r4")}
-    assert [(c["task"], c["lora"]) for c in stats["accuracy"]] == [
+    assert [(c["task"], c["treatment"]) for c in stats["accuracy"]] == [
         ("a", "lora-r8"), ("a", "lora-r4"), ("b", "lora-r8"), ("b", "lora-r4")
     ]  # fmt: skip
     assert stats["anova"]["accuracy"]["levels"]["method"] == ["full-ft", "lora-r4", "lora-r8"]

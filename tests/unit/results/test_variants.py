@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from loralens.config import load_config
-from loralens.results.build import collect
+from loralens.results.collect import collect
 from loralens.results.variants import (
     adalora_rank_rows,
     mean_sd,

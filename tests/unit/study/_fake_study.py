@@ -1,12 +1,14 @@
 """A planned study of fake stages for runner tests: two data stages and a tolerant analysis."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from loralens.study.plan import Stage, with_keys
-from loralens.study.stages import STAGES
+from loralens.study.plan import with_keys
+from loralens.study.stages import STAGE_KINDS
+from loralens.study.units import Stage
 
 
 def fake_study(monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
@@ -25,5 +27,10 @@ def fake_study(monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
     monkeypatch.setattr("loralens.study.runner.plan_study", lambda cfg: with_keys(plan))
     monkeypatch.setattr("loralens.study.runner.config_to_yaml", lambda cfg: "name: fake\n")
     monkeypatch.setattr("loralens.study.runner.publish", lambda *a: None)
-    monkeypatch.setitem(STAGES, "data", data)
-    monkeypatch.setitem(STAGES, "analysis", analysis)
+    patch_kind(monkeypatch, "data", run=data)
+    patch_kind(monkeypatch, "analysis", run=analysis)
+
+
+def patch_kind(monkeypatch: pytest.MonkeyPatch, name: str, **changes: object) -> None:
+    """Replace fields of a registered stage kind (its function, outputs...) for one test."""
+    monkeypatch.setitem(STAGE_KINDS, name, dataclasses.replace(STAGE_KINDS[name], **changes))

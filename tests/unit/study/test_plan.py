@@ -10,6 +10,8 @@ from loralens.cli_args import BUILTIN_CONFIGS
 from loralens.config import load_config
 from loralens.errors import ConfigError
 from loralens.study.plan import content_key, plan_study, with_missing
+from loralens.study.stages import stage_kind
+from tests.unit.study._fake_study import patch_kind
 
 
 def _ids(stages) -> list[str]:
@@ -65,13 +67,13 @@ def test_a_stage_kind_whose_computation_changed_gets_new_keys_and_only_it(monkey
     import json
 
     import loralens
-    from loralens.study import plan
 
     # A kind at version 1 keeps the key it had before versions existed (caches stay valid).
     legacy = json.dumps(["train", {"a": 1}, ["x"], loralens.__version__], sort_keys=True)
     assert content_key("train", {"a": 1}, ["x"]) == hashlib.sha256(legacy.encode()).hexdigest()[:20]
     before = {k: content_key(k, {"a": 1}, ["x"]) for k in ("train", "sparsity")}
-    monkeypatch.setitem(plan.STAGE_VERSIONS, "sparsity", plan.STAGE_VERSIONS.get("sparsity", 1) + 1)
+    sparsity = stage_kind("sparsity")
+    patch_kind(monkeypatch, "sparsity", version=sparsity.version + 1)
     assert content_key("sparsity", {"a": 1}, ["x"]) != before["sparsity"]
     assert content_key("train", {"a": 1}, ["x"]) == before["train"]
 
@@ -240,11 +242,10 @@ def test_the_analysis_key_follows_the_results_schema_version(monkeypatch) -> Non
     # A results.json cached in an older schema is recomputed by `loralens run`, not reused:
     # the report refuses older schema versions and tells the user to rerun.
     from loralens.results.schema import SCHEMA_VERSION
-    from loralens.study import plan
 
-    assert plan.STAGE_VERSIONS["analysis"] == SCHEMA_VERSION
+    assert stage_kind("analysis").version == SCHEMA_VERSION
     before = content_key("analysis", {"a": 1}, ["x"])
-    monkeypatch.setitem(plan.STAGE_VERSIONS, "analysis", SCHEMA_VERSION + 1)
+    patch_kind(monkeypatch, "analysis", version=SCHEMA_VERSION + 1)
     assert content_key("analysis", {"a": 1}, ["x"]) != before
 
 

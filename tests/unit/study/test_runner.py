@@ -9,11 +9,11 @@ import pytest
 from loralens.errors import LoralensError
 from loralens.study import stages
 from loralens.study.executors import LocalExecutor, _run_one
-from loralens.study.plan import Stage
 from loralens.study.runner import Outcome, execute_stage, run_study, stage_log
-from loralens.study.stages import OUTPUTS, STAGES
+from loralens.study.stages import READABLE, STAGE_KINDS
 from loralens.study.store import ArtifactStore
-from tests.unit.study._fake_study import fake_study
+from loralens.study.units import Stage
+from tests.unit.study._fake_study import fake_study, patch_kind
 
 
 def _write(name: str, folder: str | None = None):
@@ -47,8 +47,8 @@ def test_a_resumed_stage_appends_to_the_killed_attempts_log(tmp_path, monkeypatc
     first = "== attempt 1: train/t/lora/1 (train-k1) started 2026-01-01 10:00:00 =="
     killed = f"{first}\nstep 1: 0.69\n"
     log.write_text(killed)  # what a kill -9 leaves: no traceback, no end
-    monkeypatch.setitem(STAGES, "train", lambda p, i, out: print("step 2: 0.52"))
-    monkeypatch.setitem(OUTPUTS, "train", ())
+    patch_kind(monkeypatch, "train", run=lambda p, i, out: print("step 2: 0.52"))
+    patch_kind(monkeypatch, "train", outputs=())
     execute_stage(str(tmp_path), stage, {})
     lines = log.read_text().splitlines()
     assert log.read_text().startswith(killed)  # the first attempt's lines are all still there
@@ -56,8 +56,12 @@ def test_a_resumed_stage_appends_to_the_killed_attempts_log(tmp_path, monkeypatc
     assert lines[3:] == ["step 2: 0.52"]
 
 
-def test_the_declared_outputs_cover_every_stage_kind() -> None:
-    assert set(OUTPUTS) == set(STAGES) and all(OUTPUTS.values())
+def test_every_stage_kind_declares_its_outputs_and_reads_registered_kinds() -> None:
+    assert all(kind.outputs for kind in STAGE_KINDS.values())
+    assert all(
+        set(k.reads) <= set(STAGE_KINDS) or k.reads == READABLE for k in STAGE_KINDS.values()
+    )
+    assert all(name == kind.name for name, kind in STAGE_KINDS.items())
 
 
 def test_a_stage_missing_a_declared_output_is_not_committed_and_reruns(
@@ -66,8 +70,8 @@ def test_a_stage_missing_a_declared_output_is_not_committed_and_reruns(
     store = ArtifactStore(tmp_path)
     for kind in ("data", "train"):  # not resumable, resumable
         stage = Stage(f"{kind}/t", kind, {}, key="k1")
-        monkeypatch.setitem(OUTPUTS, kind, ("stats.json", "adapter|model"))
-        monkeypatch.setitem(STAGES, kind, _write("other.json"))
+        patch_kind(monkeypatch, kind, outputs=("stats.json", "adapter|model"))
+        patch_kind(monkeypatch, kind, run=_write("other.json"))
         path, error = _run_one(str(tmp_path), stage, {})
         assert path is None and error == (
             f"stage {kind}/t did not write stats.json, adapter|model (declared outputs of a "
@@ -75,7 +79,7 @@ def test_a_stage_missing_a_declared_output_is_not_committed_and_reruns(
         )
         assert store.verify(stage) == "missing" and not store.partial(stage).exists()
         assert "did not write stats.json" in store.log(stage).read_text()  # and in its log
-        monkeypatch.setitem(STAGES, kind, _write("stats.json", "model"))  # either alternative
+        patch_kind(monkeypatch, kind, run=_write("stats.json", "model"))  # either alternative
         assert execute_stage(str(tmp_path), stage, {}) == str(store.path(stage))
         assert store.verify(stage) is None
         assert {p.name for p in store.path(stage).iterdir()} >= {"stats.json", "manifest.json"}
@@ -85,7 +89,7 @@ def test_a_full_disk_in_a_stage_is_one_line_and_commits_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stage = Stage("data/t", "data", {}, key="k1")
-    monkeypatch.setitem(STAGES, "data", _write("stats.json"))
+    patch_kind(monkeypatch, "data", run=_write("stats.json"))
     monkeypatch.setattr(stages, "_write_json", _disk_full)
     path, error = _run_one(str(tmp_path), stage, {})
     assert path is None
@@ -101,7 +105,7 @@ def test_a_full_disk_does_not_fail_the_failure_record(
 ) -> None:
     stage = Stage("data/t", "data", {}, key="k1")
     store = ArtifactStore(tmp_path)
-    monkeypatch.setitem(STAGES, "data", _write("stats.json"))
+    patch_kind(monkeypatch, "data", run=_write("stats.json"))
     monkeypatch.setattr(stages, "_write_json", _disk_full)
     monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: _disk_full(self, None))
     monkeypatch.setattr("loralens.study.runner.plan_study", lambda cfg: [stage])

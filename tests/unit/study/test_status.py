@@ -12,10 +12,10 @@ import pytest
 
 from loralens.errors import LoralensError
 from loralens.study.executors import LocalExecutor
-from loralens.study.plan import Stage
 from loralens.study.runner import run_study
 from loralens.study.status import seconds_by_group, study_status
 from loralens.study.store import ArtifactStore, run_lock
+from loralens.study.units import Stage
 from tests.unit.study._fake_study import fake_study
 
 

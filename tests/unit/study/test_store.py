@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from loralens.errors import LoralensError
-from loralens.study.plan import Stage
 from loralens.study.store import ArtifactStore, run_lock
+from loralens.study.units import Stage
 from tests.conftest import run_cli
 
 

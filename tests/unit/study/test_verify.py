@@ -89,8 +89,8 @@ def test_a_folder_without_artifacts_is_one_error(tmp_path: Path) -> None:
 
 def test_an_earlier_plans_results_are_named_stale_and_the_report_refuses_them(run: Path) -> None:
     from loralens.report.write import ReportError, provenance
-    from loralens.study.plan import Stage
     from loralens.study.store import ArtifactStore
+    from loralens.study.units import Stage
 
     (planned,) = (run / "artifacts").glob("analysis-*")
     assert provenance(run) == f"verified: equal to artifacts/{planned.name}/results.json"
