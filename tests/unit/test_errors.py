@@ -1,6 +1,8 @@
 """A full disk is recognised however it is raised, and said in one line naming where to free."""
 
 import errno
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,4 +42,41 @@ def test_the_line_names_the_run_folder_or_the_folder_outside_it(tmp_path: Path) 
     outside = OSError(errno.ENOSPC, "No space left on device", str(cache))
     assert str(disk_full("running stage x", outside, tmp_path)).endswith(
         f"free space in {cache.parent.resolve()}"
+    )
+
+
+def test_a_full_disk_that_names_no_file_points_to_the_fuller_of_run_folder_and_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cache on its own disk fills up while the run folder's has room: the line must not
+    # send the user to the run folder (a safetensors error names no file).
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    run.mkdir()
+    cache.mkdir()
+    monkeypatch.setenv("LORALENS_CACHE", str(cache))
+    assert str(disk_full("x", RuntimeError("No space left on device"), run)).endswith(
+        f"free space in {run.resolve()}"  # one disk for both: the run folder's
+    )
+    devices = {str(run.resolve()): 1, str(cache.resolve()): 2}  # two disks
+    real_stat = Path.stat
+    monkeypatch.setattr(
+        Path,
+        "stat",
+        lambda self, **k: os.stat_result(
+            (*real_stat(self, **k)[:2], devices.get(str(self), 3), *real_stat(self, **k)[3:])
+        ),
+    )
+    space = {run.resolve(): 76 * 2**30, cache.resolve(): 12_000}
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda p: usage._replace(free=space.get(Path(p).resolve(), 2**40))
+    )
+    exc = RuntimeError("Error while serializing: No space left on device (os error 28)")
+    assert str(disk_full("running stage x", exc, run)).endswith(f"free space in {cache.resolve()}")
+    space[run.resolve()], space[cache.resolve()] = 12_000, 76 * 2**30
+    assert str(disk_full("running stage x", exc, run)).endswith(f"free space in {run.resolve()}")
+    wrapped = RuntimeError("save failed")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device", str(cache / "x.bin"))
+    assert str(disk_full("running stage x", wrapped, run)).endswith(  # the file it names wins
+        f"free space in {cache.resolve()}"
     )
