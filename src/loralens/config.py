@@ -192,6 +192,12 @@ class StudyConfig(Section):
         "val, one search space for every variant (hpo.space), or set by 'hand'; results.json "
         "records it and the report says it beside the drift verdict",
     )
+    tuned_on: list[str] = Field(
+        default_factory=list,
+        description="with learning_rates: tuned (rates written in the config): the tasks whose "
+        "val the search ran on; on any other task the rates read as set by hand. Empty: every "
+        "task of the study",
+    )
     compare: list[list[str]] = Field(
         default_factory=list,
         description="(treatment, reference) variant pairs, each its own verdict; empty: every "

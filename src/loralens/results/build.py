@@ -191,7 +191,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
                 [
                     drift_note(drift["summary"], task, pair, pooling, step),
                     *matched_note(compared["matched_score"][task], pair),
-                    rates_note(results["decisions"]["learning_rates"]),
+                    rates_note(results["decisions"]["learning_rates"], task),
                 ]
             )
         metric = primary[task]

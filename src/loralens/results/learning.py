@@ -113,17 +113,29 @@ def learning_rates(config: dict, runs: list[dict]) -> dict[str, object]:
         if r.get("learning_rate") is not None and r["learning_rate"] not in values[r["method"]]:
             values[r["method"]].append(r["learning_rate"])
     search = {k: hpo.get(k) for k in ("trials", "seeds", "space")} if how == "tuned" else None
-    return {"how": how, "values": dict(values), "search": search}
+    if hpo.get("tuned"):  # hpo.use: searched on each of these tasks
+        tuned_on = sorted(hpo["tuned"])
+    else:  # rates written in the config: the tasks it says the search ran on (None: all)
+        tuned_on = list(study.get("tuned_on") or []) or None
+    return {
+        "how": how,
+        "values": dict(values),
+        "search": search,
+        "tuned_on": tuned_on if how == "tuned" else None,
+    }
 
 
-def rates_note(rates: dict) -> str:
-    """What the drift comparison's step sizes rest on, said beside the drift verdict."""
+def rates_note(rates: dict, task: str) -> str:
+    """What `task`'s drift comparison's step sizes rest on, said beside its drift verdict: rates
+    searched on other tasks' val are, for this one, set by hand."""
     values = "; ".join(
         f"{m} {', '.join(f'{v:.3g}' for v in vs)}" for m, vs in rates["values"].items()
     )
-    if rates["how"] == "tuned":
+    tuned_on = rates.get("tuned_on")
+    if rates["how"] == "tuned" and (tuned_on is None or task in tuned_on):
         return f"learning rates tuned on val the same way for every variant ({values})"
+    why = "not tuned" if rates["how"] == "hand" else f"tuned on {', '.join(tuned_on)}, not here"
     return (
-        f"learning rates set by hand, not tuned ({values}): drift at a matched step also "
+        f"learning rates set by hand, {why} ({values}): drift at a matched step also "
         "reflects the step sizes given"
     )

@@ -389,6 +389,9 @@ class LearningRates(Fixed):
     how: Literal["hand", "tuned"]
     values: dict[str, list[float]] = Field(description="per variant: the rates its runs trained at")
     search: dict[str, Any] | None = Field(description="tuned: the search (trials, seeds, space)")
+    tuned_on: list[str] | None = Field(
+        None, description="tuned: the tasks whose val the search ran on (None: every task)"
+    )
 
 
 class Margin(Fixed):

@@ -97,3 +97,26 @@ def test_the_drift_verdict_says_how_the_learning_rates_were_chosen(tmp_path) -> 
     assert searched["learning_rate"]["high"] == 1e-2
     sentence = tuned["hypotheses"][0]["components"][1]["sentence"]
     assert "tuned on val the same way for every variant" in sentence
+
+
+def test_rates_searched_on_another_task_read_as_hand_set_on_this_one() -> None:
+    """The quickstart's rates were searched on rotten_tomatoes: the same config on a user's own
+    task must not say its rates were tuned there."""
+    from loralens.results.learning import learning_rates, rates_note
+
+    config = {
+        "study": {"learning_rates": "tuned", "tuned_on": ["rotten_tomatoes"]},
+        "hpo": {"trials": 4, "seeds": 2, "space": {}},
+    }
+    runs = [{"method": "full-ft", "learning_rate": 5.62e-5}]
+    rates = learning_rates(config, runs)
+    assert rates["tuned_on"] == ["rotten_tomatoes"]
+    assert rates_note(rates, "rotten_tomatoes").startswith("learning rates tuned on val the same")
+    mine = rates_note(rates, "meals")
+    assert mine.startswith("learning rates set by hand, tuned on rotten_tomatoes, not here")
+    everywhere = learning_rates({**config, "study": {"learning_rates": "tuned"}}, runs)
+    assert everywhere["tuned_on"] is None and "tuned on val" in rates_note(everywhere, "meals")
+    per_task = learning_rates({**config, "hpo": {"tuned": {"meals": {}}}}, runs)  # hpo.use
+    assert per_task["tuned_on"] == ["meals"] and "tuned on val" in rates_note(per_task, "meals")
+    hand = learning_rates({"study": {"learning_rates": "hand"}}, runs)
+    assert hand["tuned_on"] is None and "set by hand, not tuned" in rates_note(hand, "meals")
