@@ -29,7 +29,10 @@ def budget_caveats(config: Mapping[str, Any]) -> list[str]:
     caps = [f"{task[key]} {what} examples" for key, what in SPLIT_LIMITS if task.get(key)]
     out = []
     if caps:
-        out.append(f"Splits subsampled (stratified) to at most {', '.join(caps)} per task")
+        out.append(
+            f"Splits capped at {', '.join(caps)} per task (a larger split is subsampled, "
+            "stratified; the data table gives each split's size)"
+        )
     length = (config.get("model") or {}).get("max_length")
     steps = training.get("max_steps", -1)
     budget = f"{steps} steps" if steps and steps > 0 else f"{training.get('epochs')} epoch(s)"
