@@ -121,8 +121,9 @@ def _serving_items(results: Results) -> list[str]:
 
 
 def _serving_item(results: Results) -> str | None:
-    """Overhead per engine with K = 2 adapters mixed in a batch (or the smallest K measured):
-    the paired ratio against each row's own baseline when timed in pairs, else p50 / p50."""
+    """Overhead per engine at the setting part C tested (K adapters mixed in one batch, its
+    batch size and order): the paired ratio against each row's own baseline when timed in pairs,
+    else p50 / p50."""
     tested = sv.tested_slice(results)  # the setting part C tested, as the analysis chose it
     if tested is None:
         return None
