@@ -31,7 +31,7 @@ def budget_caveats(config: Mapping[str, Any]) -> list[str]:
     if caps:
         out.append(
             f"Splits capped at {', '.join(caps)} per task (a larger split is subsampled, "
-            "stratified; the data table gives each split's size)"
+            "stratified; the data table gives the size of each split)"
         )
     length = (config.get("model") or {}).get("max_length")
     steps = training.get("max_steps", -1)
