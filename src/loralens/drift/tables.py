@@ -27,7 +27,7 @@ from loralens.metrics.cka_inference import (
     gram_terms,
     permutation_null,
 )
-from loralens.metrics.dominance import DOMINATED_SHARE, dominance
+from loralens.metrics.dominance import dominance, dominated
 from loralens.probing.capture import LENGTHS, layer_keys, split_key
 from loralens.probing.pooling import DEFAULT_POOLING
 
@@ -140,15 +140,10 @@ def control_rows(base: Reps, random_init: Reps) -> list[dict]:
 
 def dominated_layers(controls: list[dict], rows: list[dict]) -> dict[tuple[str, int], list[int]]:
     """Per (pooling, step): layers where the base or the snapshot has one dominant component."""
-    base = {
-        (c["pooling"], c["layer"])
-        for c in controls
-        if (c.get("top_pc_cka_share") or 0) > DOMINATED_SHARE
-    }
+    base = {(c["pooling"], c["layer"]) for c in controls if dominated(c)}
     out: dict[tuple[str, int], set[int]] = defaultdict(set)
     for r in rows:
-        dominated = (r.get("top_pc_cka_share") or 0) > DOMINATED_SHARE
-        if (r["pooling"], r["layer"]) in base or dominated:
+        if (r["pooling"], r["layer"]) in base or dominated(r):
             out[(r["pooling"], r["step"])].add(r["layer"])
     return {k: sorted(v) for k, v in out.items()}
 

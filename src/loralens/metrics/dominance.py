@@ -10,7 +10,9 @@ eigenvalues λ, so a direction counts by λ², not λ (its share of the variance
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -18,6 +20,12 @@ from torch import Tensor
 from loralens.metrics._checks import centre64, check_matrix
 
 DOMINATED_SHARE = 0.5  # one principal component above this share of CKA's weight (λ₁²/Σλ²): flagged
+
+
+def dominated(row: Mapping[str, Any]) -> bool:
+    """Whether a drift or control row's top component holds more than DOMINATED_SHARE of what
+    CKA weighs (a row without the diagnostic: no)."""
+    return (row.get("top_pc_cka_share") or 0.0) > DOMINATED_SHARE
 
 
 @dataclass(frozen=True)

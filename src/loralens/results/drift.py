@@ -8,15 +8,9 @@ from collections import defaultdict
 from typing import Any
 
 from loralens.errors import LoralensError
-from loralens.metrics.dominance import DOMINATED_SHARE
+from loralens.metrics.dominance import dominated
 
 MEASURE = "1 - debiased CKA (layer mean)"
-
-
-def _dominated(control: dict[str, Any]) -> bool:
-    """Whether one principal component of the base's layer holds more than the flagged share
-    of what linear CKA weighs (the flag the drift stage gives its layers)."""
-    return (control.get("top_pc_cka_share") or 0.0) > DOMINATED_SHARE
 
 
 def drift_section(entries: list) -> dict[str, list]:
@@ -30,7 +24,7 @@ def drift_section(entries: list) -> dict[str, list]:
         probes[task][f"{method} seed {seed}"] = data.get("probe_sha256")
         rows += [{**ident, **r, "artifact": artifact} for r in data["rows"]]
         if len(probes[task]) == 1:
-            controls += [{"task": task, **c, "dominated": _dominated(c)} for c in data["controls"]]
+            controls += [{"task": task, **c, "dominated": dominated(c)} for c in data["controls"]]
         summary += [{**ident, **s} for s in data["summary"]]
     for task, by_run in probes.items():
         if len(set(by_run.values())) > 1:

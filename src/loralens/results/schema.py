@@ -17,6 +17,7 @@ from pydantic import Field
 
 from loralens.config import RunConfig
 from loralens.results.schema_base import Fixed, Num, Open
+from loralens.results.schema_decisions import Decisions, MetricReading, VariantSettings
 from loralens.results.schema_forgetting import Forgetting
 from loralens.results.schema_over_baselines import OverBaselines
 from loralens.results.schema_serving import ServingGroup
@@ -29,7 +30,17 @@ from loralens.results.schema_stats import (
 )
 from loralens.results.schema_tuning import Tuning
 
-__all__ = ["SCHEMA_VERSION", "Anova", "NotComputed", "Open", "Results", "validate_results"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Anova",
+    "Decisions",
+    "MetricReading",
+    "NotComputed",
+    "Open",
+    "Results",
+    "VariantSettings",
+    "validate_results",
+]
 
 # 2: serving groups, missing stages, decisions; 3: debiased drift, matched steps; 4: every block
 # the report reads is typed (data, baselines, serving, sparsity, statistics, verdicts, variants,
@@ -346,107 +357,6 @@ class Variants(Fixed):
 
     rows: list[VariantRow] = Field(description="per task x variant: means, SDs, Pareto flag")
     adalora_ranks: list[AdaloraRank]
-
-
-class DriftDecision(Fixed):
-    """How drift is compared between methods."""
-
-    measure: str
-    pooling: str = Field(description="the pooling compared (probing.pooling)")
-    step: dict[str, int | None] = Field(
-        description="per task: the last snapshot step every run reached (None: not compared)"
-    )
-    not_compared: dict[str, str] = Field(description="per task without a step: why")
-    matched_score: dict[str, MatchedScore] = Field(
-        default_factory=dict,
-        description="per task: drift where each run first reached a val score every run reached",
-    )
-
-
-class MatchedRun(Fixed):
-    """One run's drift where it first reached the matched val score."""
-
-    method: str
-    seed: int
-    drift: Num
-    upper_bound: bool = Field(
-        description="it had reached the score by its first evaluated snapshot (no val score is "
-        "taken at step 0): its drift there is an upper bound"
-    )
-
-
-class MatchedScore(Fixed):
-    """Drift against learning: each run read at a val score every run of the task reached."""
-
-    score: Num = Field(description="the best val score every run reached (None: no val scores)")
-    runs: list[MatchedRun]
-    reason: str = Field(description="why not compared (empty when compared)")
-
-
-class LearningRates(Fixed):
-    """How the variants' learning rates were chosen (study.learning_rates, hpo)."""
-
-    how: Literal["hand", "tuned"]
-    values: dict[str, list[float]] = Field(description="per variant: the rates its runs trained at")
-    search: dict[str, Any] | None = Field(description="tuned: the search (trials, seeds, space)")
-    tuned_on: list[str] | None = Field(
-        None, description="tuned: the tasks whose val the search ran on (None: every task)"
-    )
-
-
-class Margin(Fixed):
-    """Part A's non-inferiority margin for one task, in its primary metric's own scale."""
-
-    metric: str
-    margin: float = Field(ge=0, description="in the metric's scale (fractions for percents)")
-    unit: str = Field(description="what a difference is measured in: points, nats, ...")
-
-
-class MetricReading(Fixed):
-    """How a metric reads: its name in reports, its direction, and its scale."""
-
-    label: str = Field(description="its name in reports ('Accuracy', 'SQuAD F1')")
-    greater_is_better: bool
-    percent: bool = Field(description="a fraction shown as a percentage; differences in points")
-    unit: str = Field("", description="of a difference when not percent (nats), else empty")
-
-
-class VariantSettings(Fixed):
-    """One variant as it trained: its method and what its runs were given."""
-
-    method: str = Field(description="its registered method")
-    trains_adapter: bool = Field(description="the method saves an adapter (its LoRA keys apply)")
-    quantized_base: bool = Field(description="it trains on a 4-bit base")
-    config: RunConfig = Field(description="the variant's resolved config")
-    learning_rates: list[float] = Field(
-        description="the rates its runs trained at (tuned values included), sorted, each once"
-    )
-
-
-class Decisions(Fixed):
-    """Choices made once by the analysis; the report reads them and derives none."""
-
-    primary_metric: dict[str, str] = Field(description="per task, from its task file")
-    greater_is_better: dict[str, bool] = Field(description="per task, from the metric registry")
-    thresholds: dict[str, float] = Field(
-        description="the hypothesis thresholds every task shares (alpha, drift, serving)"
-    )
-    margins: dict[str, Margin] = Field(description="per task: part A's margin and its unit")
-    serving_engine: str = Field(description="the multi-adapter engine part C is tested on")
-    drift: DriftDecision
-    comparisons: list[list[str]] = Field(
-        description="(treatment, reference) variant pairs, each with its own verdict per task"
-    )
-    learning_rates: LearningRates | None = None
-    selection_metric: dict[str, str] = Field(
-        description="per task: the val score its checkpoints were selected by (val_best)"
-    )
-    metrics: dict[str, MetricReading] = Field(
-        description="every registered metric: how the report shows it (from the registry)"
-    )
-    variants: dict[str, VariantSettings] = Field(
-        description="per variant of the study: its method and settings as its runs trained"
-    )
 
 
 class Results(Fixed):
