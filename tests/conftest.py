@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -52,15 +59,73 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real `loralens` command in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "loralens", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd or REPO,
-        timeout=1800,
-    )
+def run_cli(*args: str, cwd: Path | None = None, process: bool = False) -> CompletedProcess:
+    """Run the real `loralens` command: its `main` in this process, as `python -m loralens` calls
+    it, or in a subprocess where a test needs a process of its own (`process=True`)."""
+    if process:
+        return subprocess.run(
+            [sys.executable, "-m", "loralens", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd or REPO,
+            timeout=1800,
+        )
+    return _run_in_process(list(args), cwd or REPO)
+
+
+def _run_in_process(args: list[str], cwd: Path) -> CompletedProcess:
+    """`loralens.cli.main(args)` in `cwd`, with stdout, stderr, warnings and log records as a
+    fresh process shows them; an uncaught exception is exit status 1 with its traceback."""
+    from loralens.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)  # what Python's last-resort handler prints
+    handler.setLevel(logging.WARNING)
+    before = Path.cwd()
+    logging.getLogger().addHandler(handler)
+    try:
+        os.chdir(cwd)
+        with warnings.catch_warnings(), redirect_stdout(out), redirect_stderr(err):
+            _fresh_process_warnings()
+            code = _exit_status(main, args)
+    finally:
+        os.chdir(before)
+        logging.getLogger().removeHandler(handler)
+    return CompletedProcess(["loralens", *args], code, out.getvalue(), err.getvalue())
+
+
+def _fresh_process_warnings() -> None:
+    """Python's default warning filters, printed to (the redirected) stderr, not to pytest."""
+    warnings.resetwarnings()
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning to sys.stderr as an interpreter does."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _exit_status(main: Callable[[list[str]], int], args: list[str]) -> int:
+    """The exit status `sys.exit(main(args))` gives a process."""
+    try:
+        return main(args)
+    except SystemExit as exc:  # argparse's usage errors, --help, --version
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
 
 
 def run_cli_json(*args: str) -> dict:

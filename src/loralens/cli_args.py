@@ -4,6 +4,7 @@ the task and model names a config uses, all checked before any work starts."""
 from __future__ import annotations
 
 import argparse
+import re
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -86,6 +87,10 @@ def writable_out(path: Path, flag: str = "--out", folder: bool = True) -> Path:
     return path
 
 
+# A `key.sub=value` override (a path such as runs/a=1 holds a '/' before its '=').
+OVERRIDE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_][\w-]*)*=")
+
+
 def parse_command_line(
     parser: argparse.ArgumentParser, argv: list[str] | None
 ) -> argparse.Namespace:
@@ -95,6 +100,11 @@ def parse_command_line(
     flags = [x for x in extra if x.startswith("-")]
     if flags or (extra and not hasattr(args, "items")):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if hasattr(args, "items"):  # `--adapters A B key=value`: the override is not an adapter
+        for name, value in vars(args).items():
+            if name != "items" and isinstance(value, list):
+                extra += [v for v in value if OVERRIDE.match(str(v))]
+                setattr(args, name, [v for v in value if not OVERRIDE.match(str(v))])
     if extra:
         args.items = [*args.items, *extra]
     return args

@@ -60,3 +60,9 @@ def test_config_prints_resolved_yaml() -> None:
     assert proc.returncode == 0
     assert "rank: 4" in proc.stdout
     assert "name: smollm2-135m" in proc.stdout
+
+
+def test_the_module_entry_point_exits_with_mains_status() -> None:
+    proc = run_cli("data", "stats", "mrcp", process=True)  # `python -m loralens` in a process
+    assert proc.returncode == 2
+    assert "did you mean 'mrpc'" in proc.stderr and "Traceback" not in proc.stderr

@@ -21,7 +21,9 @@ def repro(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     cfg["study"]["seeds"] = [1]  # full-ft and LoRA, one seed: every stage kind, half the time
     cfg["serving"]["engines"] = ["merged", "peft-mixed"]
     study.write_text(yaml.safe_dump(cfg))
-    proc = run_cli("repro", str(study), "--repeat", "2", "--out", str(tmp / "out"), "--json")
+    # repro runs each repeat as a process of its own, its output passed through to stderr's file
+    out = str(tmp / "out")
+    proc = run_cli("repro", str(study), "--repeat", "2", "--out", out, "--json", process=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return tmp / "out", json.loads(proc.stdout)
 

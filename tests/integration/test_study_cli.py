@@ -281,7 +281,9 @@ def test_ray_executor_gives_the_same_results(
     finished: Path, tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
     study = study_file(tmp_path, tiny_llama_dir)
-    proc = run_cli("run", str(study), "--out", str(tmp_path / "run"), "--executor", "ray")
+    proc = run_cli(  # Ray's workers and its init live in a process of their own
+        "run", str(study), "--out", str(tmp_path / "run"), "--executor", "ray", process=True
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert stable(json.loads((tmp_path / "run" / "results.json").read_text())) == stable(
         json.loads((finished / "results.json").read_text())

@@ -246,6 +246,15 @@ def test_config_and_overrides_are_taken_anywhere_on_the_line(argv: list[str]) ->
     assert args.items == ["quickstart", "training.max_steps=3"] and args.out == "x"
 
 
+def test_an_override_after_a_list_option_is_an_override_not_a_list_item() -> None:
+    from loralens.cli import build_parser
+    from loralens.cli_args import parse_command_line
+
+    argv = ["bench", "serve", "--adapters", "runs/a", "runs/b=1", "serving.repeats=6"]
+    args = parse_command_line(build_parser(), argv)
+    assert args.adapters == ["runs/a", "runs/b=1"] and args.items == ["serving.repeats=6"]
+
+
 def test_an_unknown_flag_or_an_item_a_command_does_not_take_is_refused(capsys) -> None:
     from loralens.cli import build_parser
     from loralens.cli_args import parse_command_line

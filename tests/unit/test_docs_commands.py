@@ -1,7 +1,6 @@
 """The commands the README and the docs site show are commands loralens accepts."""
 
 import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -11,28 +10,14 @@ from loralens.cli import build_parser, main
 from loralens.cli_args import BUILTIN_CONFIGS, parse_command_line, split_config_args
 from loralens.config import load_config
 from tests.conftest import REPO
+from tests.doc_commands import command_argv, page_commands
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 # Words a page writes for what the reader supplies, and what stands in for them here.
 PLACEHOLDERS = {"STUDY": "quickstart", "HOST:6379": "127.0.0.1:6379", "…": ""}
 
 
-def _commands(page: Path) -> list[str]:
-    """Each `loralens ...` line of the page's bash blocks, continuation lines joined."""
-    blocks = re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S)
-    text = "\n".join(blocks).replace("\\\n", " ")
-    return [line.strip() for line in text.splitlines() if line.strip().startswith("loralens ")]
-
-
-COMMANDS = [(p.relative_to(REPO).as_posix(), c) for p in PAGES for c in _commands(p)]
-
-
-def _argv(command: str) -> list[str]:
-    """The command's arguments with the placeholders filled in, comments and redirection cut."""
-    for word, stand_in in PLACEHOLDERS.items():
-        command = command.replace(word, stand_in)
-    words = shlex.split(command, comments=True)
-    return words[1 : words.index(">") if ">" in words else None]
+COMMANDS = [(p.relative_to(REPO).as_posix(), c) for p in PAGES for c in page_commands(p)]
 
 
 def test_the_guides_show_commands() -> None:
@@ -43,7 +28,7 @@ def test_the_guides_show_commands() -> None:
 
 @pytest.mark.parametrize(("page", "command"), COMMANDS)
 def test_each_documented_command_parses_and_its_config_validates(page: str, command: str) -> None:
-    args = parse_command_line(build_parser(), _argv(command))
+    args = parse_command_line(build_parser(), command_argv(command, PLACEHOLDERS))
     items = getattr(args, "items", None)
     if items is None or args.command in ("sanity",):
         return

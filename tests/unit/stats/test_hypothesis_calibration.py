@@ -21,6 +21,9 @@ from loralens.stats.hypotheses import (
     serving_verdict,
 )
 
+# Monte-Carlo simulations of many studies: `make test` runs them, `make test-fast` skips them.
+pytestmark = pytest.mark.slow
+
 ALPHA, N = 0.05, 2000
 TH = Thresholds(accuracy_margin=0.03, drift_reduction=0.2, serving_overhead=0.3, alpha=ALPHA)
 SEEDS, REPEATS, PAIRS = 3, 5, 20

@@ -20,6 +20,9 @@ from loralens.stats.hypotheses import Thresholds, evaluate_hypothesis, serving_v
 from loralens.stats.seeds import paired_log_ratio_test
 from loralens.stats.signed_rank import hodges_lehmann
 
+# Monte-Carlo simulations of many studies: `make test` runs them, `make test-fast` skips them.
+pytestmark = pytest.mark.slow
+
 ALPHA, PAIRS, N = 0.05, 20, 1000
 TH = Thresholds(serving_overhead=0.30, alpha=ALPHA)
 SWINGS = Noise(call_sd=0.03, swing_sd=0.12, drift_sd=0.01)

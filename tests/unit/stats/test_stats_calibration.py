@@ -23,6 +23,9 @@ from loralens.stats import (
     welch_t_test,
 )
 
+# Monte-Carlo simulations of many studies: `make test` runs them, `make test-fast` skips them.
+pytestmark = pytest.mark.slow
+
 ALPHA = 0.05
 LOW, HIGH = 0.03, 0.07
 

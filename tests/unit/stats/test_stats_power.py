@@ -16,6 +16,9 @@ from loralens.stats import (
     welch_noninferiority,
 )
 
+# Monte-Carlo simulations of many studies: `make test` runs them, `make test-fast` skips them.
+pytestmark = pytest.mark.slow
+
 
 def test_textbook_case():
     # Cohen's "large" effect d = 0.8 at alpha 0.05 and power 0.8: n = 25.5, so 26 per group.
