@@ -4,8 +4,8 @@ the task and model names a config uses, all checked before any work starts."""
 from __future__ import annotations
 
 import argparse
-import re
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING

@@ -327,7 +327,7 @@ def registries_markdown() -> str:
         "`StageKind` registration, see Development).",
         "",
     ]
-    lines += _table(("kind", "what", "outputs", "reads", "per run", "version"), _stage_rows())
+    lines += _table(("kind", "what", "outputs", "reads", "planned", "version"), _stage_rows())
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -339,7 +339,7 @@ def _stage_rows() -> list[tuple[str, ...]]:
     for k in STAGE_KINDS.values():
         reads = "every kind with a reader" if k.reads == READABLE else ", ".join(k.reads) or "—"
         outputs = ", ".join(f"`{o}`" for o in k.outputs)
-        per_run = _yes(k.per_run is not None)
+        per_run = "per run" if k.per_run else "per variant" if k.per_variant else "in plan.py"
         what = " ".join((inspect.getdoc(k.run) or "").split("\n\n")[0].split())
         rows.append((f"`{k.name}`", what, outputs, reads, per_run, str(k.version)))
     return rows

@@ -100,6 +100,24 @@ def test_study_writes_results_and_report(finished: Path) -> None:
         assert (finished / name).stat().st_size > 500
 
 
+def test_each_variants_seeds_are_compared_with_each_other_beside_the_base(finished: Path) -> None:
+    results = json.loads((finished / "results.json").read_text())
+    pairs = results["drift"]["seed_pairs"]
+    assert {p["method"] for p in pairs} == {"full-ft", "lora-r4"}
+    assert all(p["seeds"] == [1, 2] and p["layers"] >= 2 for p in pairs)
+    # the two seeds start at one base model: 0 apart at step 0, apart once they trained
+    last = max(p["step"] for p in pairs)
+    assert max(abs(p["mean_drift"]) for p in pairs if p["step"] == 0) < 1e-9
+    assert min(p["mean_drift"] for p in pairs if p["step"] == last) > 0
+    drift = results["decisions"]["drift"]
+    step = drift["step"]["rotten_tomatoes"]
+    reference = drift["seed_reference"]["rotten_tomatoes"]
+    assert {r["method"] for r in reference} == {"full-ft", "lora-r4"}
+    assert all(r["step"] == step and r["pairs"] == 1 and r["from_base"] > 0 for r in reference)
+    drift_part = results["hypotheses"][0]["components"][1]
+    assert f"seed to seed at step {step}: lora-r4 " in drift_part["sentence"], drift_part
+
+
 def test_second_invocation_is_all_cached(finished: Path) -> None:
     before = (finished / "results.json").read_text()
     proc = run_cli("run", str(finished.parent / "study.yaml"), "--out", str(finished))

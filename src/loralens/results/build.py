@@ -20,6 +20,9 @@ from loralens.results.drift import (
     drift_decision,
     drift_note,
     drift_section,
+    seed_note,
+    seed_pairs_section,
+    seed_reference,
 )
 from loralens.results.forgetting import forgetting_rows, forgetting_tests
 from loralens.results.learning import (
@@ -109,6 +112,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     got = collect(inputs, params["cells"])
     runs = [{k: v for k, v in r.items() if k not in ANALYSIS_ONLY} for r in got["train"]]
     drift = drift_section(got["drift"])
+    drift["seed_pairs"] = seed_pairs_section(got["seed_drift"])
     attach_val_scores(drift["summary"], got["train"], params["primary_metrics"])
     missing = params.get("missing") or {}
     results = {
@@ -164,6 +168,9 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         greater = get_metric(primary[task]).greater_is_better
         matched = drift_at_matched_score(drift["summary"], task, pooling, greater)
         results["decisions"]["drift"]["matched_score"][task] = matched
+        step = results["decisions"]["drift"]["step"].get(task)
+        reference = seed_reference(drift["seed_pairs"], drift["summary"], task, pooling, step)
+        results["decisions"]["drift"]["seed_reference"][task] = reference
     compared = results["decisions"]["drift"]
     # What learned, before any verdict: a comparison of a model that did not is not applicable.
     over = over_baseline_rows(got["train"], got["baselines"], primary, th.alpha)
@@ -191,6 +198,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
                 [
                     drift_note(drift["summary"], task, pair, pooling, step),
                     *matched_note(compared["matched_score"][task], pair),
+                    *seed_note(compared["seed_reference"][task], pair),
                     rates_note(results["decisions"]["learning_rates"], task),
                 ]
             )

@@ -71,6 +71,11 @@ def read_drift(sid: str, path: Path, cell: dict[str, Any], out: Collected) -> No
     out["drift"].append((_ident(cell), _read(path / "drift.json"), _rel(path)))
 
 
+def read_seed_drift(sid: str, path: Path, cell: dict[str, Any], out: Collected) -> None:
+    """A variant's seed-to-seed drift."""
+    out["seed_drift"].append(((cell["task"], cell["variant"]), _read(path / "seed_drift.json")))
+
+
 def read_sparsity(sid: str, path: Path, cell: dict[str, Any], out: Collected) -> None:
     """A run's ΔW statistics."""
     out["sparsity"].append((_ident(cell), _read(path / "sparsity.json"), _rel(path)))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from loralens.errors import LoralensError
 from loralens.metrics.dominance import dominated
 
@@ -34,6 +36,54 @@ def drift_section(entries: list) -> dict[str, list]:
                 "compares one probe set across runs: rerun the runs whose probe set differs"
             )
     return {"rows": rows, "controls": controls, "summary": summary}
+
+
+def seed_pairs_section(entries: list) -> list[dict]:
+    """Seed-to-seed drift rows: per variant, snapshot step and pair of seeds, the layer mean."""
+    return [
+        {"task": task, "method": variant, "pooling": data["pooling"], **s}
+        for (task, variant), data in entries
+        for s in data["summary"]
+    ]
+
+
+def seed_reference(
+    pairs: list[dict], summary: list[dict], task: str, pooling: str, step: int | None
+) -> list[dict]:
+    """Per variant of `task` at the compared step: how far its seeds drift apart (mean, lowest
+    and highest pair) beside how far they drift from the base (mean over seeds)."""
+    if step is None:
+        return []
+    apart, from_base = defaultdict(list), defaultdict(list)
+    for p in pairs:
+        if (p["task"], p["pooling"], p["step"]) == (task, pooling, step):
+            apart[p["method"]].append(p["mean_drift"])
+    for s in summary:
+        if (s["task"], s["pooling"], s["step"], s["selected"]) == (task, pooling, step, False):
+            from_base[s["method"]].append(s["mean_drift"])
+    return [
+        {
+            "method": method,
+            "step": step,
+            "pairs": len(values),
+            "mean": float(np.mean(values)),
+            "low": min(values),
+            "high": max(values),
+            "from_base": float(np.mean(from_base[method])) if from_base[method] else None,
+        }
+        for method, values in apart.items()
+    ]
+
+
+def seed_note(reference: list[dict], pair: list[str] | tuple[str, str]) -> list[str]:
+    """The drift part's words on the seed-to-seed scale (none when not measured)."""
+    by = {r["method"]: r for r in reference if r["from_base"] is not None}
+    shown = [
+        f"{m} {by[m]['mean']:.5f} between its seeds, {by[m]['from_base']:.5f} from the base"
+        for m in pair
+        if m in by
+    ]
+    return [f"seed to seed at step {reference[0]['step']}: {'; '.join(shown)}"] if shown else []
 
 
 def attach_val_scores(summary: list[dict], runs: list[dict], primary: dict[str, str]) -> None:
@@ -85,6 +135,7 @@ def drift_decision(summary: list[dict], tasks: list[str], pooling: str) -> dict[
         "step": steps,
         "not_compared": reasons,
         "matched_score": {},  # per task: results.learning.drift_at_matched_score
+        "seed_reference": {},  # per task: seed_reference
     }
 
 

@@ -53,8 +53,9 @@ __all__ = [
 # runs test where the metric is a mean of examples, its margin per metric with its unit
 # (decisions.margins); statistics.anova per primary metric; 10: how each metric reads
 # (decisions.metrics) and each variant's settings as trained (decisions.variants), so the report
-# imports no registry; a verdict's metric direction (greater_is_better).
-SCHEMA_VERSION = 10
+# imports no registry; a verdict's metric direction (greater_is_better); 11: seed-to-seed drift
+# (drift.seed_pairs, decisions.drift.seed_reference), the scale drift is read on.
+SCHEMA_VERSION = 11
 
 
 class Study(Fixed):
@@ -264,12 +265,28 @@ class DriftSummary(Fixed):
     )
 
 
+class SeedPairDrift(Fixed):
+    """Two seeds of one variant against each other at one snapshot step: the scale drift is
+    read on (how much a rerun alone moves the representations)."""
+
+    task: str
+    method: str
+    pooling: str
+    step: int
+    seeds: list[int]
+    mean_drift: Num = Field(
+        description="mean over layers of 1 - debiased CKA between the two seeds' representations"
+    )
+    layers: int
+
+
 class Drift(Fixed):
-    """Drift rows, controls (once per task) and per-run summaries."""
+    """Drift rows, controls (once per task), per-run summaries and seed-to-seed drift."""
 
     rows: list[DriftRow] = Field(default_factory=list)
     controls: list[DriftControl] = Field(default_factory=list)
     summary: list[DriftSummary] = Field(default_factory=list)
+    seed_pairs: list[SeedPairDrift] = Field(default_factory=list)
 
 
 class SparsityRow(Fixed):
@@ -362,7 +379,7 @@ class Variants(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[10]
+    schema_version: Literal[11]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")

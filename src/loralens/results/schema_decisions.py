@@ -11,6 +11,20 @@ from loralens.config import RunConfig
 from loralens.results.schema_base import Fixed, Num
 
 
+class SeedReference(Fixed):
+    """One variant's seed-to-seed drift at the compared step, beside its drift from the base."""
+
+    method: str
+    step: int
+    pairs: int = Field(description="pairs of seeds compared")
+    mean: Num = Field(description="mean over pairs of seeds of their layer-mean 1 - debiased CKA")
+    low: Num = Field(description="the closest pair")
+    high: Num = Field(description="the farthest pair")
+    from_base: Num = Field(
+        None, description="the variant's mean drift from the base at this step (None: not measured)"
+    )
+
+
 class DriftDecision(Fixed):
     """How drift is compared between methods."""
 
@@ -23,6 +37,10 @@ class DriftDecision(Fixed):
     matched_score: dict[str, MatchedScore] = Field(
         default_factory=dict,
         description="per task: drift where each run first reached a val score every run reached",
+    )
+    seed_reference: dict[str, list[SeedReference]] = Field(
+        default_factory=dict,
+        description="per task: each variant's seeds against each other at the compared step",
     )
 
 

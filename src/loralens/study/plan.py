@@ -15,7 +15,7 @@ from loralens.kinds import get_kind
 from loralens.methods import get_method
 from loralens.study.inputs import model_inputs, task_inputs
 from loralens.study.stages import STAGE_KINDS, may_read, stage_kind
-from loralens.study.units import Cell, RunContext, Stage, StudyTask, cell_dict
+from loralens.study.units import Cell, RunContext, Stage, StudyTask, VariantContext, cell_dict
 from loralens.training.folder import run_fields
 
 
@@ -93,6 +93,7 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
         data_params = _with_inputs({"task": _task_params(cfg, task), "model": model}, reads)
         stages.append(Stage(f"data/{task.name}", "data", data_params, cell=Cell(task.name)))
         for variant in st.methods:
+            train_ids: dict[int, str] = {}
             for seed in st.seeds:
                 run = tuned_cell(
                     cfg, cell_config(cfg, task.entry, variant, seed), task.name, variant
@@ -113,6 +114,13 @@ def plan_study(cfg: RunConfig) -> list[Stage]:
                     for kind in STAGE_KINDS.values()
                     if kind.per_run is not None and (stage := kind.per_run(ctx)) is not None
                 ]
+                train_ids[seed] = sid
+            group = VariantContext(cfg, run, task, variant, train_ids)
+            stages += [
+                stage
+                for kind in STAGE_KINDS.values()
+                if kind.per_variant is not None and (stage := kind.per_variant(group)) is not None
+            ]
         control = _with_inputs(_control_params(cfg, task), reads)
         stages.append(Stage(f"control/{task.name}", "control", control, cell=Cell(task.name)))
         stages += _baseline_stages(cfg, task, gpus)

@@ -14,7 +14,7 @@ from loralens.results import collect
 from loralens.results.collect import Reader
 from loralens.results.schema import SCHEMA_VERSION
 from loralens.study.store import read_manifest
-from loralens.study.units import RunContext, Stage
+from loralens.study.units import RunContext, Stage, VariantContext
 from loralens.training.folder import TrainingRun
 
 StageFn = Callable[[dict[str, Any], dict[str, Path], Path], None]
@@ -102,6 +102,14 @@ def stage_drift(params: dict, inputs: dict[str, Path], out: Path) -> None:
     (run_dir,) = upstream(inputs, "train")
     (control,) = upstream(inputs, "control")
     run_drift(run_dir, out, control_dir=control, compared=params.get("pooling"))
+
+
+def stage_seed_drift(params: dict, inputs: dict[str, Path], out: Path) -> None:
+    """How far the seeds of one variant drift apart, at every snapshot step they share."""
+    from loralens.drift.seeds import run_snapshots, seed_pair_drift
+
+    runs = {TrainingRun(p).config().training.seed: p for p in upstream(inputs, "train")}
+    _write_json(out / "seed_drift.json", seed_pair_drift(run_snapshots(runs), params["pooling"]))
 
 
 def stage_sparsity(params: dict, inputs: dict[str, Path], out: Path) -> None:
@@ -200,6 +208,14 @@ def plan_sparsity(ctx: RunContext) -> Stage:
     return ctx.stage("sparsity", params, deps=(ctx.train_id,))
 
 
+def plan_seed_drift(ctx: VariantContext) -> Stage | None:
+    """A variant's seed-to-seed drift, when it has two seeds or more."""
+    if len(ctx.train_ids) < 2:
+        return None
+    params = {"task": ctx.task.name, "pooling": ctx.run.probing.pooling}
+    return ctx.stage("seed_drift", params, deps=tuple(ctx.train_ids.values()))
+
+
 def plan_forgetting(ctx: RunContext) -> Stage | None:
     """A run on the forgetting probes, when the study asks for forgetting."""
     base = ctx.forgetting_base
@@ -228,6 +244,8 @@ class StageKind:
     resumable: bool = False  # picks up its own checkpoints after a kill
     # A per-run kind: its stage on one trained run of the study (None: not planned for it).
     per_run: Callable[[RunContext], Stage | None] | None = None
+    # A per-variant kind: its stage on every seed of one variant on one task.
+    per_variant: Callable[[VariantContext], Stage | None] | None = None
 
 
 STAGE_KINDS: dict[str, StageKind] = {}
@@ -290,6 +308,15 @@ for _kind in (
         reads=("train", "control"),
         version=3,
         per_run=plan_drift,
+    ),
+    # the scale drift is read on: two seeds of one variant against each other
+    StageKind(
+        "seed_drift",
+        stage_seed_drift,
+        ("seed_drift.json",),
+        read=collect.read_seed_drift,
+        reads=("train",),
+        per_variant=plan_seed_drift,
     ),
     # 2: each matrix's chance level of intruders beside its count
     StageKind(

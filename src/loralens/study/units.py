@@ -66,6 +66,22 @@ class RunContext:
         return Stage(sid, kind, params, deps=deps, cell=cell)
 
 
+@dataclass(frozen=True)
+class VariantContext:
+    """What a per-variant stage kind's planner reads: every seed of one variant on one task."""
+
+    study: RunConfig  # the study's config
+    run: RunConfig  # a run's config of the variant (its settings resolved; the seed is its last)
+    task: StudyTask
+    variant: str
+    train_ids: dict[int, str]  # seed -> its train stage
+
+    def stage(self, kind: str, params: dict[str, Any], deps: tuple[str, ...]) -> Stage:
+        """A stage of `kind` on this variant, named `KIND/TASK/VARIANT`."""
+        cell = Cell(self.task.name, self.variant)
+        return Stage(f"{kind}/{cell.task}/{cell.variant}", kind, params, deps=deps, cell=cell)
+
+
 def cell_dict(cell: Cell | None) -> dict[str, Any]:
     """A stage's cell as JSON (empty for study-wide stages such as serving)."""
     return dataclasses.asdict(cell) if cell is not None else {}
