@@ -191,7 +191,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         samples, reason = task_serving(got["serving"], task, engine, failed_serving, served)
         step = compared["step"].get(task)
         drift_args = {"drift_reason": compared["not_compared"].get(task, "")}
-        dr = {"lora": [], "full": []}
+        dr = {"treatment": [], "reference": []}
         if step is not None:
             dr = drift_by_seed(drift["summary"], task, pair, pooling, step)
             drift_args["drift_note"] = "; ".join(

@@ -64,47 +64,53 @@ def example_matrix(runs: list[dict], metric: str) -> np.ndarray:
     return scores
 
 
-def paired(lora: list[dict], full: list[dict]) -> bool:
+def paired(treatment: list[dict], reference: list[dict]) -> bool:
     """Whether the two methods' runs pair by seed (the same seeds, two or more, in seed order):
     runs of one seed share the data order and head initialisation."""
-    seeds = [r["seed"] for r in lora]
-    return len(seeds) > 1 and seeds == [r["seed"] for r in full]
+    seeds = [r["seed"] for r in treatment]
+    return len(seeds) > 1 and seeds == [r["seed"] for r in reference]
 
 
-def per_example(lora: list[dict], full: list[dict], metric: str) -> dict[str, Any]:
+def per_example(treatment: list[dict], reference: list[dict], metric: str) -> dict[str, Any]:
     """The crossed examples x runs test of the primary metric (paired by seed where the runs
     pair), or why it was not computed."""
     try:
-        scores = example_matrix(lora + full, metric)  # (runs, examples)
+        scores = example_matrix(treatment + reference, metric)  # (runs, examples)
     except ValueError as exc:
         return {"not_computed": str(exc)}
-    test = paired_crossed_difference_test if paired(lora, full) else crossed_difference_test
-    return _safe(test, scores[: len(lora)], scores[len(lora) :])
+    test = (
+        paired_crossed_difference_test if paired(treatment, reference) else crossed_difference_test
+    )
+    return _safe(test, scores[: len(treatment)], scores[len(treatment) :])
 
 
-def examples_of(lora: list[dict], full: list[dict], metric: str) -> dict[str, Any] | None:
+def examples_of(treatment: list[dict], reference: list[dict], metric: str) -> dict[str, Any] | None:
     """The two methods' (runs, examples) scores for verdict A's crossed test, or None (then
     Welch across seeds decides): `metric` is not a per-example mean, or the runs' examples
     differ."""
     try:
-        scores = example_matrix(lora + full, metric)  # (runs, examples)
+        scores = example_matrix(treatment + reference, metric)  # (runs, examples)
     except ValueError:
         return None
-    return {"lora": scores[: len(lora)], "full": scores[len(lora) :]}
+    return {"treatment": scores[: len(treatment)], "reference": scores[len(treatment) :]}
 
 
 def compare_accuracy(
-    task: str, metric: str, lora: list[dict], full: list[dict], th: Thresholds | None = None
+    task: str,
+    metric: str,
+    treatment: list[dict],
+    reference: list[dict],
+    th: Thresholds | None = None,
 ) -> dict:
     """Welch, Mann-Whitney, Hedges' g across seeds, the seeds a non-inferiority test at the
     margin would need (planning); the crossed examples x runs test of accuracy; McNemar per
     seed pair (description)."""
     th = th or Thresholds()
-    a = [r["test"][metric] for r in lora]
-    b = [r["test"][metric] for r in full]
+    a = [r["test"][metric] for r in treatment]
+    b = [r["test"][metric] for r in reference]
     mcnemar = [
         _safe(mcnemar_from_predictions, la["predictions"], fu["predictions"], la["labels"])
-        for la, fu in zip(lora, full, strict=False)
+        for la, fu in zip(treatment, reference, strict=False)
     ]
     # Each McNemar pair is about two particular models (same seed index, sharing the head
     # initialisation and data order), not about the methods: a description, never corrected
@@ -112,8 +118,8 @@ def compare_accuracy(
     return {
         "task": task,
         "metric": metric,
-        "treatment": lora[0]["method"],
-        "reference": full[0]["method"],
+        "treatment": treatment[0]["method"],
+        "reference": reference[0]["method"],
         "treatment_values": a,
         "reference_values": b,
         "unit": "training seed; runs of one seed share data order and head initialisation, so "
@@ -125,7 +131,7 @@ def compare_accuracy(
         "mann_whitney": _safe(mann_whitney_u, a, b),
         "hedges_g": _safe(hedges_g, a, b),
         "power": _safe(seeds_for_noninferiority, a, b, margin=th.accuracy_margin, alpha=th.alpha),
-        "per_example": per_example(lora, full, metric),
+        "per_example": per_example(treatment, reference, metric),
         "mcnemar_per_seed_pair": mcnemar,
     }
 
@@ -181,21 +187,21 @@ def study_statistics(
         for treatment, reference in pairs:
             if treatment not in methods or reference not in methods:
                 continue  # this task has no finished runs of one of them
-            lora, full = methods[treatment], methods[reference]
-            if missing := sorted({r["method"] for r in lora + full if metric not in r["test"]}):
-                found = ", ".join(sorted(lora[0]["test"]))
+            a, b = methods[treatment], methods[reference]  # their runs
+            if missing := sorted({r["method"] for r in a + b if metric not in r["test"]}):
+                found = ", ".join(sorted(a[0]["test"]))
                 raise LoralensError(
                     f"task {task}: its primary metric '{metric}' is not among the test metrics "
                     f"of {', '.join(missing)} ({found}); the runs and the task file disagree"
                 )
             margin = th.accuracy_margin if margins is None else margins[task]
             th_task = dataclasses.replace(th, accuracy_margin=margin)
-            tests.append(compare_accuracy(task, metric, lora, full, th_task))
+            tests.append(compare_accuracy(task, metric, a, b, th_task))
             verdict_inputs[(task, treatment, reference)] = {
-                "lora": [r["test"][metric] for r in lora],
-                "full": [r["test"][metric] for r in full],
-                "examples": examples_of(lora, full, metric),
-                "paired": paired(lora, full),
+                "treatment": [r["test"][metric] for r in a],
+                "reference": [r["test"][metric] for r in b],
+                "examples": examples_of(a, b, metric),
+                "paired": paired(a, b),
             }
     stats = {
         "accuracy": tests,

@@ -157,7 +157,7 @@ def _compared(
 def drift_by_seed(
     summary: list[dict], task: str, pair: tuple[str, str], pooling: str, step: int
 ) -> dict[str, list[float]]:
-    """Layer-mean drift per seed for the treatment ("lora") and the reference ("full") at the
+    """Layer-mean drift per seed for the treatment and the reference at the
     matched `step`, in seed order; "paired": both have the same seeds (pairs share a seed)."""
 
     def rows(method: str) -> list[dict]:
@@ -165,7 +165,7 @@ def drift_by_seed(
 
     a, b = rows(pair[0]), rows(pair[1])
     same = [s["seed"] for s in a] == [s["seed"] for s in b]
-    drift = {"lora": [s["mean_drift"] for s in a], "full": [s["mean_drift"] for s in b]}
+    drift = {"treatment": [s["mean_drift"] for s in a], "reference": [s["mean_drift"] for s in b]}
     return drift | {"paired": same and len(a) > 1}
 
 

@@ -148,8 +148,8 @@ def not_applicable(verdict: Verdict, reason: str) -> Verdict:
 
 
 def accuracy_verdict(
-    lora: Any,
-    full: Any,
+    treatment: Any,
+    reference: Any,
     /,
     *,
     thresholds: Thresholds | None = None,
@@ -157,13 +157,15 @@ def accuracy_verdict(
 ) -> Verdict:
     """Part A: LoRA's accuracy over seeds is at most `accuracy_margin` below full FT's;
     `examples`: the two methods' (runs, examples) scores (then the crossed test decides)."""
-    ev = accuracy_evidence(lora, full, thresholds or Thresholds(), examples=examples)
+    ev = accuracy_evidence(treatment, reference, thresholds or Thresholds(), examples=examples)
     return _decide(ev, ev.p_value)
 
 
-def drift_verdict(lora: Any, full: Any, /, *, thresholds: Thresholds | None = None) -> Verdict:
+def drift_verdict(
+    treatment: Any, reference: Any, /, *, thresholds: Thresholds | None = None
+) -> Verdict:
     """Part B: LoRA's mean drift per seed is at least `drift_reduction` below full FT's."""
-    ev = drift_evidence(lora, full, thresholds or Thresholds())
+    ev = drift_evidence(treatment, reference, thresholds or Thresholds())
     return _decide(ev, ev.p_value)
 
 
@@ -242,6 +244,9 @@ def _combine(
     )
 
 
+COMPARED = ("treatment", "reference")  # the two groups of parts A and B
+
+
 def evaluate_hypothesis(
     accuracy: Mapping[str, Sequence[float]],
     drift: Mapping[str, Sequence[float]],
@@ -259,26 +264,30 @@ def evaluate_hypothesis(
 ) -> Verdict:
     """Verdict on H = performance AND (drift OR serving), an intersection-union test.
 
-    `accuracy` maps "lora" and "full" to per-seed values of the task's primary `metric` (and
-    "paired" to whether value i of each shares its seed; `drift` likewise);
+    `accuracy` maps "treatment" and "reference" to per-seed values of the task's primary
+    `metric` (and "paired" to whether value i of each shares its seed; `drift` likewise);
     `examples` (a per-example-mean metric) maps them to (runs, examples) scores whose row means
     are those values: part A is then the crossed examples x runs test, else Welch across seeds;
     `drift_reason`: why the drift part cannot be tested (then inconclusive with it);
     `drift_note`: what the drift part rests on (step, pooling, flagged layers), in its sentence;
     `serving_note`: whose serving measurement part C is (one study-level result), likewise;
     `names`: the compared treatment and reference variants, as the sentences call them (None:
-    "LoRA" and "full").
+    "treatment" and "reference").
     """
-    # `drift` maps "lora" and "full" to per-seed values; `serving` maps "merged" and "adapters"
-    # to repeated latency measurements (None: not measured, so inconclusive). An untestable part
-    # has p = 1.
+    # `drift` maps "treatment" and "reference" to per-seed values; `serving` maps "merged" and
+    # "adapters" to repeated latency measurements (None: not measured, so inconclusive). An
+    # untestable part has p = 1.
     th = thresholds or Thresholds()
-    acc = _pick(accuracy, ("lora", "full"), "accuracy")
+    acc = _pick(accuracy, COMPARED, "accuracy")
     drift_ev = (
-        not_measured(DRIFT, th.drift_reduction, True, ("lora", "full"), th, drift_reason, "seeds")
+        not_measured(DRIFT, th.drift_reduction, True, COMPARED, th, drift_reason, "seeds")
         if drift_reason
         else drift_evidence(
-            *_pick(drift, ("lora", "full"), "drift"), th, family=2, paired=bool(drift.get("paired"))
+            *_pick(drift, COMPARED, "drift"),
+            th,
+            family=2,
+            paired=bool(drift.get("paired")),
+            names=names or COMPARED,
         )
     )
     evidence = (
@@ -287,9 +296,9 @@ def evaluate_hypothesis(
             th,
             metric,
             greater_is_better,
-            None if examples is None else _pick(examples, ("lora", "full"), "examples"),
+            None if examples is None else _pick(examples, COMPARED, "examples"),
             bool(accuracy.get("paired")),
-            names or ("LoRA", "full"),
+            names or COMPARED,
         ),
         noted(drift_ev, drift_note),
         noted(

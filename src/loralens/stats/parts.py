@@ -185,26 +185,26 @@ def _unit(metric: str, margin: float) -> str:
 
 
 def accuracy_evidence(
-    lora: Any,
-    full: Any,
+    treatment: Any,
+    reference: Any,
     th: Thresholds,
     metric: str = "accuracy",
     greater: bool = True,
     examples: tuple[Any, Any] | None = None,
     paired: bool = False,
-    names: tuple[str, str] = ("LoRA", "full"),
+    names: tuple[str, str] = ("treatment", "reference"),
 ) -> Evidence:
     """Part A's evidence: the crossed examples x runs test when `examples` holds the two
     methods' (runs, examples) scores of a per-example-mean metric, else a t-test across seeds;
     `paired`: run i of each method shares its seed (the tests then pair them); `names`: what
     the treatment and the reference are called in its sentence."""
     name, margin = PERFORMANCE, th.accuracy_margin
-    groups = samples(False, lora=lora, full=full)
+    groups = samples(False, treatment=treatment, reference=reference)
     if _is_fraction(metric) and margin < 1 and any(np.any(np.abs(v) > 1) for v in groups.values()):
         raise ValueError("scores above 1 look like percentages: give accuracy_margin in points")
     sign = 1.0 if greater else -1.0  # lower is better: LoRA may be at most `margin` above full
     groups = {k: sign * v for k, v in groups.items()}
-    lo, fu = groups["lora"], groups["full"]
+    lo, fu = groups["treatment"], groups["reference"]
     diff = float(lo.mean() - fu.mean()) if lo.size and fu.size else math.nan
     t, ref = names
     what = f"{metric}, mean {t} - {ref}" if greater else f"{metric}, mean {ref} - {t}"
@@ -216,7 +216,7 @@ def accuracy_evidence(
     try:
         if examples is None:
             test = paired_noninferiority if paired else welch_noninferiority
-            r = test(groups["lora"], groups["full"], margin=margin, alpha=th.alpha)
+            r = test(groups["treatment"], groups["reference"], margin=margin, alpha=th.alpha)
             unit = seeds
         else:
             scores = (sign * np.asarray(e) for e in examples)
@@ -253,11 +253,19 @@ def crossed_noninferiority(
 
 
 def drift_evidence(
-    lora: Any, full: Any, th: Thresholds, family: int = 1, paired: bool = False
+    treatment: Any,
+    reference: Any,
+    th: Thresholds,
+    family: int = 1,
+    paired: bool = False,
+    names: tuple[str, str] = ("treatment", "reference"),
 ) -> Evidence:
+    """Part B: the treatment's drift per seed is at least `drift_reduction` below the
+    reference's (ratio of geometric means); `names`: what its sentence calls the two."""
     name, need = DRIFT, th.drift_reduction
-    raw = samples(False, lora=lora, full=full)
-    if unmoved := [k for k, v in raw.items() if np.any(v <= 0)]:
+    raw = samples(False, treatment=treatment, reference=reference)
+    called = dict(zip(raw, names, strict=True))
+    if unmoved := [called[k] for k, v in raw.items() if np.any(v <= 0)]:
         # A selected model identical to the base (step 0, or a learning rate of 0 in warmup).
         why = (
             f"{' and '.join(unmoved)} drift is 0 in some seed (the selected model equals the "
@@ -267,8 +275,8 @@ def drift_evidence(
         return Evidence(
             name, nan, nan, nan, need, True, "none", nan, n_seeds, th.alpha, why, "seeds"
         )  # fmt: skip
-    groups = samples(True, lora=lora, full=full)
-    observed = 1.0 - gm_ratio(groups["lora"], groups["full"])
+    groups = samples(True, treatment=treatment, reference=reference)
+    observed = 1.0 - gm_ratio(groups["treatment"], groups["reference"])
     point = (observed, f"reduction = {pct(observed)}")
     early = untestable(name, groups, point, need, th, "seeds")
     if early is not None:
@@ -277,8 +285,8 @@ def drift_evidence(
     unit = "seeds (paired by seed)" if paired else "seeds"
     try:
         r = test(
-            groups["lora"],
-            groups["full"],
+            groups["treatment"],
+            groups["reference"],
             threshold=1.0 - need,
             alternative="less",
             confidence_level=1 - 2 * th.alpha / family,
@@ -355,8 +363,8 @@ def serving_not_measured(th: Thresholds, reason: str) -> Evidence:
 
 def named(ev: Evidence, names: tuple[str, str]) -> Evidence:
     """`ev` with its groups' counts under the compared variants' names (treatment, reference)
-    instead of "lora" and "full"."""
-    rename = {"lora": names[0], "full": names[1]}
+    instead of "treatment" and "reference"."""
+    rename = {"treatment": names[0], "reference": names[1]}
     return dataclasses.replace(ev, n_seeds={rename.get(k, k): n for k, n in ev.n_seeds.items()})
 
 

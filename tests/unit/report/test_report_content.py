@@ -29,8 +29,8 @@ def _all_blocks(results: Results) -> list:
 
 def _verdict(lora_drift: list[float]) -> dict:
     v = evaluate_hypothesis(
-        {"lora": [0.80, 0.81, 0.82], "full": [0.81, 0.82, 0.815]},
-        {"lora": lora_drift, "full": [0.10, 0.11, 0.12]},
+        {"treatment": [0.80, 0.81, 0.82], "reference": [0.81, 0.82, 0.815]},
+        {"treatment": lora_drift, "reference": [0.10, 0.11, 0.12]},
         None,
         thresholds=Thresholds(),
     )
@@ -329,8 +329,8 @@ def test_margins_are_printed_in_each_metrics_unit() -> None:
     d["decisions"]["margins"] = {"sst2": d["decisions"]["margins"]["sst2"]}
     assert margins_text(typed(d)) == "3 points"
     lm = evaluate_hypothesis(
-        {"lora": [3.10, 3.12, 3.11], "full": [3.08, 3.09, 3.07]},
-        {"lora": [0.1, 0.11, 0.12], "full": [0.2, 0.21, 0.22]},
+        {"treatment": [3.10, 3.12, 3.11], "reference": [3.08, 3.09, 3.07]},
+        {"treatment": [0.1, 0.11, 0.12], "reference": [0.2, 0.21, 0.22]},
         thresholds=Thresholds(accuracy_margin=0.05),
         metric="nll",
         greater_is_better=False,
@@ -350,8 +350,8 @@ def typed_verdict(v) -> object:
 def test_a_comparison_of_two_adapters_is_named_by_its_variants_not_lora_and_full() -> None:
     # dora vs lora-r8: the sentences and counts name the two variants, never "LoRA - full".
     v = evaluate_hypothesis(
-        {"lora": [0.80, 0.81, 0.82], "full": [0.80, 0.80, 0.81], "paired": True},
-        {"lora": [0.1, 0.11, 0.12], "full": [0.2, 0.21, 0.22], "paired": True},
+        {"treatment": [0.80, 0.81, 0.82], "reference": [0.80, 0.80, 0.81], "paired": True},
+        {"treatment": [0.1, 0.11, 0.12], "reference": [0.2, 0.21, 0.22], "paired": True},
         names=("dora", "lora-r8"),
     )
     part_a = v.components[0]

@@ -186,9 +186,9 @@ def test_verdict_a_reads_the_examples_of_each_run() -> None:
     runs = _planted_runs()
     _, inputs = study_statistics(runs, Thresholds(), {"a": "accuracy"}, PAIRS)
     examples = inputs[("a", *PAIRS[0])]["examples"]
-    assert examples["lora"].shape == examples["full"].shape == (3, 200)
-    np.testing.assert_allclose(examples["lora"].mean(1), inputs[("a", *PAIRS[0])]["lora"])
-    assert examples["lora"].sum() - examples["full"].sum() == 30  # 10 more right per run
+    assert examples["treatment"].shape == examples["reference"].shape == (3, 200)
+    np.testing.assert_allclose(examples["treatment"].mean(1), inputs[("a", *PAIRS[0])]["treatment"])
+    assert examples["treatment"].sum() - examples["reference"].sum() == 30  # 10 more right per run
 
 
 def test_the_same_runs_give_the_same_statistics_every_time() -> None:

@@ -44,8 +44,8 @@ def test_drift_is_compared_at_the_last_step_every_run_reached() -> None:
     assert matched_step(summary, "t", "mean_nosink") == (20, "")
     values = drift_by_seed(summary, "t", ("lora", "full"), "mean_nosink", 20)
     assert values == {
-        "lora": [pytest.approx(0.021), pytest.approx(0.022)],
-        "full": [0.101],
+        "treatment": [pytest.approx(0.021), pytest.approx(0.022)],
+        "reference": [0.101],
         "paired": False,  # seed 2 has no full run: nothing to pair it with
     }
     note = drift_note(summary, "t", ("lora", "full"), "mean_nosink", 20)
@@ -59,8 +59,8 @@ def test_runs_without_a_common_step_are_not_compared_and_say_why() -> None:
     why = decision["not_compared"]["t"]
     assert "no snapshot step common to every run of task t" in why and "lora seed 1: 0, 7" in why
     verdict = evaluate_hypothesis(
-        {"lora": [0.8, 0.81, 0.79], "full": [0.8, 0.8, 0.81]},
-        {"lora": [], "full": []},
+        {"treatment": [0.8, 0.81, 0.79], "reference": [0.8, 0.8, 0.81]},
+        {"treatment": [], "reference": []},
         drift_reason=why,
     )
     part = next(c for c in verdict.components if c.name.startswith("Drift"))

@@ -30,14 +30,16 @@ SEEDS, REPEATS, PAIRS = 3, 5, 20
 
 
 def _acc(rng: np.random.Generator, diff: float) -> dict[str, np.ndarray]:
-    """Per-seed scores with a true LoRA - full difference `diff` (SD 1 point)."""
-    return {"lora": rng.normal(0.80 + diff, 0.01, SEEDS), "full": rng.normal(0.80, 0.01, SEEDS)}
+    """Per-seed scores with a true treatment - reference difference `diff` (SD 1 point)."""
+    treatment, reference = rng.normal(0.80 + diff, 0.01, SEEDS), rng.normal(0.80, 0.01, SEEDS)
+    return {"treatment": treatment, "reference": reference}
 
 
 def _drift(rng: np.random.Generator, ratio: float) -> dict[str, np.ndarray]:
-    """Per-seed drifts, log-normal, with a true GM(lora) / GM(full) of `ratio`."""
-    full = np.exp(rng.normal(math.log(0.05), 0.2, SEEDS))
-    return {"lora": np.exp(rng.normal(math.log(0.05 * ratio), 0.2, SEEDS)), "full": full}
+    """Per-seed drifts, log-normal, with a true GM(treatment) / GM(reference) of `ratio`."""
+    reference = np.exp(rng.normal(math.log(0.05), 0.2, SEEDS))
+    treatment = np.exp(rng.normal(math.log(0.05 * ratio), 0.2, SEEDS))
+    return {"treatment": treatment, "reference": reference}
 
 
 def _serving(rng: np.random.Generator, ratio: float) -> dict[str, np.ndarray]:
@@ -117,7 +119,7 @@ def test_paired_serving_rounds_are_calibrated_and_see_through_machine_load() -> 
     rng = np.random.default_rng(5)
 
     def serving(ratio: float) -> str:
-        drift = {"lora": [1.0, 1.1, 0.9], "full": [1.0, 1.1, 0.9]}  # no drift reduction
+        drift = {"treatment": [1.0, 1.1, 0.9], "reference": [1.0, 1.1, 0.9]}  # no drift reduction
         v = evaluate_hypothesis(_acc(rng, 0.0), drift, _paired_serving(rng, ratio), thresholds=TH)
         return v.components[2].status
 
@@ -161,7 +163,7 @@ def test_part_a_from_examples_finds_a_planted_equivalence() -> None:
     v = accuracy_verdict(lora.mean(1), full.mean(1), thresholds=TH, examples=(lora, full))
     assert v.test.startswith("crossed examples x runs non-inferiority")
     assert v.estimate == pytest.approx(lora.mean() - full.mean())
-    assert "3 lora vs 3 full seeds x 200 test examples" in v.sentence
+    assert "3 treatment vs 3 reference seeds x 200 test examples" in v.sentence
 
 
 def test_parts_a_and_b_paired_by_seed_are_calibrated_at_their_thresholds() -> None:
@@ -182,8 +184,8 @@ def test_parts_a_and_b_paired_by_seed_are_calibrated_at_their_thresholds() -> No
     def part_b() -> bool:
         seed_effect = rng.normal(0, 0.3, SEEDS)
         d = _drift(rng, 0.8)
-        ev = drift_evidence(d["lora"] * np.exp(seed_effect), d["full"] * np.exp(seed_effect), TH,
-                            paired=True)  # fmt: skip
+        shared = np.exp(seed_effect)  # a seed's effect, the same on both sides
+        ev = drift_evidence(d["treatment"] * shared, d["reference"] * shared, TH, paired=True)
         assert ev.test.startswith("paired t-test on log ratio")
         return ev.p_value < ALPHA
 

@@ -28,8 +28,8 @@ TH = Thresholds(serving_overhead=0.30, alpha=ALPHA)
 SWINGS = Noise(call_sd=0.03, swing_sd=0.12, drift_sd=0.01)
 TRANSIENT_ANYWHERE = Noise(0.03, 0.12, 0.01, transient=0.40, transient_call=None)
 TRANSIENT_ON_ENGINE = Noise(0.03, 0.12, 0.01, transient=0.40, transient_call=1)
-NO_DRIFT = {"lora": [1.0, 1.1, 0.9], "full": [1.0, 1.1, 0.9]}  # part B never holds
-ACC = {"lora": [0.80, 0.81, 0.79], "full": [0.80, 0.81, 0.79]}
+NO_DRIFT = {"treatment": [1.0, 1.1, 0.9], "reference": [1.0, 1.1, 0.9]}  # part B never holds
+ACC = {"treatment": [0.80, 0.81, 0.79], "reference": [0.80, 0.81, 0.79]}
 
 
 def _alone(rng: np.random.Generator, overhead: float, noise: Noise) -> str:
