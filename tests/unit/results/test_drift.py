@@ -10,6 +10,8 @@ from loralens.results.drift import (
     drift_note,
     drift_section,
     matched_step,
+    seed_note,
+    seed_reference,
 )
 from loralens.stats.hypotheses import evaluate_hypothesis
 
@@ -98,3 +100,28 @@ def test_drift_of_runs_with_the_same_seeds_pairs_them() -> None:
     summary = _summary({("lora", 1): [0, 10], ("lora", 2): [0, 10], ("full", 1): [0, 10],
                         ("full", 2): [0, 10]})  # fmt: skip
     assert drift_by_seed(summary, "t", ("lora", "full"), "mean_nosink", 10)["paired"] is True
+
+
+def test_the_seed_reference_reads_the_compared_step_beside_the_drift_from_the_base() -> None:
+    def pair(method: str, step: int, seeds: list[int], drift: float) -> dict:
+        ident = {"task": "t", "method": method, "pooling": "mean_nosink", "step": step}
+        return ident | {"seeds": seeds, "mean_drift": drift, "layers": 3}
+
+    pairs = [pair("lora", 20, [1, 2], 0.01), pair("lora", 20, [1, 3], 0.03)]
+    pairs += [pair("lora", 10, [1, 2], 0.5), pair("full", 20, [1, 2], 0.04)]
+    summary = [
+        {"task": "t", "method": m, "seed": s, "pooling": "mean_nosink", "step": 20}
+        | {"selected": False, "mean_drift": d}
+        for m, s, d in [("lora", 1, 0.02), ("lora", 2, 0.04), ("full", 1, 0.2), ("full", 2, 0.2)]
+    ]
+    (lora, full) = seed_reference(pairs, summary, "t", "mean_nosink", 20)
+    assert (lora["method"], lora["pairs"], lora["low"], lora["high"]) == ("lora", 2, 0.01, 0.03)
+    assert lora["mean"] == pytest.approx(0.02) and lora["from_base"] == pytest.approx(0.03)
+    assert full["from_base"] == pytest.approx(0.2)  # step 10's pair is not read at step 20
+    (note,) = seed_note([lora, full], ("lora", "full"))
+    assert note == (
+        "seed to seed at step 20: lora 0.02000 between its seeds, 0.03000 from the base; "
+        "full 0.04000 between its seeds, 0.20000 from the base"
+    )
+    assert seed_reference(pairs, summary, "t", "mean_nosink", None) == []
+    assert seed_note([], ("lora", "full")) == []
