@@ -89,6 +89,7 @@ def cmd_data_stats(args: argparse.Namespace) -> None:
     from loralens.console import print_json, print_task_stats
     from loralens.data import load_task
     from loralens.data.stats import task_stats
+    from loralens.kinds import get_kind
 
     data = load_task(args.task, Path(args.data_dir) if args.data_dir else None)
     data = _read_through_prompt(data, args.prompt)
@@ -101,7 +102,7 @@ def cmd_data_stats(args: argparse.Namespace) -> None:
     stats = task_stats(data, count)  # lengths before any cut
     stats["tokenizer"] = args.model
     if args.max_length is not None:
-        if tok is None or data.spec.kind != "classification":
+        if tok is None or not get_kind(data.spec.kind).labelled:
             raise ConfigError("--max-length counts cut classification inputs: give a --model")
         from loralens.data.run_task import fitted
 

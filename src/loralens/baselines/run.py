@@ -136,22 +136,12 @@ def k_shot_entry(data: TaskData, cfg: RunConfig, batch_size: int) -> dict:
 
 
 def run_baselines(cfg: RunConfig, names: list[str], batch_size: int) -> list[dict]:
-    """The requested baselines for the config's task, scored by the one evaluation path.
+    """The requested baselines the task's kind offers (`TaskKind.baselines`: e.g. majority,
+    random and the zero-shot prompt for classification, the pretrained model for language
+    modelling, and after k demonstrations for extractive QA), scored by the one evaluation path."""
+    from loralens.kinds import get_kind
 
-    A task without labels has the pretrained model (`zero_shot`); extractive QA also has it
-    after k training demonstrations (`k_shot`).
-    """
     data = load_run_task(cfg)
-    if data.spec.kind != "classification":
-        out = [base_model_entry(data, cfg, batch_size)] if "zero_shot" in names else []
-        if "k_shot" in names and data.spec.kind == "extractive_qa":
-            out.append(k_shot_entry(data, cfg, batch_size))
-        return out
-    out = []
-    if "majority" in names:
-        out.append(majority(data))
-    if "random" in names:
-        out.append(stratified_random(data))
-    if "zero_shot" in names and data.spec.prompts:
-        out.append(zero_shot(data, cfg, batch_size))
-    return out
+    offered = get_kind(data.spec.kind).baselines
+    entries = (fn(data, cfg, batch_size) for name, fn in offered.items() if name in names)
+    return [entry for entry in entries if entry is not None]

@@ -20,6 +20,7 @@ from loralens.data import TaskData, load_task
 from loralens.errors import ConfigError
 from loralens.evaluation import score
 from loralens.evaluation.perplexity import nll_metrics, window_nll
+from loralens.kinds import get_kind
 from loralens.kinds.language_modeling import document_records, plan_summary, test_plan
 from loralens.task_metrics import get_metric
 from loralens.training.folder import TrainingRun
@@ -37,7 +38,7 @@ def probe_data(cfg: RunConfig) -> tuple[TaskData | None, list[TaskData]]:
     n = fg.max_examples  # the template is chosen on as many val examples as are scored
     tasks = [load_task(t, cfg.task.data_dir, max_val=n, max_test=n) for t in fg.tasks]
     for t in tasks:
-        if t.spec.kind != "classification" or not t.spec.prompts:
+        if not get_kind(t.spec.kind).labelled or not t.spec.prompts:
             raise ConfigError(
                 f"study.forgetting.tasks: '{t.spec.name}' has no zero-shot "
                 "prompts; allowed: classification tasks with prompts"
@@ -119,7 +120,7 @@ def causal_lm_of(run: TrainingRun) -> tuple[PreTrainedModel, PreTrainedTokenizer
     model, tok = run.load_model()
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
-    if run.task_kind() != "classification":  # already a causal LM (language modelling, QA)
+    if get_kind(run.task_kind()).causal_lm:  # already a causal LM (language modelling, QA)
         return model, tok
     lm, tok = load_causal_lm(run.config().model.name)
     return transplant(lm, model), tok

@@ -4,8 +4,8 @@ baselines, the hyperparameter search and forgetting all go through the kind's re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -18,6 +18,10 @@ from loralens.suggest import unknown_name_message
 EncodeFn = Callable[
     [TaskData, PreTrainedTokenizerBase, int, dict, int, tuple[str, ...]], dict[str, list[dict]]
 ]
+
+
+# (task data, run config, eval batch size) -> a baseline's entry (None: not for this task)
+BaselineFn = Callable[[TaskData, Any, int], "dict | None"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,14 @@ class TaskKind:
     # what encode/evaluate compute: above 1 it enters the cache key of the kind's training and
     # baseline stages, so a change in what they compute never reuses an older result
     version: int = 1
+    # its tasks have classes: label words and prompts, inputs cut to max_length, a prompt head
+    labelled: bool = False
+    # a 4-bit (QLoRA) base can be built for its model (loralens.models builds classifiers)
+    quantizable: bool = False
+    # its model is the causal LM itself (False: a head on the LM's backbone, e.g. a classifier)
+    causal_lm: bool = True
+    # the baselines it offers, by name, in the order they are reported
+    baselines: Mapping[str, BaselineFn] = field(default_factory=dict)
 
 
 def encoded_summary(kind: TaskKind, data: TaskData, rows: dict[str, list]) -> dict:

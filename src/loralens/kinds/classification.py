@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from transformers import DataCollatorWithPadding
@@ -41,6 +43,27 @@ def _evaluate(data: TaskData, model, tok, rows: list[dict], batch: int) -> Evalu
     return Evaluation(score(data.spec, labels, preds), records)
 
 
+def _majority(data: TaskData, cfg: Any, batch_size: int) -> dict:
+    """The majority class of train, on test."""
+    from loralens.baselines.run import majority
+
+    return majority(data)
+
+
+def _random(data: TaskData, cfg: Any, batch_size: int) -> dict:
+    """Stratified random predictions (train's class shares), on test."""
+    from loralens.baselines.run import stratified_random
+
+    return stratified_random(data)
+
+
+def _zero_shot(data: TaskData, cfg: Any, batch_size: int) -> dict | None:
+    """The base model's zero-shot prompt (None: the task has no prompts)."""
+    from loralens.baselines.run import zero_shot
+
+    return zero_shot(data, cfg, batch_size) if data.spec.prompts else None
+
+
 CLASSIFICATION = TaskKind(
     name="classification",
     description="label prediction by a classification head (accuracy, F1, MCC)",
@@ -51,4 +74,8 @@ CLASSIFICATION = TaskKind(
     evaluate=_evaluate,
     check_model=lambda model, max_length: None,  # longer inputs are right-truncated
     servable=True,
+    labelled=True,
+    quantizable=True,
+    causal_lm=False,
+    baselines={"majority": _majority, "random": _random, "zero_shot": _zero_shot},
 )

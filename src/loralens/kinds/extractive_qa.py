@@ -19,6 +19,7 @@ lowest answer loss is usually, not always, the one with the best generated F1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -271,6 +272,20 @@ def k_shot_evaluate(
     return _windowed(data, model, tok, rows, batch, prefix, how)
 
 
+def _pretrained(data: TaskData, cfg: Any, batch_size: int) -> dict:
+    """The pretrained model, no fine-tuning, scored like a run."""
+    from loralens.baselines.run import base_model_entry
+
+    return base_model_entry(data, cfg, batch_size)
+
+
+def _k_shot(data: TaskData, cfg: Any, batch_size: int) -> dict:
+    """The pretrained model after k training demonstrations in its prompt."""
+    from loralens.baselines.run import k_shot_entry
+
+    return k_shot_entry(data, cfg, batch_size)
+
+
 EXTRACTIVE_QA = TaskKind(
     name="extractive_qa",
     description="answers generated after a context and question (SQuAD v2 exact match and F1)",
@@ -281,6 +296,7 @@ EXTRACTIVE_QA = TaskKind(
     evaluate=_evaluate,
     check_model=_check_model,
     servable=False,
+    baselines={"zero_shot": _pretrained, "k_shot": _k_shot},
     selection_metric="answer_nll",
     summarize=_summarize,
     version=VERSION,

@@ -10,6 +10,8 @@ the metric) and the verdict can cross documents with runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from transformers import default_data_collator
@@ -139,6 +141,13 @@ def _summarize(data: TaskData, rows: dict[str, list]) -> dict[str, dict[str, int
     return out
 
 
+def _pretrained(data: TaskData, cfg: Any, batch_size: int) -> dict:
+    """The pretrained model, no fine-tuning, scored like a run."""
+    from loralens.baselines.run import base_model_entry
+
+    return base_model_entry(data, cfg, batch_size)
+
+
 LANGUAGE_MODELING = TaskKind(
     name="language_modeling",
     description="next-token prediction (mean cross-entropy in nats, perplexity)",
@@ -151,4 +160,5 @@ LANGUAGE_MODELING = TaskKind(
     servable=False,
     summarize=_summarize,
     version=VERSION,
+    baselines={"zero_shot": _pretrained},
 )

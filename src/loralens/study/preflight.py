@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from loralens.data.run_task import SPLIT_NAMES, load_run_task
 from loralens.data.spec import TaskSpec
 from loralens.errors import DataError
+from loralens.kinds import get_kind
 from loralens.probing.probe_set import run_probe_set
 from loralens.study.plan import study_tasks
 
@@ -100,7 +101,7 @@ def source_rows(spec: TaskSpec, data_dir: Path | None) -> dict[str, list[tuple[s
     from loralens.data.sources import read_table, rows_to_examples
 
     src = spec.source
-    if spec.kind != "classification" or src.kind != "file":
+    if not get_kind(spec.kind).labelled or src.kind != "file":
         return {}
     base = Path(data_dir) if data_dir else Path.cwd()
     out: dict[str, list[tuple[str, int]]] = {}

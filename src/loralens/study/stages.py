@@ -45,6 +45,7 @@ def stage_data(params: dict, inputs: dict[str, Path], out: Path) -> None:
     from loralens.data import load_task_from_config
     from loralens.data.run_task import fitted, head_prompt, read_through
     from loralens.data.stats import task_stats
+    from loralens.kinds import get_kind
     from loralens.models.load import load_tokenizer
 
     cfg = _config({"task": params["task"], "model": params["model"]})
@@ -53,7 +54,7 @@ def stage_data(params: dict, inputs: dict[str, Path], out: Path) -> None:
     prompt = head_prompt(cfg, data.spec)
     data = dataclasses.replace(data, spec=read_through(data.spec, prompt))
     stats = task_stats(data, lambda t: [len(i) for i in tok(t)["input_ids"]])
-    if data.spec.kind == "classification":
+    if get_kind(data.spec.kind).labelled:
         stats["cut"] = fitted(data, tok, cfg.model.max_length).cut
         stats["max_length"] = cfg.model.max_length
         stats["input"] = "prompt" if prompt is not None else "plain"

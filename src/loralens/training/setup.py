@@ -16,7 +16,6 @@ from loralens.config import RunConfig
 from loralens.errors import ConfigError
 from loralens.methods import get_method
 from loralens.models.heads import init_prompt_head
-from loralens.models.load import load_classifier
 from loralens.models.registry import resolve_model
 from loralens.task_metrics import get_metric
 from loralens.training.adapters import peft_config
@@ -81,22 +80,21 @@ def build_model(
 
     set_seed(cfg.training.seed)
     method = get_method(cfg.method)
-    if cfg.quantized_base and kind != "classification":
+    task_kind = get_kind(kind)
+    if cfg.quantized_base and not task_kind.quantizable:
         raise ConfigError(
             f"a 4-bit base (model.quantization) is built for classification; a {kind} task "
             "needs model.quantization: none"
         )
-    if kind != "classification":
-        model, tok = get_kind(kind).load_model(cfg.model.name, num_labels)
-        get_kind(kind).check_model(model, cfg.model.max_length)
-    elif cfg.quantized_base:
+    if cfg.quantized_base:
         device = resolve_device(cfg)
         model, tok = load_qlora_base(
             cfg.model.name, num_labels, device, cfg.training.gradient_checkpointing
         )
     else:
-        model, tok = load_classifier(cfg.model.name, num_labels, dtype=torch.float32)
-    if label_words is not None and kind == "classification":
+        model, tok = task_kind.load_model(cfg.model.name, num_labels)
+        task_kind.check_model(model, cfg.model.max_length)
+    if label_words is not None and task_kind.labelled:
         init_prompt_head(model, resolve_model(cfg.model.name)[0], tok, label_words)
     if not method.saves_adapter:
         for p in model.parameters():
