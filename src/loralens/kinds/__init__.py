@@ -65,6 +65,8 @@ class TaskKind:
     causal_lm: bool = True
     # the baselines it offers, by name, in the order they are reported
     baselines: Mapping[str, BaselineFn] = field(default_factory=dict)
+    # the probe set's candidate inputs from its test split (None: each test example's input)
+    probe_pool: Callable[[TaskData], list[str]] | None = None
 
 
 def encoded_summary(kind: TaskKind, data: TaskData, rows: dict[str, list]) -> dict:

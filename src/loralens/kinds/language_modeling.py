@@ -141,6 +141,15 @@ def _summarize(data: TaskData, rows: dict[str, list]) -> dict[str, dict[str, int
     return out
 
 
+MIN_LINE_CHARS = 40  # a probe input: a line of a test document, not a heading
+
+
+def _probe_lines(data: TaskData) -> list[str]:
+    """The probe set's candidates: the test documents' lines (few, long documents)."""
+    lines = (line.strip() for e in data.splits.test for line in e.texts[0].splitlines())
+    return [line for line in lines if len(line) >= MIN_LINE_CHARS]
+
+
 def _pretrained(data: TaskData, cfg: Any, batch_size: int) -> dict:
     """The pretrained model, no fine-tuning, scored like a run."""
     from loralens.baselines.run import base_model_entry
@@ -161,4 +170,5 @@ LANGUAGE_MODELING = TaskKind(
     summarize=_summarize,
     version=VERSION,
     baselines={"zero_shot": _pretrained},
+    probe_pool=_probe_lines,
 )

@@ -24,26 +24,20 @@ class ProbeSet:
     sha256: str
 
 
-MIN_LINE_CHARS = 40  # a language-modelling probe input: a line of a test document, not a heading
-
-
 def run_probe_set(data: TaskData, cfg: RunConfig) -> ProbeSet:
     """The probe set a run of `cfg` captures (its probing budget, drawn with its split seed)."""
     return probe_set(data, cfg.probing.max_examples, seed=cfg.task.split_seed)
 
 
 def probe_set(data: TaskData, max_examples: int, seed: int = 0) -> ProbeSet:
-    """Up to max_examples held-out (test-split) inputs, in a fixed order independent of runs.
+    """Up to max_examples held-out (test-split) inputs, in a fixed order independent of runs:
+    each test example's input, or what the task's kind draws from its test split instead
+    (`TaskKind.probe_pool`; language modelling: the lines of its few, long documents)."""
+    from loralens.kinds import get_kind
 
-    A language-modelling task has few, long test documents: its inputs are their lines.
-    """
-    if data.spec.kind == "language_modeling":
-        pool = [
-            line.strip()
-            for e in data.splits.test
-            for line in e.texts[0].splitlines()
-            if len(line.strip()) >= MIN_LINE_CHARS
-        ]
+    kind = get_kind(data.spec.kind)
+    if kind.probe_pool is not None:
+        pool = kind.probe_pool(data)
     else:
         pool = [data.spec.format_input(e) for e in data.splits.test]
     order = np.random.default_rng(seed).permutation(len(pool))[:max_examples]
