@@ -26,13 +26,13 @@ METHOD_SETTINGS = {
 }
 # A kind's inputs need room: a QA prompt holds its question and a window of its context.
 KIND_SETTINGS = {"extractive_qa": ["model.max_length=96"]}
-# A 4-bit base is built for classification only: the others are refused before any work.
+# A 4-bit base where the kind has none (TaskKind.quantizable) is refused before any work.
 REFUSED = {
     (m, k): "model.quantization"
     for m, method in METHODS.items()
     if method.quantized_base
     for k in kind_names()
-    if k != "classification"
+    if not get_kind(k).quantizable
 }
 BUDGET = [
     "task.max_train=24",
