@@ -9,34 +9,21 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from loralens import __version__
 from loralens.cli_args import (
     BUILTIN_CONFIGS,
     check_names,
     config_path,
-    float_at_least,
     int_at_least,
     parse_command_line,
     split_config_args,
     writable_out,
 )
 from loralens.cli_examples import add_examples
-from loralens.cli_measure import (
-    cmd_bench_cka,
-    cmd_bench_serve,
-    cmd_bench_train,
-    cmd_drift,
-    cmd_probe,
-    cmd_sparsity,
-)
-from loralens.cli_study import cmd_repro, cmd_run, cmd_status, cmd_verify
+from loralens.cli_measure import add_bench_parser, add_measure_parsers
+from loralens.cli_study import add_study_parsers
 from loralens.errors import ConfigError, LoralensError, disk_full, is_disk_full
-from loralens.hpo import cli as hpo_cli
-
-if TYPE_CHECKING:
-    pass
 
 DESCRIPTION = (
     "LoRA against full fine-tuning: representation drift, multi-adapter serving cost and the "
@@ -282,107 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sanity)
 
-    p = sub.add_parser("run", help="run a whole study (default: the quickstart) and report")
-    p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
-    p.add_argument("--out", help="run directory (default runs/<study name>)")
-    p.add_argument("--executor", choices=["local", "ray"], help="overrides the config's executor")
-    p.add_argument("--workers", type=int_at_least(1), default=1, help="parallel local workers")
-    p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
-    p.add_argument("--force", action="store_true", help="run even if --out holds another study")
-    p.set_defaults(func=cmd_run)
-
-    hpo_cli.add_parser(sub)
-
-    p = sub.add_parser("status", help="state of every stage of a study run")
-    p.add_argument("run_dir")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser(
-        "verify", help="recheck every artifact of a study run (exit 1 on a mismatch)"
-    )
-    p.add_argument("run_dir")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_verify)
-
-    p = sub.add_parser(
-        "repro", help="run a study twice or more into fresh folders and compare every file"
-    )
-    p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
-    p.add_argument("--repeat", type=int, default=2, help="how many runs (at least 2)")
-    p.add_argument("--out", required=True, help="the runs go to OUT/run-1, OUT/run-2, ...")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_repro)
-
-    p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
-    p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--out", help="tables go to OUT/<run folder name> (default RUN_DIR/drift)")
-    p.add_argument(
-        "--permutations", type=int_at_least(1), default=100, help="row shuffles for the null"
-    )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_drift)
-
-    p = sub.add_parser("probe", help="pooled per-layer representations of a task's probe set")
-    p.add_argument("model_or_run", help="model name, HF id or folder, or a training run directory")
-    p.add_argument("--task", help="task of a base model (a run is probed on its own task)")
-    p.add_argument("--data-dir")
-    p.add_argument("--out", required=True, help="output .safetensors file")
-    p.add_argument("--max-examples", type=int_at_least(5), default=256, help="for base models")
-    p.add_argument(
-        "--max-length", type=int_at_least(8), default=64, help="for base models (runs use theirs)"
-    )
-    p.add_argument(
-        "--sink-tokens",
-        type=int_at_least(0),
-        default=1,
-        help="leading tokens mean_nosink leaves out",
-    )
-    p.add_argument(
-        "--sink-ratio",
-        type=float_at_least(0.0),
-        help="mean_nosink also leaves out tokens whose norm at some layer exceeds this multiple "
-        "of the input's median token norm (massive activations; 0: off; default: "
-        "probing.sink_ratio's)",
-    )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_probe)
-
-    p = sub.add_parser("sparsity", help="ΔW spectra, effective rank, intruder dimensions")
-    p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_sparsity)
+    add_study_parsers(sub)
+    add_measure_parsers(sub)
 
     p = sub.add_parser("report", help="render RUN_DIR/results.json as HTML, Markdown, LaTeX")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_report)
 
-    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
-    p = bench.add_parser("cka", help="CKA speed and accuracy against peers")
-    p.add_argument("--repeats", type=int_at_least(1), default=5)
-    p.add_argument("--threads", type=int_at_least(1), help="torch and BLAS threads during the run")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_cka)
-
-    p = bench.add_parser(
-        "train", help="training step time, tokens/s and FLOP/s (full vs LoRA) against GEMM FLOP/s"
-    )
-    p.add_argument("--model", default="smollm2-135m", help="a Llama-style decoder (name or path)")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--length", type=int, default=64, help="tokens per example (padded)")
-    p.add_argument("--repeats", type=int, default=5, help="timed steps per method")
-    p.add_argument("--warmup", type=int, default=1, help="untimed steps before them")
-    p.add_argument("--threads", type=int, help="torch and BLAS threads during the run")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_train)
-
-    p = bench.add_parser("serve", help="multi-adapter serving benchmark (in-process engines, vLLM)")
-    p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...] (serving.* settings)")
-    p.add_argument("--engines", help="comma-separated engine names (default: the config's)")
-    p.add_argument("--adapters", nargs="*", default=[], help="training run or adapter folders")
-    p.add_argument("--out", help="also write the result JSON here")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_serve)
+    add_bench_parser(sub)
 
     p = sub.add_parser("config", help="validate a config and print it resolved")
     p.add_argument("items", nargs="*", help="[CONFIG (default: quickstart)] [key.sub=value ...]")

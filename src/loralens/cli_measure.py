@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from loralens.cli_args import config_path, split_config_args, training_run_dirs, writable_out
+from loralens.cli_args import (
+    config_path,
+    float_at_least,
+    int_at_least,
+    split_config_args,
+    training_run_dirs,
+    writable_out,
+)
 from loralens.errors import LoralensError
 
 
@@ -199,3 +206,75 @@ def cmd_bench_serve(args: argparse.Namespace) -> int | None:
     for engine, why in result.failed.items():  # the other engines' results stand
         print(f"loralens: error: engine {engine} {why}", file=sys.stderr)
     return 2 if result.failed else None
+
+
+def add_measure_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register `drift`, `probe` and `sparsity` on the CLI's subparsers."""
+    p = sub.add_parser("drift", help="CKA/cosine/Procrustes drift of runs, with controls")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--out", help="tables go to OUT/<run folder name> (default RUN_DIR/drift)")
+    p.add_argument(
+        "--permutations", type=int_at_least(1), default=100, help="row shuffles for the null"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_drift)
+
+    p = sub.add_parser("probe", help="pooled per-layer representations of a task's probe set")
+    p.add_argument("model_or_run", help="model name, HF id or folder, or a training run directory")
+    p.add_argument("--task", help="task of a base model (a run is probed on its own task)")
+    p.add_argument("--data-dir")
+    p.add_argument("--out", required=True, help="output .safetensors file")
+    p.add_argument("--max-examples", type=int_at_least(5), default=256, help="for base models")
+    p.add_argument(
+        "--max-length", type=int_at_least(8), default=64, help="for base models (runs use theirs)"
+    )
+    p.add_argument(
+        "--sink-tokens",
+        type=int_at_least(0),
+        default=1,
+        help="leading tokens mean_nosink leaves out",
+    )
+    p.add_argument(
+        "--sink-ratio",
+        type=float_at_least(0.0),
+        help="mean_nosink also leaves out tokens whose norm at some layer exceeds this multiple "
+        "of the input's median token norm (massive activations; 0: off; default: "
+        "probing.sink_ratio's)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("sparsity", help="ΔW spectra, effective rank, intruder dimensions")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sparsity)
+
+
+def add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `bench cka|train|serve` on the CLI's subparsers."""
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
+    p = bench.add_parser("cka", help="CKA speed and accuracy against peers")
+    p.add_argument("--repeats", type=int_at_least(1), default=5)
+    p.add_argument("--threads", type=int_at_least(1), help="torch and BLAS threads during the run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_cka)
+
+    p = bench.add_parser(
+        "train", help="training step time, tokens/s and FLOP/s (full vs LoRA) against GEMM FLOP/s"
+    )
+    p.add_argument("--model", default="smollm2-135m", help="a Llama-style decoder (name or path)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--length", type=int, default=64, help="tokens per example (padded)")
+    p.add_argument("--repeats", type=int, default=5, help="timed steps per method")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps before them")
+    p.add_argument("--threads", type=int, help="torch and BLAS threads during the run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_train)
+
+    p = bench.add_parser("serve", help="multi-adapter serving benchmark (in-process engines, vLLM)")
+    p.add_argument("items", nargs="*", help="[CONFIG] [key.sub=value ...] (serving.* settings)")
+    p.add_argument("--engines", help="comma-separated engine names (default: the config's)")
+    p.add_argument("--adapters", nargs="*", default=[], help="training run or adapter folders")
+    p.add_argument("--out", help="also write the result JSON here")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_serve)

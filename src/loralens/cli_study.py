@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loralens.cli_args import check_names, config_path, split_config_args
+from loralens.cli_args import check_names, config_path, int_at_least, split_config_args
+from loralens.hpo import cli as hpo_cli
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -98,3 +99,38 @@ def _failure(record: dict) -> str:
 
 
 __all__ = ["cmd_repro", "cmd_run", "cmd_status", "cmd_verify"]
+
+
+def add_study_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register `run`, `hpo`, `status`, `verify` and `repro` on the CLI's subparsers."""
+    p = sub.add_parser("run", help="run a whole study (default: the quickstart) and report")
+    p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
+    p.add_argument("--out", help="run directory (default runs/<study name>)")
+    p.add_argument("--executor", choices=["local", "ray"], help="overrides the config's executor")
+    p.add_argument("--workers", type=int_at_least(1), default=1, help="parallel local workers")
+    p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
+    p.add_argument("--force", action="store_true", help="run even if --out holds another study")
+    p.set_defaults(func=cmd_run)
+
+    hpo_cli.add_parser(sub)
+
+    p = sub.add_parser("status", help="state of every stage of a study run")
+    p.add_argument("run_dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "verify", help="recheck every artifact of a study run (exit 1 on a mismatch)"
+    )
+    p.add_argument("run_dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "repro", help="run a study twice or more into fresh folders and compare every file"
+    )
+    p.add_argument("items", nargs="*", help="[STUDY.yaml] [key.sub=value ...]")
+    p.add_argument("--repeat", type=int, default=2, help="how many runs (at least 2)")
+    p.add_argument("--out", required=True, help="the runs go to OUT/run-1, OUT/run-2, ...")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_repro)

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from loralens.config_sections import (
     VLLM_ENV_PREFIXES,
+    AdaLoraConfig,
+    ForgettingConfig,
+    ProbingConfig,
     ReportConfig,
     Section,
     ServingConfig,
@@ -19,11 +22,19 @@ from loralens.config_sections import (
 from loralens.errors import ConfigError
 from loralens.hpo.space import HpoConfig
 from loralens.methods import METHODS as _METHOD_REGISTRY
-from loralens.probing.pooling import DEFAULT_POOLING, DEFAULT_SINK_RATIO, get_pooling
 from loralens.suggest import name_problem, unknown_name_message
 
 # The standalone sections are imported from here like every other config name.
-__all__ = ["VLLM_ENV_PREFIXES", "ReportConfig", "Section", "ServingConfig", "VllmConfig"]
+__all__ = [
+    "VLLM_ENV_PREFIXES",
+    "AdaLoraConfig",
+    "ForgettingConfig",
+    "ProbingConfig",
+    "ReportConfig",
+    "Section",
+    "ServingConfig",
+    "VllmConfig",
+]
 
 # Training methods by registry name (loralens.methods); variants in a study refer to one of these.
 METHODS = tuple(_METHOD_REGISTRY)
@@ -86,23 +97,6 @@ class LoraConfig(Section):
         return v
 
 
-class AdaLoraConfig(Section):
-    """AdaLoRA budget schedule (PEFT AdaLoraConfig)."""
-
-    init_r: int = Field(12, ge=1)
-    target_r: int = Field(8, ge=1)
-    tinit: int = Field(0, ge=0)
-    tfinal: int = Field(0, ge=0)
-    delta_t: int = Field(1, ge=1)
-    orth_reg_weight: float = Field(0.5, ge=0)
-
-    @model_validator(mode="after")
-    def _budget_shrinks(self) -> AdaLoraConfig:
-        if self.target_r > self.init_r:
-            raise ValueError(f"target_r ({self.target_r}) must not exceed init_r ({self.init_r})")
-        return self
-
-
 class TrainingConfig(Section):
     """Optimisation settings; every one of them reaches the HF Trainer."""
 
@@ -129,47 +123,6 @@ class TrainingConfig(Section):
         if v == 0:
             raise ValueError("must be -1 (use epochs) or a positive number of steps")
         return v
-
-
-class ProbingConfig(Section):
-    """Fixed probe set and representation snapshots during training."""
-
-    max_examples: int = Field(256, ge=5, le=1000)  # 5: the least debiased CKA can take
-    snapshot_every: int = Field(0, ge=0)
-    batch_size: int = Field(32, ge=1)
-    pooling: str = Field(
-        DEFAULT_POOLING, description="the pooling drift is compared on (all are captured)"
-    )
-    sink_tokens: int = Field(
-        1, ge=0, description="leading tokens mean_nosink leaves out (attention sinks)"
-    )
-    sink_ratio: float = Field(
-        DEFAULT_SINK_RATIO,
-        ge=0,
-        description="mean_nosink also leaves out every token whose state norm at some layer "
-        "exceeds this multiple of its input's median token norm (massive activations); 0: off",
-    )
-
-    @field_validator("pooling")
-    @classmethod
-    def _known_pooling(cls, v: str) -> str:
-        return get_pooling(v).name
-
-
-class ForgettingConfig(Section):
-    """What each fine-tuned model may have forgotten of the base model's capabilities."""
-
-    text: str | None = Field(
-        None,
-        description="a language-modelling task whose test text (never trained on) is scored by "
-        "every run and the base model; None: no forgetting stages",
-    )
-    tasks: list[str] = Field(
-        default_factory=list,
-        description="classification tasks scored zero-shot by every run and the base model",
-    )
-    max_windows: int = Field(64, ge=1, description="scoring windows of the text")
-    max_examples: int = Field(200, ge=5, description="test examples of each task")
 
 
 class StudyConfig(Section):
