@@ -98,9 +98,6 @@ def _failure(record: dict) -> str:
     return f"{record.get('error', '')} (log: {record['log']})"
 
 
-__all__ = ["cmd_repro", "cmd_run", "cmd_status", "cmd_verify"]
-
-
 def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     """Register `run`, `hpo`, `status`, `verify` and `repro` on the CLI's subparsers."""
     p = sub.add_parser("run", help="run a whole study (default: the quickstart) and report")
@@ -134,3 +131,6 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the runs go to OUT/run-1, OUT/run-2, ...")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_repro)
+
+
+__all__ = ["add_study_parsers", "cmd_repro", "cmd_run", "cmd_status", "cmd_verify"]
