@@ -129,9 +129,9 @@ def groups(results: Results) -> list[tuple[Verdict, list[Verdict]]]:
 
 def task_of(v: Verdict, parent: Verdict | None = None) -> str:
     """The task and comparison a verdict is about: 'sst2 · lora-r8 vs full-ft' ('' if unknown);
-    'study level: mrpc, sst2' for a serving group's verdict."""
+    'study level: mrpc, sst2' for a serving group's verdict (the tasks it speaks for, if any)."""
     if isinstance(v, ServingVerdict):
-        return f"study level: {', '.join(v.tasks)}"
+        return f"study level: {', '.join(v.speaks_for or v.tasks)}"
     task = v.task or (parent.task if parent is not None else None) or ""
     pair = v if v.treatment or parent is None else parent
     if pair.treatment and pair.reference:

@@ -58,8 +58,9 @@ __all__ = [
 # (decisions.margins); statistics.anova per primary metric; 10: how each metric reads
 # (decisions.metrics) and each variant's settings as trained (decisions.variants), so the report
 # imports no registry; a verdict's metric direction (greater_is_better); 11: seed-to-seed drift
-# (drift.seed_pairs, decisions.drift.seed_reference), the scale drift is read on.
-SCHEMA_VERSION = 11
+# (drift.seed_pairs, decisions.drift.seed_reference), the scale drift is read on; 12: a serving
+# group's verdict speaks for its tasks that learned (serving_verdicts[].speaks_for).
+SCHEMA_VERSION = 12
 
 
 class Study(Fixed):
@@ -281,7 +282,7 @@ class Variants(Fixed):
 class Results(Fixed):
     """results.json."""
 
-    schema_version: Literal[11]
+    schema_version: Literal[12]
     study: Study
     missing_stages: list[MissingStage]
     data: dict[str, DataStats] = Field(description="per task: `loralens data stats --json`")

@@ -204,3 +204,6 @@ class ServingVerdict(Verdict):
     group: str = Field(description="the serve stage that measured it")
     tasks: list[str] = Field(description="the tasks whose adapters were served together")
     slice: ServingSlice | None = Field(None, description="the setting tested (None: not timed)")
+    speaks_for: list[str] = Field(
+        description="its tasks whose models learned (`over_baselines`); none: 'not applicable'"
+    )

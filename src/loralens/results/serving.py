@@ -8,6 +8,7 @@ the tasks' serving parts for independent evidence.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from loralens.stats.hypotheses import Thresholds, not_applicable, serving_verdict
@@ -19,8 +20,10 @@ def group_verdicts(
     """Part C tested alone, once per serving group, with the group's tasks and stage.
 
     `unlearned`: per task, why a comparison on it is not applicable (a compared model did not
-    learn); a group serving such a task gets "not applicable": a study-level verdict is never
-    built from tasks whose models did not learn.
+    learn). A serving cost is set by the adapters' shape (rank, targets, how many), which every
+    adapter of a group shares, not by what they learned: the verdict speaks for the group's tasks
+    that learned (`speaks_for`, said in its sentence) and is "not applicable" only when none did,
+    so it never disagrees with the part C of a task's H that reads the same timings.
     """
     unlearned = unlearned or {}
     out = []
@@ -37,13 +40,27 @@ def group_verdicts(
             note=measured(engine),
         )
         info = group["group"]
-        if why := "; ".join(f"{t}: {unlearned[t]}" for t in info["tasks"] if t in unlearned):
+        learned = [t for t in info["tasks"] if t not in unlearned]
+        why = "; ".join(f"{t}: {unlearned[t]}" for t in info["tasks"] if t in unlearned)
+        if not learned:
             verdict = not_applicable(
                 verdict, f"it serves adapters of tasks whose models did not learn ({why})"
             )
-        tested = {"slice": samples.get("slice")}  # the rows part C read: the report's headline
+        elif why:
+            verdict = dataclasses.replace(
+                verdict, sentence=f"{verdict.sentence} {speaks_for(learned, why)}"
+            )
+        tested = {"slice": samples.get("slice"), "speaks_for": learned}
         out.append({"group": info["id"], "tasks": info["tasks"], **verdict.to_dict(), **tested})
     return out
+
+
+def speaks_for(learned: list[str], why: str) -> str:
+    """The sentence of a group verdict whose group holds tasks that did not learn."""
+    return (
+        f"It speaks for {', '.join(learned)}, whose models learned; the other tasks' adapters have "
+        f"the same shape, so they cost the same to serve, but their models did not learn ({why})."
+    )
 
 
 def measured(engine: str) -> str:

@@ -104,10 +104,30 @@ def test_a_learned_task_keeps_its_normal_verdict(planted: dict) -> None:
     assert all(r["over_best"]["ci_low"] > 0.15 for r in rows)  # planted: ~20 points over
 
 
-def test_a_study_level_verdict_is_not_built_from_a_task_that_did_not_learn(planted: dict) -> None:
+def test_a_study_level_verdict_speaks_for_the_tasks_that_learned(planted: dict) -> None:
+    # the group serves rotten_tomatoes (learned) and mrpc (did not) on one base: the timings are
+    # rotten_tomatoes' part C too, so the study-level verdict agrees with it and says for whom
     (serving,) = planted["serving_verdicts"]
     assert serving["tasks"] == ["rotten_tomatoes", "mrpc"]
+    assert serving["speaks_for"] == ["rotten_tomatoes"]
+    rt = next(v for v in planted["hypotheses"] if v["task"] == "rotten_tomatoes")
+    (part_c,) = [c for c in rt["components"] if c["part"] == "serving"]
+    assert serving["status"] == part_c["status"] != "not applicable"
+    assert serving["not_applicable_reason"] == ""
+    assert "It speaks for rotten_tomatoes, whose models learned;" in serving["sentence"]
+    assert "their models did not learn (mrpc: " in serving["sentence"]
+
+
+def test_a_study_level_verdict_of_tasks_none_learned_is_not_applicable(
+    tmp_path: Path,
+) -> None:
+    results = produce(
+        tmp_path, unlearnable(unlearnable(synthetic_dict(), "mrpc"), "rotten_tomatoes")
+    )
+    (serving,) = results["serving_verdicts"]
+    assert serving["speaks_for"] == []
     assert serving["status"] == "not applicable"
     assert serving["not_applicable_reason"].startswith(
-        "it serves adapters of tasks whose models did not learn (mrpc: "
+        "it serves adapters of tasks whose models did not learn (rotten_tomatoes: "
     )
+    assert "; mrpc: " in serving["not_applicable_reason"]
