@@ -20,10 +20,10 @@ def group_verdicts(
     """Part C tested alone, once per serving group, with the group's tasks and stage.
 
     `unlearned`: per task, why a comparison on it is not applicable (a compared model did not
-    learn). A serving cost is set by the adapters' shape (rank, targets, how many), which every
-    adapter of a group shares, not by what they learned: the verdict speaks for the group's tasks
-    that learned (`speaks_for`, said in its sentence) and is "not applicable" only when none did,
-    so it never disagrees with the part C of a task's H that reads the same timings.
+    learn). What serving costs is set by the adapters' shape (rank, targets, how many), not by
+    what they learned: the verdict speaks for the group's tasks that learned (`speaks_for`, said
+    in its sentence) and is "not applicable" only when none did, so it never disagrees with the
+    part C of a task's H that reads the same timings.
     """
     unlearned = unlearned or {}
     out = []
@@ -58,8 +58,9 @@ def group_verdicts(
 def speaks_for(learned: list[str], why: str) -> str:
     """The sentence of a group verdict whose group holds tasks that did not learn."""
     return (
-        f"It speaks for {', '.join(learned)}, whose models learned; the other tasks' adapters have "
-        f"the same shape, so they cost the same to serve, but their models did not learn ({why})."
+        f"It speaks for {', '.join(learned)}, whose models learned; what an adapter costs to serve "
+        f"depends on its shape, not on what it learned, but the other tasks' models did not learn "
+        f"({why})."
     )
 
 

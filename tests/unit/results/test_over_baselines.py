@@ -115,7 +115,7 @@ def test_a_study_level_verdict_speaks_for_the_tasks_that_learned(planted: dict) 
     assert serving["status"] == part_c["status"] != "not applicable"
     assert serving["not_applicable_reason"] == ""
     assert "It speaks for rotten_tomatoes, whose models learned;" in serving["sentence"]
-    assert "their models did not learn (mrpc: " in serving["sentence"]
+    assert "the other tasks' models did not learn (mrpc: " in serving["sentence"]
 
 
 def test_a_study_level_verdict_of_tasks_none_learned_is_not_applicable(
