@@ -22,8 +22,8 @@ def group_verdicts(
     `unlearned`: per task, why a comparison on it is not applicable (a compared model did not
     learn). What serving costs is set by the adapters' shape (rank, targets, how many), not by
     what they learned: the verdict speaks for the group's tasks that learned (`speaks_for`, said
-    in its sentence) and is "not applicable" only when none did, so it never disagrees with the
-    part C of a task's H that reads the same timings.
+    in its sentence) and is "not applicable" only when none did: never beside a learned task's
+    part C that reads the same timings.
     """
     unlearned = unlearned or {}
     out = []
